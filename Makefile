@@ -1,0 +1,54 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install what they need.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint format bench browser install clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch is pinned to the CPU wheel (torch==2.13.0) in pyproject.toml: never ask for plain `torch`.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	mkdir -p data
+	$(BIN)/reglab serve --host $(HOST) --port $(PORT)
+
+# Debian's chromium drives the end-to-end tests (playwright cannot download a browser here).
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -q && apt-get install -y -q chromium) >/dev/null || \
+	      { echo "Could not install chromium with apt-get; install it and rerun (or set CHROMIUM=/path)."; exit 1; }; \
+	  else \
+	    echo "End-to-end tests need Chromium at $(CHROMIUM): run 'sudo apt-get install -y chromium' (or set CHROMIUM=/path)."; exit 1; \
+	  fi; \
+	fi
+
+test: $(STAMP) browser
+	REGLAB_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP) browser
+	REGLAB_CHROMIUM=$(CHROMIUM) $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

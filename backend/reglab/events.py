@@ -1,0 +1,109 @@
+"""What training says while it runs: plain, picklable event records shared by engine, store and wire.
+
+The engine yields them, workers send them (pickled) to the API process, the store writes them,
+and the websocket sends `to_dict()` of each with a cursor added. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+RunStatus = Literal[
+    "queued", "running", "completed", "stopped_early", "diverged", "cancelled", "failed",
+    "interrupted",
+]
+FINAL_STATUSES: frozenset[str] = frozenset(
+    {"completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EpochEvent:
+    """Metrics of one run after one epoch (losses and accuracies in evaluation mode)."""
+
+    run_id: int
+    epoch: int  # 1-based: epoch 1 is after the first pass over the data
+    train_loss: float
+    val_loss: float
+    train_acc: float | None  # None for regression
+    val_acc: float | None
+    lr: float
+    weight_l1: float  # Σ|w| over weights (biases excluded)
+    weight_l2: float  # sqrt(Σw²) over weights
+    sparsity: float  # fraction of weights exactly 0
+    grad_norms: list[float]  # per layer (input → output), weights' gradient L2 norm, epoch mean
+    step_size: float  # mean |Δw| per weight over the epoch's updates: the effective step
+    seconds: float  # wall time since the run started
+    type: Literal["epoch"] = "epoch"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotEvent:
+    """A heavier picture every N epochs: kind is 'histogram', 'boundary' or 'curve'."""
+
+    run_id: int
+    epoch: int
+    kind: Literal["histogram", "boundary", "curve"]
+    data: dict[str, Any]
+    type: Literal["snapshot"] = "snapshot"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """A run changed state; message says why for failed, diverged, interrupted, stopped_early."""
+
+    run_id: int
+    status: RunStatus
+    message: str | None = None
+    epoch: int | None = None  # the epoch at which it happened, when it matters
+    type: Literal["status"] = "status"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryEvent:
+    """The final word on a run, sent once after its last epoch event."""
+
+    run_id: int
+    status: RunStatus
+    epochs_run: int
+    best_epoch: int
+    best_val_loss: float
+    final_train_loss: float
+    final_val_loss: float
+    test_loss: float  # of the reported weights (best ones when restore_best)
+    test_acc: float | None
+    gap: float  # final val_loss − final train_loss
+    sparsity: float
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+    type: Literal["summary"] = "summary"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Event = EpochEvent | SnapshotEvent | StatusEvent | SummaryEvent
+
+_BY_TYPE: dict[str, type[EpochEvent | SnapshotEvent | StatusEvent | SummaryEvent]] = {
+    "epoch": EpochEvent,
+    "snapshot": SnapshotEvent,
+    "status": StatusEvent,
+    "summary": SummaryEvent,
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from `to_dict()` output (extra keys such as cursor are ignored)."""
+    cls = _BY_TYPE[data["type"]]
+    names = cls.__dataclass_fields__.keys()
+    return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,250 @@
+"""The shared language of reglab: what a run and an experiment are, with the limits a class needs.
+
+Every field has a default, a unit in its description and bounds that keep one classroom server
+alive. Specs are validated once, at the edge (API, CLI); everything below trusts them.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+MAX_MEMBERS = 64
+MAX_EPOCHS = 2000
+MAX_WIDTH = 512
+MAX_DEPTH = 8
+MAX_TRAIN = 20_000
+# Epochs × runs of one experiment: a class of 60 must not be stalled by one student's sweep.
+MAX_MEMBER_EPOCHS = 40_000
+
+DataKind = Literal["moons", "circles", "xor", "spiral", "gaussians", "poly", "sine", "digits"]
+Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "maxout"]
+OptimizerKind = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+L1Mode = Literal["subgradient", "proximal"]
+Task = Literal["binary", "multiclass", "regression"]
+
+CLASSIFICATION_2D: frozenset[str] = frozenset({"moons", "circles", "xor", "spiral", "gaussians"})
+REGRESSION_1D: frozenset[str] = frozenset({"poly", "sine"})
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Spec):
+    """Which data set, how big, how noisy, and how it is split."""
+
+    kind: DataKind = Field("moons", description="Data set: 2-D classification (moons, circles, "
+                           "xor, spiral, gaussians), 1-D regression (poly, sine) or digits (8×8 images).")
+    n_train: int = Field(200, ge=10, le=MAX_TRAIN, description="Training examples (count).")
+    val_fraction: float = Field(0.3, gt=0.0, le=0.6, description="Share of all examples held out "
+                                "for validation (fraction of 1).")
+    test_fraction: float = Field(0.2, ge=0.0, le=0.4, description="Share of all examples held out "
+                                 "for the final test (fraction of 1).")
+    noise: float = Field(0.25, ge=0.0, le=3.0, description="Input noise (standard deviation, in "
+                         "data units).")
+    label_noise: float = Field(0.0, ge=0.0, le=0.5, description="Share of training labels flipped "
+                               "at random (fraction of 1; classification only).")
+    classes: int = Field(3, ge=2, le=10, description="Classes (count; spiral and gaussians only).")
+    degree: int = Field(3, ge=1, le=15, description="Degree of the true polynomial (poly only).")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of data generation and split.")
+
+    @model_validator(mode="after")
+    def _fractions_leave_training_data(self) -> DataSpec:
+        if self.val_fraction + self.test_fraction >= 0.8:
+            raise ValueError(
+                "val_fraction + test_fraction must stay below 0.8, so that training keeps data; "
+                "lower one of them."
+            )
+        return self
+
+    @property
+    def task(self) -> Task:
+        if self.kind in REGRESSION_1D:
+            return "regression"
+        if self.kind == "digits" or (self.kind in {"spiral", "gaussians"} and self.classes > 2):
+            return "multiclass"
+        return "binary"
+
+
+class ModelSpec(_Spec):
+    """The network: a multilayer perceptron with one activation throughout."""
+
+    hidden: list[int] = Field(default_factory=lambda: [64, 64], max_length=MAX_DEPTH,
+                              description="Width of each hidden layer (units), input to output.")
+    activation: Activation = Field("relu", description="Hidden activation; maxout takes the max "
+                                   "over `maxout_pieces` linear pieces per unit.")
+    maxout_pieces: int = Field(2, ge=2, le=8, description="Linear pieces per maxout unit (count).")
+    init_seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the initial weights.")
+
+    @model_validator(mode="after")
+    def _widths_in_range(self) -> ModelSpec:
+        for i, width in enumerate(self.hidden):
+            if not 1 <= width <= MAX_WIDTH:
+                raise ValueError(f"hidden layer {i} has width {width}; use 1 to {MAX_WIDTH} units.")
+        return self
+
+
+class OptimizerSpec(_Spec):
+    """How gradients become updates."""
+
+    kind: OptimizerKind = Field("adam", description="sgd, momentum, nesterov, adagrad, rmsprop, "
+                                "adam or adamw (Adam with decoupled weight decay).")
+    lr: float = Field(0.01, gt=0.0, le=10.0, description="Learning rate η (step size).")
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="Momentum coefficient (momentum, "
+                            "nesterov).")
+    beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Adam β1 (decay of the mean).")
+    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam β2 (decay of the square).")
+    alpha: float = Field(0.99, ge=0.0, lt=1.0, description="RMSProp decay of the mean square.")
+    eps: float = Field(1e-8, gt=0.0, le=1.0, description="Added to denominators (adagrad, "
+                       "rmsprop, adam).")
+
+
+class RegularizationSpec(_Spec):
+    """The overfitting remedies of the lecture. Biases are never regularized."""
+
+    l1: float = Field(0.0, ge=0.0, le=1.0, description="L1 penalty λ·Σ|w| on weights (λ).")
+    l1_mode: L1Mode = Field("subgradient", description="subgradient: add λ·sign(w) to the "
+                            "gradient; proximal: soft-threshold after each step (exact zeros).")
+    l2: float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty λ·½Σw² in the loss (λ).")
+    weight_decay: float = Field(0.0, ge=0.0, le=1.0, description="Decoupled weight decay: "
+                                "w ← w − η·λ·w after the step (λ); AdamW's kind.")
+    dropout: float = Field(0.0, ge=0.0, le=0.9, description="Share of hidden units dropped at "
+                           "each update (fraction of 1), resampled every update.")
+    input_dropout: float = Field(0.0, ge=0.0, le=0.9, description="Share of inputs dropped at "
+                                 "each update (fraction of 1).")
+    early_stopping: bool = Field(False, description="Stop when validation loss has not improved "
+                                 "for `patience` epochs.")
+    patience: int = Field(20, ge=1, le=MAX_EPOCHS, description="Epochs without improvement "
+                          "before stopping (epochs).")
+    min_delta: float = Field(0.0, ge=0.0, le=10.0, description="Smallest drop in validation "
+                             "loss that counts as improvement (loss units).")
+    restore_best: bool = Field(True, description="After stopping, report and keep the weights "
+                               "of the best validation epoch.")
+
+
+class TrainSpec(_Spec):
+    """How long and in what order."""
+
+    epochs: int = Field(200, ge=1, le=MAX_EPOCHS, description="Passes over the training data "
+                        "(epochs).")
+    batch_size: int = Field(32, ge=1, le=4096, description="Examples per update (count).")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the minibatch order and dropout "
+                      "masks.")
+    snapshot_every: int = Field(10, ge=1, le=MAX_EPOCHS, description="Epochs between snapshots "
+                                "(histograms, decision boundary).")
+
+
+class RunSpec(_Spec):
+    """One network trained one way."""
+
+    data: DataSpec = Field(default_factory=DataSpec)  # type: ignore[arg-type]
+    model: ModelSpec = Field(default_factory=ModelSpec)  # type: ignore[arg-type]
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)  # type: ignore[arg-type]
+    regularization: RegularizationSpec = Field(
+        default_factory=RegularizationSpec  # type: ignore[arg-type]
+    )
+    train: TrainSpec = Field(default_factory=TrainSpec)  # type: ignore[arg-type]
+
+    def group_key(self) -> tuple[Any, ...]:
+        """What runs must share to be trained in lockstep as one batched computation."""
+        return (
+            self.data.model_dump_json(),
+            tuple(self.model.hidden),
+            self.model.activation,
+            self.model.maxout_pieces,
+            self.optimizer.kind,
+            self.train.batch_size,
+            self.train.seed,
+        )
+
+
+class Variant(_Spec):
+    """A named change to the base: a partial RunSpec, e.g. {"regularization": {"l2": 0.01}}."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[\w .:+=\-]+$",
+                      description="Label of the run in charts and tables.")
+    override: dict[str, Any] = Field(default_factory=dict, description="Fields that differ "
+                                     "from the base, nested as in RunSpec.")
+
+
+class GridAxis(_Spec):
+    """One field swept over a list of values, e.g. regularization.dropout over [0, 0.2, 0.5]."""
+
+    field: str = Field(pattern=r"^[a-z_]+\.[a-z_0-9]+$", description="Dotted path into RunSpec, "
+                       "e.g. regularization.l2.")
+    values: list[Any] = Field(min_length=1, max_length=16, description="Values to try.")
+
+
+class ExperimentSpec(_Spec):
+    """A comparison: a base run and its variants (or a grid of one or two fields)."""
+
+    name: str = Field("comparison", min_length=1, max_length=80)
+    description: str = Field("", max_length=2000)
+    lesson: str | None = Field(None, description="The lesson this experiment came from, if any.")
+    base: RunSpec = Field(default_factory=RunSpec)  # type: ignore[arg-type]
+    variants: list[Variant] = Field(default_factory=list, max_length=MAX_MEMBERS)
+    grid: list[GridAxis] = Field(default_factory=list, max_length=2)
+
+    @model_validator(mode="after")
+    def _runs_are_valid(self) -> ExperimentSpec:
+        runs = self.runs()  # raises with a precise location when an override is wrong
+        if len(runs) > MAX_MEMBERS:
+            raise ValueError(f"{len(runs)} runs in one experiment; the limit is {MAX_MEMBERS}.")
+        total = sum(spec.train.epochs for _, spec in runs)
+        if total > MAX_MEMBER_EPOCHS:
+            raise ValueError(
+                f"{total} epochs over all runs; the limit is {MAX_MEMBER_EPOCHS}. "
+                "Use fewer variants or fewer epochs."
+            )
+        return self
+
+    def runs(self) -> list[tuple[str, RunSpec]]:
+        """The (name, spec) of every run, in order: the variants, else the grid, else the base."""
+        if self.variants and self.grid:
+            raise ValueError("give variants or a grid, not both.")
+        named: list[tuple[str, dict[str, Any]]]
+        if self.variants:
+            names = [v.name for v in self.variants]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"variant names must be unique; repeated: {', '.join(dupes)}.")
+            named = [(v.name, v.override) for v in self.variants]
+        elif self.grid:
+            named = [("", {})]
+            for axis in self.grid:
+                section, key = axis.field.split(".", 1)
+                named = [
+                    (f"{prefix} {key}={value}".strip(), _merge(over, {section: {key: value}}))
+                    for prefix, over in named
+                    for value in axis.values
+                ]
+        else:
+            named = [("base", {})]
+        base = self.base.model_dump()
+        out = []
+        for i, (name, override) in enumerate(named):
+            where = f"variants[{i}]" if self.variants else f"grid run {name!r}"
+            out.append((name, _apply(base, override, where)))
+        return out
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _apply(base: dict[str, Any], override: dict[str, Any], where: str) -> RunSpec:
+    try:
+        return RunSpec.model_validate(_merge(base, override))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        path = ".".join(str(p) for p in err["loc"])
+        raise ValueError(f"{where}: override.{path}: {err['msg']}") from None

@@ -1,0 +1,1 @@
+"""Pure PyTorch + NumPy training: no web server, no database, no asyncio."""
