@@ -1,4 +1,4 @@
-"""What training says while it runs: plain, picklable event records shared by engine, store and wire.
+"""What training says while it runs: plain, picklable events shared by engine, store and wire.
 
 The engine yields them, workers send them (pickled) to the API process, the store writes them,
 and the websocket sends `to_dict()` of each with a cursor added. Nothing here imports torch.
@@ -10,7 +10,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 RunStatus = Literal[
-    "queued", "running", "completed", "stopped_early", "diverged", "cancelled", "failed",
+    "queued",
+    "running",
+    "completed",
+    "stopped_early",
+    "diverged",
+    "cancelled",
+    "failed",
     "interrupted",
 ]
 FINAL_STATUSES: frozenset[str] = frozenset(

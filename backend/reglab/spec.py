@@ -36,17 +36,34 @@ class _Spec(BaseModel):
 class DataSpec(_Spec):
     """Which data set, how big, how noisy, and how it is split."""
 
-    kind: DataKind = Field("moons", description="Data set: 2-D classification (moons, circles, "
-                           "xor, spiral, gaussians), 1-D regression (poly, sine) or digits (8×8 images).")
+    kind: DataKind = Field(
+        "moons",
+        description="Data set: 2-D classification (moons, circles, "
+        "xor, spiral, gaussians), 1-D regression (poly, sine) or digits (8×8 images).",
+    )
     n_train: int = Field(200, ge=10, le=MAX_TRAIN, description="Training examples (count).")
-    val_fraction: float = Field(0.3, gt=0.0, le=0.6, description="Share of all examples held out "
-                                "for validation (fraction of 1).")
-    test_fraction: float = Field(0.2, ge=0.0, le=0.4, description="Share of all examples held out "
-                                 "for the final test (fraction of 1).")
-    noise: float = Field(0.25, ge=0.0, le=3.0, description="Input noise (standard deviation, in "
-                         "data units).")
-    label_noise: float = Field(0.0, ge=0.0, le=0.5, description="Share of training labels flipped "
-                               "at random (fraction of 1; classification only).")
+    val_fraction: float = Field(
+        0.3,
+        gt=0.0,
+        le=0.6,
+        description="Share of all examples held out for validation (fraction of 1).",
+    )
+    test_fraction: float = Field(
+        0.2,
+        ge=0.0,
+        le=0.4,
+        description="Share of all examples held out for the final test (fraction of 1).",
+    )
+    noise: float = Field(
+        0.25, ge=0.0, le=3.0, description="Input noise (standard deviation, in data units)."
+    )
+    label_noise: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.5,
+        description="Share of training labels flipped "
+        "at random (fraction of 1; classification only).",
+    )
     classes: int = Field(3, ge=2, le=10, description="Classes (count; spiral and gaussians only).")
     degree: int = Field(3, ge=1, le=15, description="Degree of the true polynomial (poly only).")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of data generation and split.")
@@ -72,10 +89,16 @@ class DataSpec(_Spec):
 class ModelSpec(_Spec):
     """The network: a multilayer perceptron with one activation throughout."""
 
-    hidden: list[int] = Field(default_factory=lambda: [64, 64], max_length=MAX_DEPTH,
-                              description="Width of each hidden layer (units), input to output.")
-    activation: Activation = Field("relu", description="Hidden activation; maxout takes the max "
-                                   "over `maxout_pieces` linear pieces per unit.")
+    hidden: list[int] = Field(
+        default_factory=lambda: [64, 64],
+        max_length=MAX_DEPTH,
+        description="Width of each hidden layer (units), input to output.",
+    )
+    activation: Activation = Field(
+        "relu",
+        description="Hidden activation; maxout takes the max "
+        "over `maxout_pieces` linear pieces per unit.",
+    )
     maxout_pieces: int = Field(2, ge=2, le=8, description="Linear pieces per maxout unit (count).")
     init_seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the initial weights.")
 
@@ -90,63 +113,93 @@ class ModelSpec(_Spec):
 class OptimizerSpec(_Spec):
     """How gradients become updates."""
 
-    kind: OptimizerKind = Field("adam", description="sgd, momentum, nesterov, adagrad, rmsprop, "
-                                "adam or adamw (Adam with decoupled weight decay).")
+    kind: OptimizerKind = Field(
+        "adam",
+        description="sgd, momentum, nesterov, adagrad, rmsprop, "
+        "adam or adamw (Adam with decoupled weight decay).",
+    )
     lr: float = Field(0.01, gt=0.0, le=10.0, description="Learning rate η (step size).")
-    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="Momentum coefficient (momentum, "
-                            "nesterov).")
+    momentum: float = Field(
+        0.9, ge=0.0, lt=1.0, description="Momentum coefficient (momentum, nesterov)."
+    )
     beta1: float = Field(0.9, ge=0.0, lt=1.0, description="Adam β1 (decay of the mean).")
     beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam β2 (decay of the square).")
     alpha: float = Field(0.99, ge=0.0, lt=1.0, description="RMSProp decay of the mean square.")
-    eps: float = Field(1e-8, gt=0.0, le=1.0, description="Added to denominators (adagrad, "
-                       "rmsprop, adam).")
+    eps: float = Field(
+        1e-8, gt=0.0, le=1.0, description="Added to denominators (adagrad, rmsprop, adam)."
+    )
 
 
 class RegularizationSpec(_Spec):
     """The overfitting remedies of the lecture. Biases are never regularized."""
 
     l1: float = Field(0.0, ge=0.0, le=1.0, description="L1 penalty λ·Σ|w| on weights (λ).")
-    l1_mode: L1Mode = Field("subgradient", description="subgradient: add λ·sign(w) to the "
-                            "gradient; proximal: soft-threshold after each step (exact zeros).")
+    l1_mode: L1Mode = Field(
+        "subgradient",
+        description="subgradient: add λ·sign(w) to the "
+        "gradient; proximal: soft-threshold after each step (exact zeros).",
+    )
     l2: float = Field(0.0, ge=0.0, le=1.0, description="L2 penalty λ·½Σw² in the loss (λ).")
-    weight_decay: float = Field(0.0, ge=0.0, le=1.0, description="Decoupled weight decay: "
-                                "w ← w − η·λ·w after the step (λ); AdamW's kind.")
-    dropout: float = Field(0.0, ge=0.0, le=0.9, description="Share of hidden units dropped at "
-                           "each update (fraction of 1), resampled every update.")
-    input_dropout: float = Field(0.0, ge=0.0, le=0.9, description="Share of inputs dropped at "
-                                 "each update (fraction of 1).")
-    early_stopping: bool = Field(False, description="Stop when validation loss has not improved "
-                                 "for `patience` epochs.")
-    patience: int = Field(20, ge=1, le=MAX_EPOCHS, description="Epochs without improvement "
-                          "before stopping (epochs).")
-    min_delta: float = Field(0.0, ge=0.0, le=10.0, description="Smallest drop in validation "
-                             "loss that counts as improvement (loss units).")
-    restore_best: bool = Field(True, description="After stopping, report and keep the weights "
-                               "of the best validation epoch.")
+    weight_decay: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Decoupled weight decay: w ← w − η·λ·w after the step (λ); AdamW's kind.",
+    )
+    dropout: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.9,
+        description="Share of hidden units dropped at "
+        "each update (fraction of 1), resampled every update.",
+    )
+    input_dropout: float = Field(
+        0.0, ge=0.0, le=0.9, description="Share of inputs dropped at each update (fraction of 1)."
+    )
+    early_stopping: bool = Field(
+        False, description="Stop when validation loss has not improved for `patience` epochs."
+    )
+    patience: int = Field(
+        20, ge=1, le=MAX_EPOCHS, description="Epochs without improvement before stopping (epochs)."
+    )
+    min_delta: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="Smallest drop in validation loss that counts as improvement (loss units).",
+    )
+    restore_best: bool = Field(
+        True,
+        description="After stopping, report and keep the weights of the best validation epoch.",
+    )
 
 
 class TrainSpec(_Spec):
     """How long and in what order."""
 
-    epochs: int = Field(200, ge=1, le=MAX_EPOCHS, description="Passes over the training data "
-                        "(epochs).")
+    epochs: int = Field(
+        200, ge=1, le=MAX_EPOCHS, description="Passes over the training data (epochs)."
+    )
     batch_size: int = Field(32, ge=1, le=4096, description="Examples per update (count).")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the minibatch order and dropout "
-                      "masks.")
-    snapshot_every: int = Field(10, ge=1, le=MAX_EPOCHS, description="Epochs between snapshots "
-                                "(histograms, decision boundary).")
+    seed: int = Field(
+        0, ge=0, le=2**31 - 1, description="Seed of the minibatch order and dropout masks."
+    )
+    snapshot_every: int = Field(
+        10,
+        ge=1,
+        le=MAX_EPOCHS,
+        description="Epochs between snapshots (histograms, decision boundary).",
+    )
 
 
 class RunSpec(_Spec):
     """One network trained one way."""
 
-    data: DataSpec = Field(default_factory=DataSpec)  # type: ignore[arg-type]
-    model: ModelSpec = Field(default_factory=ModelSpec)  # type: ignore[arg-type]
-    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)  # type: ignore[arg-type]
-    regularization: RegularizationSpec = Field(
-        default_factory=RegularizationSpec  # type: ignore[arg-type]
-    )
-    train: TrainSpec = Field(default_factory=TrainSpec)  # type: ignore[arg-type]
+    data: DataSpec = Field(default_factory=DataSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    regularization: RegularizationSpec = Field(default_factory=RegularizationSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
 
     def group_key(self) -> tuple[Any, ...]:
         """What runs must share to be trained in lockstep as one batched computation."""
@@ -164,17 +217,24 @@ class RunSpec(_Spec):
 class Variant(_Spec):
     """A named change to the base: a partial RunSpec, e.g. {"regularization": {"l2": 0.01}}."""
 
-    name: str = Field(min_length=1, max_length=40, pattern=r"^[\w .:+=\-]+$",
-                      description="Label of the run in charts and tables.")
-    override: dict[str, Any] = Field(default_factory=dict, description="Fields that differ "
-                                     "from the base, nested as in RunSpec.")
+    name: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[\w .:+=\-]+$",
+        description="Label of the run in charts and tables.",
+    )
+    override: dict[str, Any] = Field(
+        default_factory=dict, description="Fields that differ from the base, nested as in RunSpec."
+    )
 
 
 class GridAxis(_Spec):
     """One field swept over a list of values, e.g. regularization.dropout over [0, 0.2, 0.5]."""
 
-    field: str = Field(pattern=r"^[a-z_]+\.[a-z_0-9]+$", description="Dotted path into RunSpec, "
-                       "e.g. regularization.l2.")
+    field: str = Field(
+        pattern=r"^[a-z_]+\.[a-z_0-9]+$",
+        description="Dotted path into RunSpec, e.g. regularization.l2.",
+    )
     values: list[Any] = Field(min_length=1, max_length=16, description="Values to try.")
 
 
@@ -184,7 +244,7 @@ class ExperimentSpec(_Spec):
     name: str = Field("comparison", min_length=1, max_length=80)
     description: str = Field("", max_length=2000)
     lesson: str | None = Field(None, description="The lesson this experiment came from, if any.")
-    base: RunSpec = Field(default_factory=RunSpec)  # type: ignore[arg-type]
+    base: RunSpec = Field(default_factory=RunSpec)
     variants: list[Variant] = Field(default_factory=list, max_length=MAX_MEMBERS)
     grid: list[GridAxis] = Field(default_factory=list, max_length=2)
 
