@@ -1,0 +1,86 @@
+"""Server settings, read from `REGLAB_*` environment variables (and a `.env` file)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_frontend_dir() -> Path:
+    """The repo's frontend/: beside backend/ in a checkout or editable install, /app in Docker."""
+    package_dir = Path(__file__).resolve().parent  # backend/reglab
+    for candidate in (package_dir.parent.parent / "frontend", Path("/app/frontend")):
+        if candidate.is_dir():
+            return candidate
+    return package_dir.parent.parent / "frontend"
+
+
+class Settings(BaseSettings):
+    """Everything an operator may tune; each field is listed in .env.example."""
+
+    model_config = SettingsConfigDict(env_prefix="REGLAB_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///./data/reglab.db",
+        description="SQLAlchemy URL of the "
+        "store; SQLite by default, PostgreSQL for several machines.",
+    )
+    host: str = Field("127.0.0.1", description="Address `reglab serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `reglab serve` listens on.")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=256,
+        description="Warm training processes of the local executor.",
+    )
+    executor: Literal["local", "ray"] = Field("local", description="Where groups train.")
+    ray_address: str | None = Field(
+        None, description="Ray cluster address (executor=ray); empty starts a local Ray runtime."
+    )
+    ray_slots: int = Field(8, ge=1, le=1024, description="Groups in flight on Ray at once.")
+    admin_token: str | None = Field(
+        None,
+        description="Token in X-Reglab-Admin that may delete "
+        "anyone's experiment; unset: only owners delete.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser page served elsewhere.",
+    )
+    max_running_runs_per_user: int = Field(
+        64, ge=1, description="Runs one user may have queued or running at once."
+    )
+    max_queued_experiments_per_user: int = Field(
+        4, ge=1, description="Unfinished experiments one user may have at once."
+    )
+    max_member_epochs_per_user: int = Field(
+        80_000, ge=1, description="Epochs over all unfinished runs of one user."
+    )
+    max_running_groups: int | None = Field(
+        None,
+        ge=1,
+        description="Groups training at once over all users; unset: the executor's slots.",
+    )
+    max_request_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest request body accepted (bytes)."
+    )
+    cancel_grace_s: float = Field(
+        3.0,
+        gt=0,
+        description="Seconds a cancelled group may take "
+        "to stop before its worker is killed and replaced.",
+    )
+    live_queue_size: int = Field(
+        1000,
+        ge=10,
+        description="Messages buffered per websocket "
+        "client before it is dropped and told to resume.",
+    )
+    frontend_dir: Path = Field(
+        default_factory=_default_frontend_dir,
+        description="Directory with the dashboard's index.html.",
+    )
