@@ -1,0 +1,46 @@
+"""How floats SQL and JSON cannot hold (NaN, ±Inf) are written down and read back."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+_VALUES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def nonfinite_name(value: float) -> str:
+    """'NaN', 'Infinity' or '-Infinity' for a non-finite float."""
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def to_wire(obj: Any) -> Any:
+    """A copy of `obj` that strict JSON can hold: each non-finite float becomes its name."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else nonfinite_name(obj)
+    if isinstance(obj, dict):
+        return {k: to_wire(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_wire(v) for v in obj]
+    return obj
+
+
+def split_nonfinite(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """Columns for SQL (non-finite floats as NULL) and the map naming what those NULLs were."""
+    columns: dict[str, Any] = {}
+    special: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            columns[key] = None
+            special[key] = nonfinite_name(value)
+        else:
+            columns[key] = value
+    return columns, special or None
+
+
+def join_nonfinite(values: dict[str, Any], special: dict[str, Any] | None) -> dict[str, Any]:
+    """The inverse of `split_nonfinite`: put NaN/±Inf back where the map names them."""
+    if special:
+        values.update({key: _VALUES[name] for key, name in special.items()})
+    return values

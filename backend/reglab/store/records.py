@@ -1,0 +1,170 @@
+"""Plain objects the store hands out, so no ORM row ever leaves a transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from reglab.events import FINAL_STATUSES
+from reglab.store import tables
+from reglab.store.codec import join_nonfinite
+
+SUMMARY_COLUMNS = (
+    "epochs_run",
+    "best_epoch",
+    "best_val_loss",
+    "final_train_loss",
+    "final_val_loss",
+    "test_loss",
+    "test_acc",
+    "gap",
+    "sparsity",
+    "seconds",
+)
+METRIC_COLUMNS = (
+    "train_loss",
+    "val_loss",
+    "train_acc",
+    "val_acc",
+    "lr",
+    "weight_l1",
+    "weight_l2",
+    "sparsity",
+    "step_size",
+    "seconds",
+)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every moment the store writes is UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    id: int
+    experiment_id: int
+    position: int
+    name: str
+    owner: str
+    spec: dict[str, Any]
+    epochs: int
+    status: str
+    message: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    summary: dict[str, Any] | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentRecord:
+    id: int
+    name: str
+    description: str
+    lesson: str | None
+    owner: str
+    spec: dict[str, Any]
+    created_at: datetime
+    runs: list[RunRecord] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """running while any run trains, queued while any waits, else finished."""
+        statuses = {r.status for r in self.runs}
+        if "running" in statuses:
+            return "running"
+        if "queued" in statuses:
+            return "queued"
+        return "finished"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    run_id: int
+    epoch: int
+    train_loss: float | None
+    val_loss: float | None
+    train_acc: float | None
+    val_acc: float | None
+    lr: float | None
+    weight_l1: float | None
+    weight_l2: float | None
+    sparsity: float | None
+    step_size: float | None
+    seconds: float | None
+    grad_norms: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRecord:
+    run_id: int
+    epoch: int
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Logged:
+    """One committed event as it goes on the wire: the event's fields plus its cursor."""
+
+    seq: int
+    experiment_id: int
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class UserLoad:
+    """What one user has not finished yet, for the quotas."""
+
+    experiments: int
+    runs: int
+    member_epochs: int
+
+
+def run_record(row: tables.Run) -> RunRecord:
+    summary: dict[str, Any] | None = None
+    if row.epochs_run is not None:
+        values = {name: getattr(row, name) for name in SUMMARY_COLUMNS}
+        summary = join_nonfinite(values, row.nonfinite)
+        summary["extra"] = row.summary_extra or {}
+    return RunRecord(
+        id=row.id,
+        experiment_id=row.experiment_id,
+        position=row.position,
+        name=row.name,
+        owner=row.owner,
+        spec=row.spec,
+        epochs=row.epochs,
+        status=row.status,
+        message=row.message,
+        created_at=utc(row.created_at) or row.created_at,
+        started_at=utc(row.started_at),
+        finished_at=utc(row.finished_at),
+        summary=summary,
+    )
+
+
+def experiment_record(row: tables.Experiment, runs: list[tables.Run]) -> ExperimentRecord:
+    return ExperimentRecord(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        lesson=row.lesson,
+        owner=row.owner,
+        spec=row.spec,
+        created_at=utc(row.created_at) or row.created_at,
+        runs=[run_record(r) for r in runs],
+    )
+
+
+def metric_row(row: tables.EpochMetric) -> MetricRow:
+    values = join_nonfinite({name: getattr(row, name) for name in METRIC_COLUMNS}, row.nonfinite)
+    return MetricRow(run_id=row.run_id, epoch=row.epoch, grad_norms=row.grad_norms, **values)

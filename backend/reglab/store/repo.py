@@ -1,0 +1,396 @@
+"""Every query reglab makes: the one place that writes SQL, one transaction per call."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from reglab.errors import NotFound
+from reglab.events import (
+    FINAL_STATUSES,
+    EpochEvent,
+    Event,
+    SnapshotEvent,
+    StatusEvent,
+    SummaryEvent,
+)
+from reglab.spec import ExperimentSpec
+from reglab.store import tables
+from reglab.store.codec import split_nonfinite, to_wire
+from reglab.store.records import (
+    METRIC_COLUMNS,
+    SUMMARY_COLUMNS,
+    ExperimentRecord,
+    Logged,
+    MetricRow,
+    RunRecord,
+    SnapshotRecord,
+    UserLoad,
+    experiment_record,
+    metric_row,
+    run_record,
+)
+
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+UNFINISHED = ("queued", "running")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; for SQLite a file in WAL mode that waits for locks instead of failing."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    path = url.split(":///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL makes this crash-safe for commits
+        cursor.close()
+
+    return engine
+
+
+class Store:
+    """The database behind reglab: experiments, runs, their metrics, snapshots and event log."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # One writer at a time inside this process: SQLite has one anyway, and the event log's
+        # commit order must equal its publish order (see jobs/pump.py).
+        self.write_lock = threading.RLock()
+        self.migrate()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # -- experiments -------------------------------------------------------------------------
+
+    def create_experiment(
+        self, *, owner: str, spec: ExperimentSpec
+    ) -> tuple[ExperimentRecord, list[Logged]]:
+        """Store an experiment and its runs, all queued; returns it and the queued events."""
+        now = _now()
+        with self.write_lock, self._tx() as s:
+            row = tables.Experiment(
+                name=spec.name,
+                description=spec.description,
+                lesson=spec.lesson,
+                owner=owner,
+                spec=spec.model_dump(mode="json"),
+                created_at=now,
+            )
+            s.add(row)
+            s.flush()
+            runs = [
+                tables.Run(
+                    experiment_id=row.id,
+                    position=i,
+                    name=name or f"run {i}",
+                    owner=owner,
+                    spec=run_spec.model_dump(mode="json"),
+                    epochs=run_spec.train.epochs,
+                    status="queued",
+                    created_at=now,
+                )
+                for i, (name, run_spec) in enumerate(spec.runs())
+            ]
+            s.add_all(runs)
+            s.flush()
+            logged = self._log(s, [(row.id, StatusEvent(r.id, "queued")) for r in runs])
+            return experiment_record(row, runs), logged
+
+    def get_experiment(self, experiment_id: int) -> ExperimentRecord:
+        with self._tx() as s:
+            row = s.get(tables.Experiment, experiment_id)
+            if row is None:
+                raise NotFound(f"There is no experiment {experiment_id}.")
+            runs = s.scalars(
+                select(tables.Run)
+                .where(tables.Run.experiment_id == experiment_id)
+                .order_by(tables.Run.position)
+            ).all()
+            return experiment_record(row, list(runs))
+
+    def list_experiments(
+        self, *, owner: str | None, lesson: str | None, offset: int, limit: int
+    ) -> tuple[list[ExperimentRecord], int]:
+        """Newest first, with their runs; and how many match in all."""
+        where = []
+        if owner is not None:
+            where.append(tables.Experiment.owner == owner)
+        if lesson is not None:
+            where.append(tables.Experiment.lesson == lesson)
+        with self._tx() as s:
+            total = s.scalar(select(func.count()).select_from(tables.Experiment).where(*where))
+            rows = s.scalars(
+                select(tables.Experiment)
+                .where(*where)
+                .order_by(tables.Experiment.id.desc())
+                .offset(offset)
+                .limit(limit)
+            ).all()
+            runs: dict[int, list[tables.Run]] = {r.id: [] for r in rows}
+            for run in s.scalars(
+                select(tables.Run)
+                .where(tables.Run.experiment_id.in_(runs))
+                .order_by(tables.Run.position)
+            ):
+                runs[run.experiment_id].append(run)
+            return [experiment_record(r, runs[r.id]) for r in rows], int(total or 0)
+
+    def delete_experiment(self, experiment_id: int) -> None:
+        with self.write_lock, self._tx() as s:
+            done = s.execute(delete(tables.Experiment).where(tables.Experiment.id == experiment_id))
+            if done.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound(f"There is no experiment {experiment_id}.")
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def get_run(self, run_id: int) -> RunRecord:
+        with self._tx() as s:
+            row = s.get(tables.Run, run_id)
+            if row is None:
+                raise NotFound(f"There is no run {run_id}.")
+            return run_record(row)
+
+    def list_runs(
+        self,
+        *,
+        experiment_id: int | None = None,
+        owner: str | None = None,
+        statuses: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = 1000,
+    ) -> tuple[list[RunRecord], int]:
+        where = []
+        if experiment_id is not None:
+            where.append(tables.Run.experiment_id == experiment_id)
+        if owner is not None:
+            where.append(tables.Run.owner == owner)
+        if statuses is not None:
+            where.append(tables.Run.status.in_(statuses))
+        with self._tx() as s:
+            total = s.scalar(select(func.count()).select_from(tables.Run).where(*where))
+            rows = s.scalars(
+                select(tables.Run).where(*where).order_by(tables.Run.id).offset(offset).limit(limit)
+            ).all()
+            return [run_record(r) for r in rows], int(total or 0)
+
+    def user_load(self, owner: str) -> UserLoad:
+        with self._tx() as s:
+            runs, epochs, experiments = s.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(tables.Run.epochs), 0),
+                    func.count(func.distinct(tables.Run.experiment_id)),
+                ).where(tables.Run.owner == owner, tables.Run.status.in_(UNFINISHED))
+            ).one()
+            return UserLoad(experiments=experiments, runs=runs, member_epochs=int(epochs))
+
+    def metrics(self, run_id: int, *, after_epoch: int = 0, limit: int = 5000) -> list[MetricRow]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(tables.EpochMetric)
+                .where(tables.EpochMetric.run_id == run_id, tables.EpochMetric.epoch > after_epoch)
+                .order_by(tables.EpochMetric.epoch)
+                .limit(limit)
+            ).all()
+            return [metric_row(r) for r in rows]
+
+    def snapshots(
+        self, run_id: int, *, kind: str | None = None, epoch: int | None = None
+    ) -> list[SnapshotRecord]:
+        where = [tables.Snapshot.run_id == run_id]
+        if kind is not None:
+            where.append(tables.Snapshot.kind == kind)
+        if epoch is not None:
+            where.append(tables.Snapshot.epoch == epoch)
+        with self._tx() as s:
+            rows = s.scalars(
+                select(tables.Snapshot)
+                .where(*where)
+                .order_by(tables.Snapshot.epoch, tables.Snapshot.kind)
+            ).all()
+            return [SnapshotRecord(r.run_id, r.epoch, r.kind, r.data) for r in rows]
+
+    # -- events --------------------------------------------------------------------------------
+
+    def record(self, events: Sequence[Event]) -> list[Logged]:
+        """Apply events to the typed rows and the event log in one transaction.
+
+        A status change of a run that already has a final status is ignored (and not logged):
+        the first final word on a run stands. Events of unknown (deleted) runs are dropped.
+        """
+        if not events:
+            return []
+        with self.write_lock, self._tx() as s:
+            ids = {e.run_id for e in events}
+            runs = {r.id: r for r in s.scalars(select(tables.Run).where(tables.Run.id.in_(ids)))}
+            kept: list[tuple[int, Event]] = []
+            metrics: list[dict[str, Any]] = []
+            snapshots: list[dict[str, Any]] = []
+            for ev in events:
+                run = runs.get(ev.run_id)
+                if run is None:
+                    continue
+                if isinstance(ev, EpochEvent):
+                    metrics.append(_metric_values(ev))
+                elif isinstance(ev, SnapshotEvent):
+                    snapshots.append(
+                        {
+                            "run_id": ev.run_id,
+                            "epoch": ev.epoch,
+                            "kind": ev.kind,
+                            "data": to_wire(ev.data),
+                        }
+                    )
+                elif isinstance(ev, StatusEvent):
+                    if not _apply_status(run, ev.status, ev.message):
+                        continue
+                elif isinstance(ev, SummaryEvent):
+                    _apply_summary(run, ev)
+                kept.append((run.experiment_id, ev))
+            self._upsert(s, tables.EpochMetric, metrics, ["run_id", "epoch"])
+            self._upsert(s, tables.Snapshot, snapshots, ["run_id", "epoch", "kind"])
+            return self._log(s, kept)
+
+    def replay(self, experiment_id: int, *, after: int, limit: int = 500) -> list[Logged]:
+        """Logged events of one experiment with cursor > `after`, oldest first."""
+        log, snap = tables.EventLog, tables.Snapshot
+        with self._tx() as s:
+            rows = s.execute(
+                select(log, snap.data)
+                .outerjoin(
+                    snap,
+                    (snap.run_id == log.run_id)
+                    & (snap.epoch == log.epoch)
+                    & (snap.kind == log.kind)
+                    & (log.type == "snapshot"),
+                )
+                .where(log.experiment_id == experiment_id, log.seq > after)
+                .order_by(log.seq)
+                .limit(limit)
+            ).all()
+            out = []
+            for entry, data in rows:
+                if entry.type == "snapshot":
+                    message = {
+                        "run_id": entry.run_id,
+                        "epoch": entry.epoch,
+                        "kind": entry.kind,
+                        "data": data,
+                        "type": "snapshot",
+                    }
+                else:
+                    message = dict(entry.payload or {})
+                message["cursor"] = entry.seq
+                message["experiment_id"] = experiment_id
+                out.append(Logged(entry.seq, experiment_id, message))
+            return out
+
+    def _log(self, s: Session, events: list[tuple[int, Event]]) -> list[Logged]:
+        out = []
+        for experiment_id, ev in events:
+            message = to_wire(ev.to_dict())
+            entry = tables.EventLog(
+                experiment_id=experiment_id,
+                run_id=ev.run_id,
+                type=ev.type,
+                epoch=getattr(ev, "epoch", None),
+                kind=getattr(ev, "kind", None),
+                payload=None if isinstance(ev, SnapshotEvent) else message,
+            )
+            s.add(entry)
+            s.flush()  # assigns seq
+            message["cursor"] = entry.seq
+            message["experiment_id"] = experiment_id
+            out.append(Logged(entry.seq, experiment_id, message))
+        return out
+
+    def _upsert(
+        self, s: Session, table: type[tables.Base], rows: list[dict[str, Any]], keys: list[str]
+    ) -> None:
+        """Insert rows, replacing any with the same key: a retried event is harmless."""
+        if not rows:
+            return
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(table)
+        columns = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+        s.execute(stmt.on_conflict_do_update(index_elements=keys, set_=columns), rows)
+
+
+def _metric_values(ev: EpochEvent) -> dict[str, Any]:
+    values, special = split_nonfinite({name: getattr(ev, name) for name in METRIC_COLUMNS})
+    return {
+        "run_id": ev.run_id,
+        "epoch": ev.epoch,
+        **values,
+        "grad_norms": to_wire(list(ev.grad_norms)),
+        "nonfinite": special,
+    }
+
+
+def _apply_status(run: tables.Run, status: str, message: str | None) -> bool:
+    """Move a run to `status`; False when it already has a final one (which stands)."""
+    if run.status in FINAL_STATUSES:
+        return False
+    now = _now()
+    run.status = status
+    if message:
+        run.message = message
+    if status == "running" and run.started_at is None:
+        run.started_at = now
+    if status in FINAL_STATUSES:
+        run.finished_at = now
+    return True
+
+
+def _apply_summary(run: tables.Run, ev: SummaryEvent) -> None:
+    values, special = split_nonfinite({name: getattr(ev, name) for name in SUMMARY_COLUMNS})
+    for name, value in values.items():
+        setattr(run, name, value)
+    run.nonfinite = special
+    run.summary_extra = to_wire(dict(ev.extra))
+    _apply_status(run, ev.status, None)
+
+
+def summary_dict(run: RunRecord) -> dict[str, Any]:
+    """A run's row for exports: identity, status and summary columns."""
+    out: dict[str, Any] = {k: v for k, v in asdict(run).items() if k not in ("spec", "summary")}
+    out.update({name: (run.summary or {}).get(name) for name in SUMMARY_COLUMNS})
+    return out

@@ -1,0 +1,111 @@
+"""The store's tables (SQLAlchemy 2.0): experiments, runs, epoch metrics, snapshots, event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Experiment(Base):
+    __tablename__ = "experiment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lesson: Mapped[str | None] = mapped_column(String(80), index=True)
+    owner: Mapped[str] = mapped_column(String(40), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Run(Base):
+    __tablename__ = "run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiment.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(80))
+    owner: Mapped[str] = mapped_column(String(40), index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    epochs: Mapped[int] = mapped_column(Integer)  # planned, for the member-epoch quota
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Summary, filled by the run's SummaryEvent; NULL until then.
+    epochs_run: Mapped[int | None] = mapped_column(Integer)
+    best_epoch: Mapped[int | None] = mapped_column(Integer)
+    best_val_loss: Mapped[float | None] = mapped_column(Float)
+    final_train_loss: Mapped[float | None] = mapped_column(Float)
+    final_val_loss: Mapped[float | None] = mapped_column(Float)
+    test_loss: Mapped[float | None] = mapped_column(Float)
+    test_acc: Mapped[float | None] = mapped_column(Float)
+    gap: Mapped[float | None] = mapped_column(Float)
+    sparsity: Mapped[float | None] = mapped_column(Float)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    summary_extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # SQL cannot hold NaN/±Inf (SQLite turns NaN into NULL): such a column is NULL here and
+    # its true value is named in this map, e.g. {"best_val_loss": "nan"}.
+    nonfinite: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class EpochMetric(Base):
+    __tablename__ = "epoch_metric"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    train_loss: Mapped[float | None] = mapped_column(Float)
+    val_loss: Mapped[float | None] = mapped_column(Float)
+    train_acc: Mapped[float | None] = mapped_column(Float)
+    val_acc: Mapped[float | None] = mapped_column(Float)
+    lr: Mapped[float | None] = mapped_column(Float)
+    weight_l1: Mapped[float | None] = mapped_column(Float)
+    weight_l2: Mapped[float | None] = mapped_column(Float)
+    sparsity: Mapped[float | None] = mapped_column(Float)
+    step_size: Mapped[float | None] = mapped_column(Float)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    grad_norms: Mapped[list[Any]] = mapped_column(JSON)
+    nonfinite: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Snapshot(Base):
+    __tablename__ = "snapshot"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EventLog(Base):
+    """Every event of an experiment in commit order; `seq` is the websocket cursor.
+
+    Written in the same transaction as the typed rows above. Snapshot entries keep no payload
+    (the snapshot row has it); the others keep the event as sent on the wire.
+    """
+
+    __tablename__ = "event_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiment.id", ondelete="CASCADE"))
+    run_id: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(10))
+    epoch: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str | None] = mapped_column(String(20))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    # AUTOINCREMENT: a seq is never reused, even after the newest events are deleted.
+    __table_args__ = (
+        Index("ix_event_log_experiment_seq", "experiment_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
