@@ -7,7 +7,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from reglab.errors import NotFound
 from reglab.events import EpochEvent, SnapshotEvent, StatusEvent, SummaryEvent
 from reglab.spec import ExperimentSpec
