@@ -1,0 +1,105 @@
+"""The live hub: committed events fanned out to websocket subscribers, never blocking the writer.
+
+Topics are experiment ids. Each subscriber owns a bounded queue; when it is full the subscriber is
+dropped (it gets `None`, then its socket is closed with RESUME_CLOSE_CODE) instead of stalling the
+publisher or anyone else. It reconnects with `?since=<last cursor>` and replays from the store.
+
+`publish` may be called from any thread; messages reach subscribers in publish order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# A websocket close code in the private range: "you fell behind; reconnect with ?since=cursor".
+RESUME_CLOSE_CODE = 4001
+RESUME_REASON = "too slow: reconnect with ?since=<last cursor>"
+
+Message = dict[str, Any]
+
+
+class Subscription:
+    """One subscriber's view of one topic: `get()` the next message, None once dropped."""
+
+    def __init__(self, hub: Hub, topic: int, size: int) -> None:
+        self.hub = hub
+        self.topic = topic
+        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize=size)
+        self.dropped = False
+
+    async def get(self) -> Message | None:
+        return await self.queue.get()
+
+    def close(self) -> None:
+        self.hub.unsubscribe(self)
+
+    def _offer(self, message: Message) -> None:
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+            self.hub.unsubscribe(self)
+            log.info("dropped a slow subscriber of topic %s", self.topic)
+
+
+class Hub:
+    """Topic → subscriptions, living on one asyncio loop."""
+
+    def __init__(self, queue_size: int = 1000) -> None:
+        self.queue_size = queue_size
+        self._topics: dict[int, set[Subscription]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Attach to the loop subscribers live on (the server's)."""
+        self._loop = loop
+
+    def subscribe(self, topic: int) -> Subscription:
+        """Start receiving everything published on `topic` from now on (call on the loop)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        sub = Subscription(self, topic, self.queue_size)
+        with self._lock:
+            self._topics.setdefault(topic, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            subs = self._topics.get(sub.topic)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._topics[sub.topic]
+
+    def subscribers(self, topic: int) -> int:
+        with self._lock:
+            return len(self._topics.get(topic, ()))
+
+    def publish(self, messages: Iterable[tuple[int, Message]]) -> None:
+        """Queue (topic, message) pairs for delivery; returns at once, from any thread."""
+        batch = list(messages)
+        if not batch or self._loop is None or self._loop.is_closed():
+            return
+        # The loop may close between the check and the call (server shutting down).
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._deliver, batch)
+
+    def _deliver(self, batch: list[tuple[int, Message]]) -> None:
+        for topic, message in batch:
+            with self._lock:
+                subs = list(self._topics.get(topic, ()))
+            for sub in subs:
+                sub._offer(message)
