@@ -1,0 +1,98 @@
+"""Reading the deployment files as Docker would: Dockerfile instructions, compose services."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+COMPOSE = ROOT / "docker-compose.yml"
+ENTRYPOINT_SCRIPT = ROOT / "docker" / "entrypoint.sh"
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One Dockerfile instruction, continuation lines joined."""
+
+    keyword: str
+    args: str
+
+    def exec_form(self) -> list[str]:
+        """The JSON array of CMD, ENTRYPOINT or HEALTHCHECK CMD (Docker runs it with no shell)."""
+        text = self.args
+        if self.keyword == "HEALTHCHECK":
+            text = text[text.index("CMD") + len("CMD") :]
+        value = json.loads(text.strip())
+        assert isinstance(value, list), f"{self.keyword} is not in exec form: {self.args}"
+        return [str(v) for v in value]
+
+
+def dockerfile_stages() -> list[list[Instruction]]:
+    """The instructions of each build stage, in order (a stage starts at FROM)."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    stages: list[list[Instruction]] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword, _, args = line.partition(" ")
+        instruction = Instruction(keyword.upper(), args.strip())
+        if instruction.keyword == "FROM":
+            stages.append([])
+        assert stages, "a Dockerfile starts with FROM"
+        stages[-1].append(instruction)
+    return stages
+
+
+def last(stage: list[Instruction], keyword: str) -> Instruction:
+    found = [i for i in stage if i.keyword == keyword]
+    assert found, f"the stage has no {keyword}"
+    return found[-1]
+
+
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def service(name: str) -> dict[str, Any]:
+    services = compose()["services"]
+    assert name in services, f"docker-compose.yml has no service {name!r}"
+    result: dict[str, Any] = services[name]
+    return result
+
+
+_INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+
+
+def interpolate(value: str, env: dict[str, str] | None = None) -> str:
+    """Compose's `${VAR:-default}` with an empty .env: the default, or what `env` says."""
+    env = env or {}
+    return _INTERPOLATION.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
+
+
+def environment(name: str) -> dict[str, str]:
+    """A service's `environment:` as a mapping (compose allows a list of K=V too)."""
+    env = service(name).get("environment", {})
+    if isinstance(env, list):
+        return dict(item.split("=", 1) for item in env)
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def command_argv(name: str) -> list[str]:
+    """A service's `command:` as argv (a string is split as compose splits it)."""
+    command = service(name).get("command")
+    if command is None:
+        return []
+    if isinstance(command, str):
+        return shlex.split(command)
+    return [str(c) for c in command]
