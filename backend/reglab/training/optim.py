@@ -64,6 +64,12 @@ class VectorOptimizer:
         self.weight_decay = weight_decay
         self.decay_mask = list(decay_mask)
         self.steps = 0
+        # Worked out once: each step is Python-overhead-bound for the small nets of a lesson.
+        # Scalars in float64, as torch.optim does with its Python floats.
+        self._decayed = [p for p, m in zip(self.params, self.decay_mask, strict=True) if m]
+        self._decay_factor = (1 - lr.double() * weight_decay.double()).float()
+        self._decays = bool(self._decayed) and bool((weight_decay != 0).any())
+        self._neg_lr = self.per_param(-lr)
         self._init_state()
 
     def per_param(self, h: Tensor) -> list[Tensor]:
@@ -89,19 +95,16 @@ class VectorOptimizer:
         frozen = not bool(active.all())
         keep = active.bool()
 
-        if bool((self.weight_decay != 0).any()):
-            # Decoupled decay θ ← (1 − η·λ)·θ; the factor is 1 for frozen members. Scalars are
-            # worked out in float64, as torch.optim does with its Python floats.
-            factor = (1 - self.lr.double() * self.weight_decay.double()).float()
+        if self._decays:
+            # Decoupled decay θ ← (1 − η·λ)·θ, on weights only; the factor is 1 for frozen members.
+            factor = self._decay_factor
             if frozen:
                 factor = torch.where(keep, factor, torch.ones_like(factor))
-            pairs = zip(self.params, self.per_param(factor), self.decay_mask, strict=True)
-            decayed = [(p, f) for p, f, m in pairs if m]
-            if decayed:
-                torch._foreach_mul_([p for p, _ in decayed], [f for _, f in decayed])
+            shapes = [(self.k,) + (1,) * (p.dim() - 1) for p in self._decayed]
+            torch._foreach_mul_(self._decayed, [factor.view(shape) for shape in shapes])
 
         numerators, denominators = self._direction(grads)
-        neg_step = self.per_param(-self._step_size())
+        neg_step = self._neg_step()
         # θ ← θ + (−s·n) / d, multiplied and divided in torch.optim's order, so that rounding
         # matches it too: adaptive steps amplify a last-bit difference over many steps.
         if denominators is None:
@@ -123,8 +126,9 @@ class VectorOptimizer:
     def _init_state(self) -> None:
         """Allocate the kind's state (zeros) and the hyperparameter views it reads each step."""
 
-    def _step_size(self) -> Tensor:
-        return self.lr
+    def _neg_step(self) -> list[Tensor]:
+        """−s per parameter, the step size with its sign: −η unless the kind says otherwise."""
+        return self._neg_lr
 
     def _direction(self, grads: list[Tensor]) -> tuple[Tensors, Tensors | None]:
         """The step's numerator and denominator (None: 1) per parameter: θ ← θ − s·n / d."""
@@ -204,9 +208,9 @@ class Adam(VectorOptimizer):
         self.means = self.zeros()
         self.squares = self.zeros()
 
-    def _step_size(self) -> Tensor:
-        # η / (1 − β1ᵗ): m̂'s correction folded into the step, as torch does, in float64 as there.
-        return (self.lr.double() / (1 - self.beta1.double() ** self.steps)).float()
+    def _neg_step(self) -> list[Tensor]:
+        # −η / (1 − β1ᵗ): m̂'s correction folded into the step, as torch does, in float64 as there.
+        return self.per_param((-self.lr.double() / (1 - self.beta1.double() ** self.steps)).float())
 
     def _direction(self, grads: list[Tensor]) -> tuple[Tensors, Tensors | None]:
         torch._foreach_lerp_(self.means, grads, self.one_minus_beta1)
