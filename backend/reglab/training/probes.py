@@ -1,0 +1,169 @@
+"""Diagnostics of a lockstep group: weight norms, sparsity, gradient norms, steps and snapshots.
+
+Everything is computed for all K members at once, under no_grad, and turned into plain Python
+(lists of floats, rounded) only at the edge, so that events stay small and JSON-friendly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from reglab.training.models import Net, predict
+
+# Fixed histogram bins, the same for every run and epoch so pictures compare: 81 bins of 0.05
+# over [-2.025, 2.025], one centred on 0 (L1's spike), plus counts below and above the range.
+HIST_EDGES: list[float] = [round(-2.025 + 0.05 * i, 3) for i in range(82)]
+_EDGES = torch.tensor(HIST_EDGES)
+GRID = 40  # decision-boundary grid: GRID × GRID points
+CURVE_POINTS = 120  # fitted-curve samples
+MAX_POINTS = 500  # data points sent once per run with the first boundary / curve snapshot
+
+
+def sig(values: Tensor | Sequence[float], digits: int = 4) -> list[float]:
+    """Floats rounded to `digits` significant digits (keeps snapshots small)."""
+    data = values.tolist() if isinstance(values, Tensor) else list(values)
+    return [float(f"{v:.{digits}g}") for v in data]
+
+
+@torch.no_grad()
+def weight_stats(weights: Sequence[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    """Each member's Σ|w|, √Σw² and share of weights exactly 0 (biases excluded): three (K,)."""
+    l1 = torch.zeros(weights[0].shape[0])
+    sq = torch.zeros_like(l1)
+    zeros = torch.zeros_like(l1)
+    count = 0
+    for w in weights:
+        flat = w.detach().flatten(1)  # (K, in·out)
+        l1 += flat.abs().sum(dim=1)
+        sq += flat.square().sum(dim=1)
+        zeros += (flat == 0).sum(dim=1)
+        count += flat.shape[1]
+    return l1, sq.sqrt(), zeros / count
+
+
+class GradMeter:
+    """Per-layer L2 norm of the weights' data-loss gradient, averaged over an epoch's updates."""
+
+    def __init__(self, layers: int, members: int) -> None:
+        self._sum = torch.zeros(layers, members)
+        self._updates = 0
+
+    @torch.no_grad()
+    def add(self, weights: Sequence[Tensor]) -> None:
+        norms = [
+            torch.linalg.vector_norm(w.grad, dim=(1, 2)) for w in weights if w.grad is not None
+        ]
+        self._sum += torch.stack(norms)  # (L, K)
+        self._updates += 1
+
+    def take(self) -> Tensor:
+        """The epoch's mean norms (K, L), and a fresh start for the next epoch."""
+        mean = (self._sum / max(self._updates, 1)).T.contiguous()
+        self._sum.zero_()
+        self._updates = 0
+        return mean
+
+
+class StepMeter:
+    """The effective step: mean |Δw| over all weights in one update, per member.
+
+    Measured on one update per epoch (the last), since copying every weight at every update
+    would cost the hot path more than the rest of the probes together.
+    """
+
+    def __init__(self) -> None:
+        self._before: list[Tensor] = []
+
+    @torch.no_grad()
+    def before(self, weights: Sequence[Tensor]) -> None:
+        self._before = [w.detach().clone() for w in weights]
+
+    @torch.no_grad()
+    def after(self, weights: Sequence[Tensor]) -> Tensor:
+        """Mean |Δw| (K,) since `before`."""
+        total = torch.zeros(weights[0].shape[0])
+        count = 0
+        for w, old in zip(weights, self._before, strict=True):
+            total += (w.detach() - old).abs().flatten(1).sum(dim=1)
+            count += old[0].numel()
+        self._before = []
+        return total / count
+
+
+@torch.no_grad()
+def histograms(weights: Sequence[Tensor]) -> list[dict[str, Any]]:
+    """Per member, the weight histogram of each layer over the fixed HIST_EDGES."""
+    k = weights[0].shape[0]
+    bins = len(HIST_EDGES) - 1
+    layers = []
+    for w in weights:
+        flat = w.detach().flatten(1)  # (K, n)
+        # bucketize gives 0 below the first edge and bins + 1 above the last.
+        idx = torch.bucketize(flat, _EDGES, right=True)
+        counts = torch.zeros(k, bins + 2).scatter_add_(1, idx, torch.ones_like(flat))
+        zeros = (flat == 0).sum(dim=1)
+        layers.append((counts.long().tolist(), zeros.tolist()))
+    return [
+        {
+            "edges": HIST_EDGES,
+            "layers": [
+                {
+                    "layer": i,
+                    "counts": counts[m][1:-1],
+                    "below": counts[m][0],
+                    "above": counts[m][-1],
+                    "zeros": zeros[m],
+                }
+                for i, (counts, zeros) in enumerate(layers)
+            ],
+        }
+        for m in range(k)
+    ]
+
+
+def _axis(lo: float, hi: float, n: int) -> Tensor:
+    return torch.linspace(lo, hi, n)
+
+
+@torch.no_grad()
+def boundaries(net: Net, x_range: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:
+    """Per member, its predictions on a GRID × GRID grid over a 2-D input range.
+
+    Binary: "p" is the probability of class 1; multiclass: "label" is the predicted class and
+    "p" its probability. Rows follow "y", columns follow "x" (as a heatmap reads them).
+    """
+    xs, ys = _axis(*x_range[0], GRID), _axis(*x_range[1], GRID)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    points = torch.stack([gx.flatten(), gy.flatten()], dim=1)  # (G², 2)
+    prob = predict(net, points)  # (K, G², out)
+    out = []
+    for m in range(net.size):
+        data: dict[str, Any] = {"x": sig(xs), "y": sig(ys)}
+        if prob.shape[2] == 1:
+            data["p"] = [sig(row, 3) for row in prob[m, :, 0].view(GRID, GRID)]
+        else:
+            best, label = prob[m].max(dim=1)
+            data["p"] = [sig(row, 3) for row in best.view(GRID, GRID)]
+            data["label"] = label.view(GRID, GRID).tolist()
+        out.append(data)
+    return out
+
+
+@torch.no_grad()
+def curves(net: Net, x_range: Sequence[tuple[float, float]]) -> list[dict[str, Any]]:
+    """Per member, its fitted function on CURVE_POINTS inputs over a 1-D range."""
+    xs = _axis(*x_range[0], CURVE_POINTS)
+    pred = predict(net, xs[:, None])  # (K, P, 1)
+    return [{"x": sig(xs), "y": sig(pred[m, :, 0])} for m in range(net.size)]
+
+
+def points(x: Tensor, y: Tensor) -> dict[str, Any]:
+    """Up to MAX_POINTS data points, as columns: x1 (x2) and y (label or target)."""
+    x, y = x[:MAX_POINTS], y[:MAX_POINTS].flatten()
+    cols: dict[str, Any] = {f"x{i + 1}": sig(x[:, i]) for i in range(x.shape[1])}
+    cols["y"] = y.tolist() if not y.is_floating_point() else sig(y)
+    return cols
