@@ -1,0 +1,73 @@
+// The only module that knows the server's URLs: every request and the websocket address start here.
+
+const USER_KEY = "reglab.user";
+
+/** An HTTP answer that was not 2xx, with FastAPI's detail kept for field-level messages. */
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : `request failed (${status})`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+export function currentUser() {
+  return localStorage.getItem(USER_KEY) || "";
+}
+
+export function setUser(name) {
+  localStorage.setItem(USER_KEY, name.trim());
+}
+
+async function request(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const user = currentUser();
+  // HTTP headers carry Latin-1 only; a name such as "Zoë" or "李" is sent percent-encoded.
+  if (user) headers["X-Reglab-User"] = /^[\x20-\x7e]*$/.test(user) ? user : encodeURIComponent(user);
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!res.ok) throw new ApiError(res.status, data && data.detail !== undefined ? data.detail : data);
+  return data;
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+export const api = {
+  health: () => request("GET", "/api/health"),
+  lessons: () => request("GET", "/api/lessons"),
+  runSpecSchema: () => request("GET", "/api/schema/run-spec"),
+  createExperiment: (body) => request("POST", "/api/experiments", body),
+  listExperiments: ({ owner, lesson, offset, limit } = {}) => request("GET", `/api/experiments${query({ owner, lesson, offset, limit })}`),
+  experiment: (id) => request("GET", `/api/experiments/${encodeURIComponent(id)}`),
+  run: (id) => request("GET", `/api/runs/${encodeURIComponent(id)}`),
+  metrics: (id, afterEpoch = 0) => request("GET", `/api/runs/${encodeURIComponent(id)}/metrics${query({ after_epoch: afterEpoch })}`),
+  cancelRun: (id) => request("POST", `/api/runs/${encodeURIComponent(id)}/cancel`),
+  cancelExperiment: (id) => request("POST", `/api/experiments/${encodeURIComponent(id)}/cancel`),
+  deleteExperiment: (id) => request("DELETE", `/api/experiments/${encodeURIComponent(id)}`),
+  cloneExperiment: (id) => request("POST", `/api/experiments/${encodeURIComponent(id)}/clone`),
+};
+
+/** Download links (the browser fetches them itself, so the user sees a normal file download). */
+export const exportUrl = {
+  csv: (id) => `/api/experiments/${encodeURIComponent(id)}/export.csv`,
+  json: (id) => `/api/experiments/${encodeURIComponent(id)}/export.json`,
+  html: (id) => `/api/experiments/${encodeURIComponent(id)}/report.html`,
+};
+
+export function experimentSocketUrl(id, since) {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${proto}//${location.host}/ws/experiments/${encodeURIComponent(id)}${query({ since })}`;
+}

@@ -1,0 +1,130 @@
+// The page's one state object and its router: views read and write `state`, nothing else is global.
+
+import { api, currentUser, setUser } from "./api.js";
+import { drawStats } from "./charts.js";
+import { clear, h } from "./dom.js";
+import * as lessonsView from "./views/lessons.js";
+import * as formView from "./views/form.js";
+import * as experimentView from "./views/experiment.js";
+import * as historyView from "./views/history.js";
+
+export const state = {
+  user: currentUser(),
+  largeType: localStorage.getItem("reglab.largeType") === "1",
+  lessons: null, // [{name, title, description, spec}] once loaded
+  schema: null, // RunSpec JSON schema once loaded
+  route: { view: "lessons", id: null, params: new URLSearchParams() },
+  experiment: null, // the live view's model: {id, meta, runs: Map, cursor, connection}
+  formDraft: null, // the setup handed from "clone" or a lesson to the form
+};
+
+// Tests and the browser bench read the page's own measurements here.
+window.reglab = { state, drawStats };
+
+const VIEWS = { lessons: lessonsView, new: formView, experiment: experimentView, history: historyView };
+const main = document.getElementById("main");
+let teardown = null;
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [path, search = ""] = raw.split("?");
+  const parts = path.split("/").filter(Boolean);
+  const params = new URLSearchParams(search);
+  if (parts[0] === "experiments" && parts[1]) return { view: "experiment", id: parts[1], params };
+  if (parts[0] === "new") return { view: "new", id: null, params };
+  if (parts[0] === "history") return { view: "history", id: null, params };
+  return { view: "lessons", id: null, params };
+}
+
+export function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+export function toast(message, kind = "info") {
+  const box = document.getElementById("toasts");
+  const el = h("div", { class: `toast ${kind}` }, message);
+  box.appendChild(el);
+  setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
+}
+
+const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema };
+
+async function route() {
+  if (teardown) teardown();
+  teardown = null;
+  state.route = parseHash();
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    a.classList.toggle("active", a.dataset.nav === state.route.view);
+    if (a.dataset.nav === state.route.view) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  clear(main);
+  try {
+    teardown = (await VIEWS[state.route.view].render(main, ctx)) || null;
+  } catch (err) {
+    console.error(err);
+    clear(main).appendChild(h("div", { class: "panel error-panel" }, h("h2", {}, "Something went wrong"), h("p", {}, err.message || String(err))));
+  }
+}
+
+export async function loadLessons() {
+  if (!state.lessons) state.lessons = await api.lessons();
+  return state.lessons;
+}
+
+export async function loadSchema() {
+  if (!state.schema) state.schema = await api.runSpecSchema();
+  return state.schema;
+}
+
+/** Resolves once the user has a name (asks with the dialog the first time). */
+export function ensureUser() {
+  if (state.user) return Promise.resolve(state.user);
+  const dialog = document.getElementById("name-dialog");
+  const input = document.getElementById("name-input");
+  return new Promise((resolve) => {
+    const done = () => {
+      const name = input.value.trim();
+      if (!name) {
+        dialog.showModal();
+        return;
+      }
+      setUser(name);
+      state.user = name;
+      showUser();
+      dialog.removeEventListener("close", done);
+      resolve(name);
+    };
+    dialog.addEventListener("close", done);
+    input.value = state.user || "";
+    if (!dialog.open) dialog.showModal();
+  });
+}
+
+function showUser() {
+  document.getElementById("user-name").textContent = state.user ? state.user : "Set your name";
+}
+
+function applyLargeType() {
+  document.documentElement.classList.toggle("large-type", state.largeType);
+  const button = document.getElementById("large-type");
+  button.setAttribute("aria-pressed", String(state.largeType));
+}
+
+document.getElementById("large-type").addEventListener("click", () => {
+  state.largeType = !state.largeType;
+  localStorage.setItem("reglab.largeType", state.largeType ? "1" : "0");
+  applyLargeType();
+  route(); // charts pick their font size when drawn; the live view rebuilds from state without refetching
+});
+document.getElementById("user-button").addEventListener("click", () => {
+  state.user = "";
+  ensureUser();
+});
+
+window.addEventListener("hashchange", route);
+applyLargeType();
+showUser();
+route();
+if (!state.user) ensureUser();

@@ -1,0 +1,78 @@
+// The experiment's websocket: resumes from the last cursor after a drop, backing off exponentially.
+
+import { experimentSocketUrl } from "./api.js";
+
+const FIRST_DELAY_MS = 250;
+const MAX_DELAY_MS = 8000;
+
+/**
+ * Follows one experiment. `onEvent(msg)` gets every message exactly once, in order; the cursor of
+ * the last delivered message is what a reconnect asks for, so a drop loses and repeats nothing.
+ */
+export class LiveStream {
+  constructor(experimentId, { since = 0, onEvent, onState = () => {} }) {
+    this.experimentId = experimentId;
+    this.cursor = since;
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.delay = FIRST_DELAY_MS;
+    this.socket = null;
+    this.timer = null;
+    this.closed = false;
+    this.reconnects = 0;
+  }
+
+  start() {
+    this.closed = false;
+    this.connect();
+    return this;
+  }
+
+  connect() {
+    if (this.closed) return;
+    this.onState(this.reconnects ? "reconnecting" : "connecting");
+    const socket = new WebSocket(experimentSocketUrl(this.experimentId, this.cursor));
+    this.socket = socket;
+    socket.onopen = () => this.onState("live");
+    socket.onmessage = (e) => {
+      const msg = JSON.parse(e.data);
+      // A resumed stream starts after our cursor; anything at or before it was already shown.
+      if (typeof msg.cursor === "number") {
+        if (msg.cursor <= this.cursor) return;
+        this.cursor = msg.cursor;
+      }
+      this.delay = FIRST_DELAY_MS;
+      this.onEvent(msg);
+    };
+    socket.onclose = (e) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      // 1000 from the server means the experiment is over and everything was sent.
+      if (this.closed || e.code === 1000) {
+        this.onState("closed");
+        return;
+      }
+      this.scheduleReconnect();
+    };
+  }
+
+  scheduleReconnect() {
+    this.onState("reconnecting");
+    const wait = this.delay * (0.75 + Math.random() * 0.5); // jitter: a class does not reconnect in step
+    this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
+    this.reconnects += 1;
+    this.timer = setTimeout(() => this.connect(), wait);
+  }
+
+  /** Drops the connection as a network would; the stream comes back by itself (tests use this). */
+  drop() {
+    if (this.socket) this.socket.close(4000, "dropped by client");
+  }
+
+  stop() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.socket) this.socket.close(1000, "view closed");
+    this.socket = null;
+  }
+}
