@@ -1,0 +1,89 @@
+"""The FastAPI application: create_app(settings) wires routes, errors, limits, stream and page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from reglab.api import errors, experiments, exports, meta, runs, stream
+from reglab.api.limits import BodyLimit
+from reglab.config import Settings
+from reglab.jobs.runtime import Runtime
+from reglab.store.codec import to_wire
+
+log = logging.getLogger(__name__)
+
+
+class WireJSONResponse(JSONResponse):
+    """JSON where NaN and ±Inf are written "NaN", "Infinity", "-Infinity" (strict JSON)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            to_wire(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode("utf-8")
+
+
+def plotly_js() -> Path:
+    """The plotly.min.js bundled inside the installed plotly package (no CDN)."""
+    import plotly
+
+    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The whole service; the runtime (store, workers, pump) starts with the app's lifespan."""
+    settings = settings if settings is not None else Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await run_in_threadpool(Runtime, settings)
+        runtime.start(asyncio.get_running_loop())
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runtime.stop)
+
+    app = FastAPI(
+        title="reglab",
+        description="A live lab comparing regularizers and optimizers side by side.",
+        version="0.1.0",
+        lifespan=lifespan,
+        default_response_class=WireJSONResponse,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    for module in (meta, experiments, exports, runs, stream):
+        app.include_router(module.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+
+    script = plotly_js()
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_bundle() -> FileResponse:
+        return FileResponse(script, media_type="text/javascript")
+
+    frontend = Path(settings.frontend_dir)
+    if (frontend / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=frontend, html=True), name="frontend")
+    else:
+        log.warning("no dashboard at %s (REGLAB_FRONTEND_DIR); serving the API only", frontend)
+    return app

@@ -1,0 +1,71 @@
+"""Request dependencies: the runtime, the caller's name, and the resources a path names."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import unquote
+
+from fastapi import Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
+
+from reglab.jobs.runtime import Runtime
+from reglab.store.records import ExperimentRecord, RunRecord
+
+USER_HEADER = "X-Reglab-User"
+ADMIN_HEADER = "X-Reglab-Admin"
+# Letters of any script, digits, space and a few marks; browsers send non-Latin names
+# percent-encoded, since HTTP headers are Latin-1.
+_NAME = re.compile(r"^[\w .@'\-]{1,40}$")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_owner(
+    x_reglab_user: Annotated[str | None, Header(alias=USER_HEADER)] = None,
+) -> str:
+    """The caller's display name (no passwords: this is a classroom); "anonymous" if unsent."""
+    if x_reglab_user is None or not x_reglab_user.strip():
+        return "anonymous"
+    name = unquote(x_reglab_user).strip()
+    if not _NAME.match(name):
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("header", USER_HEADER),
+                    "msg": "a display name is 1 to 40 letters, digits, spaces or . @ ' -",
+                    "type": "value_error",
+                }
+            ]
+        )
+    return name
+
+
+OwnerDep = Annotated[str, Depends(get_owner)]
+
+
+def get_admin(
+    x_reglab_admin: Annotated[str | None, Header(alias=ADMIN_HEADER)] = None,
+) -> str | None:
+    return x_reglab_admin
+
+
+AdminDep = Annotated[str | None, Depends(get_admin)]
+
+
+def run_or_404(run_id: int, runtime: RuntimeDep) -> RunRecord:
+    return runtime.store.get_run(run_id)  # raises NotFound → 404
+
+
+def experiment_or_404(experiment_id: int, runtime: RuntimeDep) -> ExperimentRecord:
+    return runtime.store.get_experiment(experiment_id)  # raises NotFound → 404
+
+
+RunDep = Annotated[RunRecord, Depends(run_or_404)]
+ExperimentDep = Annotated[ExperimentRecord, Depends(experiment_or_404)]

@@ -1,0 +1,98 @@
+"""/api/experiments: submit, list, read, cancel, delete and clone comparisons."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.exceptions import RequestValidationError
+
+from reglab.api.deps import AdminDep, ExperimentDep, OwnerDep, RuntimeDep
+from reglab.api.lessons import lesson_names, lesson_spec
+from reglab.api.schemas import Cancelled, ExperimentRead, Page
+from reglab.errors import Conflict, Forbidden
+from reglab.spec import ExperimentSpec
+
+router = APIRouter(prefix="/api/experiments", tags=["experiments"])
+
+# A body naming only a lesson (and perhaps a display name) means "run that lesson".
+_LESSON_ONLY = ({"lesson"}, {"lesson", "name"})
+
+
+def resolve(spec: ExperimentSpec) -> ExperimentSpec:
+    """The spec to run: the lesson's own, when the body names a lesson and nothing else."""
+    if spec.lesson is None or spec.model_fields_set not in _LESSON_ONLY:
+        return spec
+    found = lesson_spec(spec.lesson)
+    if found is None:
+        names = ", ".join(lesson_names())
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "lesson"),
+                    "msg": f"there is no lesson {spec.lesson!r}; choose one of: {names}.",
+                    "type": "value_error",
+                }
+            ]
+        )
+    if "name" in spec.model_fields_set:
+        found = found.model_copy(update={"name": spec.name})
+    return found
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentRead)
+def submit_experiment(spec: ExperimentSpec, owner: OwnerDep, runtime: RuntimeDep) -> Any:
+    """Queue a comparison: a lesson by name, or a base run with variants or a grid."""
+    return runtime.scheduler.submit(owner=owner, spec=resolve(spec))
+
+
+@router.get("", response_model=Page[ExperimentRead])
+def list_experiments(
+    runtime: RuntimeDep,
+    owner: str | None = None,
+    lesson: str | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    """Experiments, newest first, optionally of one owner or one lesson."""
+    items, total = runtime.store.list_experiments(
+        owner=owner, lesson=lesson, offset=offset, limit=limit
+    )
+    return {"items": items, "total": total, "offset": offset, "limit": limit}
+
+
+@router.get("/{experiment_id}", response_model=ExperimentRead)
+def read_experiment(experiment: ExperimentDep) -> Any:
+    """One experiment with its runs, their statuses and summaries."""
+    return experiment
+
+
+@router.post(
+    "/{experiment_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=Cancelled
+)
+def cancel_experiment(experiment: ExperimentDep, runtime: RuntimeDep) -> Any:
+    """Stop every unfinished run of the experiment at its next step."""
+    return {"cancelled": runtime.scheduler.cancel_experiment(experiment)}
+
+
+@router.delete("/{experiment_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_experiment(
+    experiment: ExperimentDep, owner: OwnerDep, admin: AdminDep, runtime: RuntimeDep
+) -> Response:
+    """Delete a finished experiment and all it recorded (its owner, or the admin token)."""
+    token = runtime.settings.admin_token
+    if owner != experiment.owner and not (token and admin == token):
+        raise Forbidden(
+            f"Experiment {experiment.id} belongs to {experiment.owner}; only they (or an admin) "
+            "may delete it."
+        )
+    if experiment.status != "finished":
+        raise Conflict(f"Experiment {experiment.id} is still {experiment.status}; cancel it first.")
+    runtime.store.delete_experiment(experiment.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{experiment_id}/clone")
+def clone_experiment(experiment: ExperimentDep) -> dict[str, Any]:
+    """The experiment's spec, to edit and submit again."""
+    return experiment.spec

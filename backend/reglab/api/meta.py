@@ -1,0 +1,47 @@
+"""/api/health, /api/lessons and /api/schema: what a client asks before it submits anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from reglab.api.deps import RuntimeDep
+from reglab.api.lessons import all_lessons
+from reglab.api.schemas import Health, Lesson
+from reglab.jobs.local import LocalExecutor
+from reglab.spec import ExperimentSpec, RunSpec
+
+router = APIRouter(prefix="/api", tags=["meta"])
+
+
+@router.get("/health", response_model=Health)
+def health(runtime: RuntimeDep) -> Any:
+    """Alive, with the executor's size and the scheduler's queue."""
+    executor = runtime.executor
+    ready = executor.ready_workers() if isinstance(executor, LocalExecutor) else None
+    return {
+        "status": "ok",
+        "executor": runtime.settings.executor,
+        "workers": executor.slots,
+        "workers_ready": ready,
+        **runtime.scheduler.counts(),
+    }
+
+
+@router.get("/lessons", response_model=list[Lesson])
+def lessons() -> Any:
+    """The lecture's lessons; submit one with POST /api/experiments {"lesson": name}."""
+    return all_lessons()
+
+
+@router.get("/schema/run-spec")
+def run_spec_schema() -> dict[str, Any]:
+    """JSON schema of a run spec (fields, defaults, bounds, units), to build a form from."""
+    return RunSpec.model_json_schema()
+
+
+@router.get("/schema/experiment-spec")
+def experiment_spec_schema() -> dict[str, Any]:
+    """JSON schema of an experiment spec (base + variants or grid)."""
+    return ExperimentSpec.model_json_schema()

@@ -1,0 +1,79 @@
+"""/api/runs: submit one run, list, read, metrics, snapshots, cancel."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from reglab.api.deps import OwnerDep, RunDep, RuntimeDep
+from reglab.api.schemas import Cancelled, Page, RunRead
+from reglab.events import RunStatus
+from reglab.spec import ExperimentSpec, RunSpec
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=RunRead)
+def submit_run(
+    spec: RunSpec,
+    owner: OwnerDep,
+    runtime: RuntimeDep,
+    name: Annotated[str, Query(min_length=1, max_length=80)] = "run",
+) -> Any:
+    """Queue a single run (stored as an experiment of one run)."""
+    experiment = runtime.scheduler.submit(owner=owner, spec=ExperimentSpec(name=name, base=spec))
+    return experiment.runs[0]
+
+
+@router.get("", response_model=Page[RunRead])
+def list_runs(
+    runtime: RuntimeDep,
+    experiment_id: int | None = None,
+    owner: str | None = None,
+    status: RunStatus | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:
+    """Runs, oldest first, filtered by experiment, owner or status."""
+    items, total = runtime.store.list_runs(
+        experiment_id=experiment_id,
+        owner=owner,
+        statuses=None if status is None else [status],
+        offset=offset,
+        limit=limit,
+    )
+    return {"items": items, "total": total, "offset": offset, "limit": limit}
+
+
+@router.get("/{run_id}", response_model=RunRead)
+def read_run(run: RunDep) -> Any:
+    """One run with its status and summary."""
+    return run
+
+
+@router.get("/{run_id}/metrics")
+def read_metrics(
+    run: RunDep, runtime: RuntimeDep, after_epoch: Annotated[int, Query(ge=0)] = 0
+) -> list[dict[str, Any]]:
+    """Per-epoch metrics after `after_epoch`, oldest first (non-finite floats as "NaN" etc.)."""
+    return [asdict(row) for row in runtime.store.metrics(run.id, after_epoch=after_epoch)]
+
+
+@router.get("/{run_id}/snapshots")
+def read_snapshots(
+    run: RunDep,
+    runtime: RuntimeDep,
+    kind: str | None = None,
+    epoch: Annotated[int | None, Query(ge=0)] = None,
+) -> list[dict[str, Any]]:
+    """Snapshots (histogram, boundary, curve) of a run, optionally one kind or one epoch."""
+    return [asdict(s) for s in runtime.store.snapshots(run.id, kind=kind, epoch=epoch)]
+
+
+@router.post("/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=Cancelled)
+def cancel_run(run: RunDep, runtime: RuntimeDep) -> Any:
+    """Stop the run at its next step; the rest of its group goes on."""
+    runtime.scheduler.cancel_run(run)
+    return {"cancelled": [run.id]}

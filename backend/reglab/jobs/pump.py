@@ -1,0 +1,117 @@
+"""The event pump: the one writer that commits worker events in batches, then publishes them.
+
+Commit order and publish order are the same order (the store's write lock covers both), so a
+websocket client can follow the live stream with "cursor > last seen" and never miss an event.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from reglab.events import Event
+from reglab.live import Hub
+from reglab.spec import ExperimentSpec
+from reglab.store.records import ExperimentRecord, Logged
+from reglab.store.repo import Store
+
+log = logging.getLogger(__name__)
+BATCH = 256
+
+
+class Recorder:
+    """Writes that produce events: commit them, then publish them, under one lock."""
+
+    def __init__(self, store: Store, hub: Hub) -> None:
+        self.store = store
+        self.hub = hub
+
+    def record(self, events: Sequence[Event]) -> list[Logged]:
+        with self.store.write_lock:
+            logged = self.store.record(events)
+            self.hub.publish((m.experiment_id, m.message) for m in logged)
+        return logged
+
+    def create_experiment(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
+        with self.store.write_lock:
+            experiment, logged = self.store.create_experiment(owner=owner, spec=spec)
+            self.hub.publish((m.experiment_id, m.message) for m in logged)
+        return experiment
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    group_id: str
+    error: str | None
+
+
+_STOP = object()
+
+
+class Pump:
+    """The executor's sink: queues what workers say; a thread records it in batches."""
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        on_group_done: Callable[[str, str | None], None],
+        on_ingest: Callable[[Event, float], None] | None = None,
+    ) -> None:
+        self._recorder = recorder
+        self._on_group_done = on_group_done
+        self.on_ingest = on_ingest  # a probe for the latency benchmark
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="reglab-pump", daemon=True)
+
+    def event(self, group_id: str, event: Event) -> None:
+        if self.on_ingest is not None:
+            self.on_ingest(event, time.perf_counter())
+        self._queue.put(event)
+
+    def group_done(self, group_id: str, error: str | None) -> None:
+        self._queue.put(_Done(group_id, error))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Record everything already queued, then end the thread."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            items = [self._queue.get()]
+            while len(items) < BATCH:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            events: list[Event] = []
+            for item in items:
+                if item is _STOP:
+                    self._flush(events)
+                    return
+                if isinstance(item, _Done):
+                    self._flush(events)  # a group's events are stored before it is settled
+                    events = []
+                    self._guard(self._on_group_done, item.group_id, item.error)
+                else:
+                    events.append(item)  # type: ignore[arg-type]
+            self._flush(events)
+
+    def _flush(self, events: list[Event]) -> None:
+        if events:
+            self._guard(self._recorder.record, events)
+
+    @staticmethod
+    def _guard(fn: Callable[..., object], *args: object) -> None:
+        # The pump must outlive any one bad batch: log it and go on with the next.
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("event pump: %s failed", getattr(fn, "__name__", fn))

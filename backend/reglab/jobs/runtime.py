@@ -1,0 +1,49 @@
+"""The running service's parts (store, hub, executor, pump, scheduler), wired in one order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from reglab.config import Settings
+from reglab.jobs.executor import Executor, make_executor
+from reglab.jobs.pump import Pump, Recorder
+from reglab.jobs.scheduler import Scheduler
+from reglab.live import Hub
+from reglab.store.repo import Store
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Everything behind the API; `start()` on the server's loop, `stop()` when it ends."""
+
+    def __init__(self, settings: Settings, executor: Executor | None = None) -> None:
+        self.settings = settings
+        self.store = Store(settings.database_url)
+        self.hub = Hub(queue_size=settings.live_queue_size)
+        self.recorder = Recorder(self.store, self.hub)
+        self.executor = executor if executor is not None else make_executor(settings)
+        self.scheduler = Scheduler(
+            store=self.store, recorder=self.recorder, executor=self.executor, settings=settings
+        )
+        self.pump = Pump(self.recorder, self.scheduler.on_group_done)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.hub.bind(loop)
+        self.pump.start()
+        self.executor.start(self.pump)
+        interrupted = self.scheduler.recover()
+        log.info(
+            "reglab started: %s executor, %d slots, %d runs interrupted by the last stop",
+            self.settings.executor,
+            self.executor.slots,
+            interrupted,
+        )
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        self.executor.shutdown()
+        self.pump.stop()
+        self.scheduler.interrupt_in_flight()
+        self.store.close()

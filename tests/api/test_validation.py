@@ -1,0 +1,139 @@
+"""Bad input: every invalid spec is a 422 naming its field; oversize bodies and unknown ids too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from api.conftest import LiveServer
+
+BASE: dict[str, Any] = {"train": {"epochs": 3}, "data": {"n_train": 40}}
+
+
+def field_of(response: httpx.Response) -> list[str]:
+    assert response.status_code == 422, response.text
+    return [error["field"] for error in response.json()["detail"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"base": {"data": {"n_train": 5}}}, "base.data.n_train"),
+        ({"base": {"model": {"hidden": [64, 0]}}}, "base.model"),
+        ({"base": {"model": {"activation": "swish"}}}, "base.model.activation"),
+        ({"base": {"optimizer": {"lr": -1}}}, "base.optimizer.lr"),
+        ({"base": {"train": {"epochs": 5000}}}, "base.train.epochs"),
+        ({"base": {"data": {"val_fraction": 0.5, "test_fraction": 0.4}}}, "base.data"),
+        ({"base": {"regularization": {"l3": 1}}}, "base.regularization.l3"),
+        (
+            {
+                "base": BASE,
+                "variants": [
+                    {"name": "ok"},
+                    {"name": "big", "override": {"regularization": {"l2": 5}}},
+                ],
+            },
+            "variants.1.override.regularization.l2",
+        ),
+        (
+            {
+                "base": BASE,
+                "variants": [{"name": "x", "override": {"optimizer": {"kind": "lbfgs"}}}],
+            },
+            "variants.0.override.optimizer.kind",
+        ),
+        (
+            {"base": BASE, "grid": [{"field": "regularization.dropout", "values": [0.1, 2.0]}]},
+            "grid.0.values",
+        ),
+        ({"base": BASE, "variants": [{"name": "a"}, {"name": "a"}]}, "variants"),
+        (
+            {
+                "base": BASE,
+                "variants": [{"name": "a"}],
+                "grid": [{"field": "regularization.l2", "values": [0.1]}],
+            },
+            "variants",
+        ),
+        ({"base": BASE, "variants": [{"name": "bad/name"}]}, "variants.0.name"),
+        ({"lesson": "no-such-lesson"}, "lesson"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_invalid_experiment_is_422_naming_the_field(
+    server: LiveServer, body: dict[str, Any], field: str
+) -> None:
+    assert field in field_of(server.http.post("/api/experiments", json=body))
+
+
+def test_invalid_single_run_is_422_naming_the_field(server: LiveServer) -> None:
+    response = server.http.post("/api/runs", json={"optimizer": {"momentum": 1.5}})
+    assert field_of(response) == ["optimizer.momentum"]
+
+
+def test_422_message_is_a_sentence_without_pydantic_jargon(server: LiveServer) -> None:
+    body = {"base": BASE, "variants": [{"name": "v", "override": {"regularization": {"l2": 5}}}]}
+    detail = server.http.post("/api/experiments", json=body).json()["detail"][0]
+    assert detail["msg"] == "Input should be less than or equal to 1"
+
+
+def test_bad_display_name_is_422_naming_the_header(server: LiveServer) -> None:
+    response = server.http.post(
+        "/api/experiments", json={"base": BASE}, headers={"X-Reglab-User": "<script>"}
+    )
+    assert field_of(response) == ["X-Reglab-User"]
+
+
+def test_oversize_body_is_refused_with_413(server: LiveServer) -> None:
+    limit = server.settings.max_request_bytes
+    body = b'{"description": "' + b"x" * limit + b'"}'
+    response = server.http.post(
+        "/api/experiments", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert str(limit) in response.json()["detail"]
+
+
+def test_oversize_chunked_body_is_refused_with_413(server: LiveServer) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(server.settings.max_request_bytes // 1000 + 2):
+            yield b"x" * 1000
+
+    response = server.http.post(
+        "/api/experiments", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/experiments/9999"),
+        ("POST", "/api/experiments/9999/cancel"),
+        ("POST", "/api/experiments/9999/clone"),
+        ("DELETE", "/api/experiments/9999"),
+        ("GET", "/api/experiments/9999/export.csv"),
+        ("GET", "/api/runs/9999"),
+        ("GET", "/api/runs/9999/metrics"),
+        ("GET", "/api/runs/9999/snapshots"),
+        ("POST", "/api/runs/9999/cancel"),
+    ],
+)
+def test_unknown_ids_are_404_with_a_sentence(server: LiveServer, method: str, path: str) -> None:
+    response = server.http.request(method, path)
+    assert response.status_code == 404
+    assert "9999" in response.json()["detail"]
+
+
+def test_run_spec_schema_describes_every_section(server: LiveServer) -> None:
+    schema = server.http.get("/api/schema/run-spec").json()
+    assert set(schema["properties"]) == {"data", "model", "optimizer", "regularization", "train"}
+    assert schema["$defs"]["TrainSpec"]["properties"]["epochs"]["maximum"] == 2000
+
+
+def test_list_pagination_is_bounded(server: LiveServer) -> None:
+    assert field_of(server.http.get("/api/experiments?limit=0")) == ["limit"]
+    assert field_of(server.http.get("/api/runs?status=sleeping")) == ["status"]
