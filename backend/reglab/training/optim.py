@@ -67,6 +67,7 @@ class VectorOptimizer:
         # Worked out once: each step is Python-overhead-bound for the small nets of a lesson.
         # Scalars in float64, as torch.optim does with its Python floats.
         self._decayed = [p for p, m in zip(self.params, self.decay_mask, strict=True) if m]
+        self._decay_shapes = [(self.k,) + (1,) * (p.dim() - 1) for p in self._decayed]
         self._decay_factor = (1 - lr.double() * weight_decay.double()).float()
         self._decays = bool(self._decayed) and bool((weight_decay != 0).any())
         self._neg_lr = self.per_param(-lr)
@@ -100,24 +101,21 @@ class VectorOptimizer:
             factor = self._decay_factor
             if frozen:
                 factor = torch.where(keep, factor, torch.ones_like(factor))
-            shapes = [(self.k,) + (1,) * (p.dim() - 1) for p in self._decayed]
-            torch._foreach_mul_(self._decayed, [factor.view(shape) for shape in shapes])
+            torch._foreach_mul_(self._decayed, [factor.view(shape) for shape in self._decay_shapes])
 
         numerators, denominators = self._direction(grads)
         neg_step = self._neg_step()
-        # θ ← θ + (−s·n) / d, multiplied and divided in torch.optim's order, so that rounding
+        if denominators is None and not frozen:
+            torch._foreach_addcmul_(self.params, numerators, neg_step)  # θ ← θ − s·n
+            return
+        # θ ← θ + (−s·n) / d, multiplied, then divided, in torch.optim's order, so that rounding
         # matches it too: adaptive steps amplify a last-bit difference over many steps.
-        if denominators is None:
-            if not frozen:
-                torch._foreach_addcmul_(self.params, numerators, neg_step)
-                return
-            updates = torch._foreach_mul(numerators, neg_step)
-        else:
-            updates = torch._foreach_mul(numerators, neg_step)
+        updates = torch._foreach_mul(numerators, neg_step)
+        if denominators is not None:
             torch._foreach_div_(updates, denominators)
-            if not frozen:
-                torch._foreach_add_(self.params, updates)
-                return
+        if not frozen:
+            torch._foreach_add_(self.params, updates)
+            return
         # torch.where, not a multiplication by 0: a diverged member's NaN update must not leak
         # into its frozen weights (0·NaN = NaN).
         for p, u, shape in zip(self.params, updates, self._shapes, strict=True):
