@@ -1,0 +1,339 @@
+"""The lockstep engine: the K runs of a group trained as one batched computation, told as events.
+
+One minibatch order (from train.seed) feeds all members; each member has its own hyperparameters
+as (K,) tensors. A member that completes, stops early, diverges or is cancelled freezes (its
+weights never move again) while the others go on. Events, per run, in this order:
+
+    StatusEvent(running)
+    EpochEvent per epoch (+ SnapshotEvents every train.snapshot_every epochs and at the last)
+    StatusEvent(completed | stopped_early | diverged | cancelled), then one SummaryEvent
+
+train_loss / val_loss are the data loss in evaluation mode (no dropout, no penalty term): the
+number that tells overfitting, comparable between a regularized run and an unregularized one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEvent, SummaryEvent
+from reglab.spec import RunSpec
+from reglab.training import probes
+from reglab.training.datasets import make_dataset
+from reglab.training.models import Architecture, DropoutMasks, evaluate, forward, init_net, losses
+from reglab.training.optim import make_optimizer
+from reglab.training.plan import Group
+from reglab.training.regularize import EarlyStopping, add_penalty_grads, proximal_l1
+
+log = logging.getLogger(__name__)
+
+StopCheck = Callable[[int], bool]
+_CANCELLED = "Cancelled on request."
+
+
+def train_group(group: Group, should_stop: StopCheck | None = None) -> Iterator[Event]:
+    """Train a group's runs in lockstep, yielding events; should_stop(run_id) cancels a run."""
+    yield from Lockstep(group).events(should_stop)
+
+
+def _col(specs: list[RunSpec], get: Callable[[RunSpec], float]) -> Tensor:
+    return torch.tensor([float(get(s)) for s in specs], dtype=torch.float32)  # (K,)
+
+
+@dataclass(frozen=True, slots=True)
+class Hyper:
+    """Every member's hyperparameters, one (K,) tensor each."""
+
+    lr: Tensor
+    l1_sub: Tensor  # λ1 of members using the subgradient, else 0
+    l1_prox: Tensor  # λ1 of members using the proximal step, else 0
+    l2: Tensor
+    dropout: Tensor
+    input_dropout: Tensor
+
+    @classmethod
+    def from_specs(cls, specs: list[RunSpec]) -> Hyper:
+        l1 = _col(specs, lambda s: s.regularization.l1)
+        prox = _col(specs, lambda s: s.regularization.l1_mode == "proximal")
+        return cls(
+            lr=_col(specs, lambda s: s.optimizer.lr),
+            l1_sub=l1 * (1 - prox),
+            l1_prox=l1 * prox,
+            l2=_col(specs, lambda s: s.regularization.l2),
+            dropout=_col(specs, lambda s: s.regularization.dropout),
+            input_dropout=_col(specs, lambda s: s.regularization.input_dropout),
+        )
+
+
+class Lockstep:
+    """One group's training state; `events()` runs it. Tests read `net` after the run."""
+
+    def __init__(self, group: Group) -> None:
+        self.members = group.members
+        self.specs = [m.spec for m in self.members]
+        first = self.specs[0]
+        self.data = make_dataset(first.data)
+        arch = Architecture.from_spec(
+            first.model,
+            n_inputs=self.data.n_inputs,
+            n_outputs=self.data.n_outputs,
+            task=self.data.task,
+        )
+        self.net = init_net(arch, [s.model.init_seed for s in self.specs])
+        self.hyper = Hyper.from_specs(self.specs)
+        specs = self.specs
+        self.optimizer = make_optimizer(
+            first.optimizer.kind,
+            self.net.parameters(),
+            lr=self.hyper.lr,
+            momentum=_col(specs, lambda s: s.optimizer.momentum),
+            beta1=_col(specs, lambda s: s.optimizer.beta1),
+            beta2=_col(specs, lambda s: s.optimizer.beta2),
+            alpha=_col(specs, lambda s: s.optimizer.alpha),
+            eps=_col(specs, lambda s: s.optimizer.eps),
+            weight_decay=_col(specs, lambda s: s.regularization.weight_decay),
+            decay_mask=[True, False] * len(self.net.weights),
+        )
+        self.dropout = DropoutMasks(
+            self.hyper.input_dropout, self.hyper.dropout, arch.widths, first.train.seed
+        )
+        reg = [s.regularization for s in specs]
+        self.stopper = EarlyStopping(
+            enabled=torch.tensor([r.early_stopping for r in reg]),
+            patience=torch.tensor([r.patience for r in reg]),
+            min_delta=_col(specs, lambda s: s.regularization.min_delta),
+        )
+        self.restore = [r.early_stopping and r.restore_best for r in reg]
+        # The best validation epoch's weights, kept for every member: early stopping restores
+        # them, and a diverged member reports them instead of its NaNs.
+        self.best = [p.detach().clone() for p in self.net.parameters()]
+        k = len(self.members)
+        self.active = torch.ones(k)
+        self.alive = [True] * k
+        self.epochs_done = [0] * k
+        self.last: list[EpochEvent | None] = [None] * k
+        self.sent_points = [False] * k
+
+    # ---- the run -------------------------------------------------------------------------
+
+    def events(self, should_stop: StopCheck | None = None) -> Iterator[Event]:
+        """Train until every member has ended, yielding each run's events in order."""
+        self.started = time.perf_counter()
+        for m in self.members:
+            yield StatusEvent(m.run_id, "running")
+        d = self.data
+        net, opt, hyper = self.net, self.optimizer, self.hyper
+        weights = net.weights
+        task = net.arch.task
+        batch_size = self.specs[0].train.batch_size
+        order = torch.Generator().manual_seed(self.specs[0].train.seed)
+        penalize = bool((hyper.l1_sub > 0).any() or (hyper.l2 > 0).any())
+        prox = bool((hyper.l1_prox > 0).any())
+        threshold = hyper.lr * hyper.l1_prox
+        grads = probes.GradMeter(len(weights), net.size)
+        steps = probes.StepMeter()
+        n = d.x_train.shape[0]
+        max_epochs = max(s.train.epochs for s in self.specs)
+
+        for epoch in range(1, max_epochs + 1):
+            batches = torch.split(torch.randperm(n, generator=order), batch_size)
+            for i, idx in enumerate(batches):
+                if should_stop is not None:
+                    cancelled = self._cancelled(should_stop)
+                    if cancelled:
+                        yield from self._end([(k, "cancelled", _CANCELLED) for k in cancelled])
+                    if not any(self.alive):
+                        return
+                xb, yb = d.x_train[idx], d.y_train[idx]
+                masks = self.dropout.sample(xb.shape[0]) if self.dropout.active else ()
+                opt.zero_grad()
+                loss = losses(forward(net, xb, masks), yb, task).sum()
+                loss.backward()  # type: ignore[no-untyped-call]
+                grads.add(weights)
+                if penalize:
+                    add_penalty_grads(weights, l1=hyper.l1_sub, l2=hyper.l2)
+                last_step = i == len(batches) - 1
+                if last_step:
+                    steps.before(weights)
+                opt.step(self.active)
+                if prox:
+                    proximal_l1(weights, threshold * self.active)
+            yield from self._close_epoch(epoch, grads.take(), steps.after(weights))
+            if not any(self.alive):
+                return
+
+    def _cancelled(self, should_stop: StopCheck) -> list[int]:
+        return [k for k, m in enumerate(self.members) if self.alive[k] and should_stop(m.run_id)]
+
+    def _close_epoch(self, epoch: int, grad_norms: Tensor, step: Tensor) -> Iterator[Event]:
+        """Evaluate, report, and end the members whose run is over after this epoch."""
+        d, net = self.data, self.net
+        train_loss, train_acc = evaluate(net, d.x_train, d.y_train)
+        val_loss, val_acc = evaluate(net, d.x_val, d.y_val)
+        l1, l2, sparsity = probes.weight_stats(net.weights)
+        finite = torch.isfinite(train_loss) & torch.isfinite(val_loss)
+        alive = torch.tensor(self.alive) & finite
+        # Frozen and diverged members are given +inf: never an improvement.
+        inf = torch.full_like(val_loss, math.inf)
+        improved, stop = self.stopper.update(torch.where(alive, val_loss, inf), epoch)
+        with torch.no_grad():
+            for p, b in zip(net.parameters(), self.best, strict=True):
+                b.copy_(torch.where(improved.view(-1, *[1] * (p.dim() - 1)), p, b))
+
+        now = time.perf_counter() - self.started
+        cols = [train_loss, val_loss, l1, l2, sparsity, step]
+        rows = list(zip(*(c.tolist() for c in cols), strict=True))
+        norms = grad_norms.tolist()
+        tacc = train_acc.tolist() if train_acc is not None else None
+        vacc = val_acc.tolist() if val_acc is not None else None
+        ending: list[tuple[int, RunStatus, str]] = []
+        for k, m in enumerate(self.members):
+            if not self.alive[k]:
+                continue
+            if not bool(finite[k]):
+                bad = "NaN" if math.isnan(rows[k][0]) or math.isnan(rows[k][1]) else "infinite"
+                ending.append((k, "diverged", _diverged_message(epoch, bad, self.specs[k])))
+                continue
+            tl, vl, wl1, wl2, sp, st = rows[k]
+            event = EpochEvent(
+                run_id=m.run_id,
+                epoch=epoch,
+                train_loss=tl,
+                val_loss=vl,
+                train_acc=tacc[k] if tacc is not None else None,
+                val_acc=vacc[k] if vacc is not None else None,
+                lr=self.specs[k].optimizer.lr,
+                weight_l1=wl1,
+                weight_l2=wl2,
+                sparsity=sp,
+                grad_norms=norms[k],
+                step_size=st,
+                seconds=now,
+            )
+            self.last[k] = event
+            self.epochs_done[k] = epoch
+            yield event
+            if bool(stop[k]):
+                best = int(self.stopper.best_epoch[k])
+                ending.append((k, "stopped_early", _stopped_message(epoch, best, self.specs[k])))
+            elif epoch >= self.specs[k].train.epochs:
+                ending.append((k, "completed", f"Trained all {epoch} epochs."))
+
+        ends = {k for k, status, _ in ending if status != "diverged"}
+        due = [
+            k
+            for k in range(len(self.members))
+            if self.alive[k]
+            and bool(finite[k])
+            and (epoch % self.specs[k].train.snapshot_every == 0 or k in ends)
+        ]
+        if due:
+            yield from self._snapshots(epoch, due)
+        if ending:
+            yield from self._end(ending)
+
+    def _snapshots(self, epoch: int, due: list[int]) -> Iterator[SnapshotEvent]:
+        d, net = self.data, self.net
+        hists = probes.histograms(net.weights)
+        pictures: list[dict[str, object]] | None = None
+        kind: str | None = None
+        if d.n_inputs == 2 and d.task != "regression":
+            pictures, kind = list(probes.boundaries(net, d.x_range)), "boundary"
+        elif d.n_inputs == 1 and d.task == "regression":
+            pictures, kind = list(probes.curves(net, d.x_range)), "curve"
+        for k in due:
+            run_id = self.members[k].run_id
+            yield SnapshotEvent(run_id, epoch, "histogram", hists[k])
+            if pictures is None:
+                continue
+            data = pictures[k]
+            if not self.sent_points[k]:
+                data["train"] = probes.points(d.x_train, d.y_train)
+                data["val"] = probes.points(d.x_val, d.y_val)
+                self.sent_points[k] = True
+            yield SnapshotEvent(run_id, epoch, "boundary" if kind == "boundary" else "curve", data)
+
+    def _end(self, ending: list[tuple[int, RunStatus, str]]) -> Iterator[Event]:
+        """Freeze these members, settle their reported weights, send each status and summary."""
+        restored: dict[int, bool] = {}
+        for k, status, _ in ending:
+            self.alive[k] = False
+            self.active[k] = 0.0
+            best_epoch = int(self.stopper.best_epoch[k])
+            # A diverged member's weights are NaN: it reports its best (or initial) ones.
+            restored[k] = status == "diverged" or (self.restore[k] and best_epoch > 0)
+            if restored[k]:
+                with torch.no_grad():
+                    for p, b in zip(self.net.parameters(), self.best, strict=True):
+                        p[k].copy_(b[k])
+        # One evaluation of all K serves every member that ends now.
+        d, net = self.data, self.net
+        test = evaluate(net, d.x_test, d.y_test) if d.x_test.shape[0] > 0 else None
+        initial = None
+        if any(self.last[k] is None for k, _, _ in ending):
+            initial = (evaluate(net, d.x_train, d.y_train)[0], evaluate(net, d.x_val, d.y_val)[0])
+        for k, status, message in ending:
+            run_id = self.members[k].run_id
+            yield StatusEvent(run_id, status, message, epoch=self.epochs_done[k])
+            yield self._summary(k, status, restored[k], test, initial)
+
+    def _summary(
+        self,
+        k: int,
+        status: RunStatus,
+        restored: bool,
+        test: tuple[Tensor, Tensor | None] | None,
+        initial: tuple[Tensor, Tensor] | None,
+    ) -> SummaryEvent:
+        test_loss, test_acc = math.nan, None  # no test split (test_fraction = 0)
+        if test is not None:
+            test_loss = float(test[0][k])
+            test_acc = float(test[1][k]) if test[1] is not None else None
+        last = self.last[k]
+        if last is not None:
+            final_train, final_val = last.train_loss, last.val_loss
+            best_val = float(self.stopper.best_loss[k])
+        else:  # ended before its first epoch: report what the (initial) weights do
+            assert initial is not None
+            final_train, final_val = float(initial[0][k]), float(initial[1][k])
+            best_val = final_val
+        _, _, sparsity = probes.weight_stats([w[k : k + 1] for w in self.net.weights])
+        return SummaryEvent(
+            run_id=self.members[k].run_id,
+            status=status,
+            epochs_run=self.epochs_done[k],
+            best_epoch=max(int(self.stopper.best_epoch[k]), 0),
+            best_val_loss=best_val,
+            final_train_loss=final_train,
+            final_val_loss=final_val,
+            test_loss=test_loss,
+            test_acc=test_acc,
+            gap=final_val - final_train,
+            sparsity=float(sparsity[0]),
+            seconds=time.perf_counter() - self.started,
+            extra={"name": self.members[k].name, "weights": "best" if restored else "last"},
+        )
+
+
+def _diverged_message(epoch: int, bad: str, spec: RunSpec) -> str:
+    return (
+        f"Diverged in epoch {epoch}: the loss became {bad}. The step was too large for this "
+        f"setup; try a learning rate below {spec.optimizer.lr:g}. Reported weights are those of "
+        "the best epoch before it."
+    )
+
+
+def _stopped_message(epoch: int, best: int, spec: RunSpec) -> str:
+    patience = spec.regularization.patience
+    kept = "kept" if spec.regularization.restore_best else "not kept"
+    return (
+        f"Stopped early after epoch {epoch}: validation loss had not improved for {patience} "
+        f"epochs since its best at epoch {best} (whose weights are {kept})."
+    )
