@@ -203,12 +203,14 @@ class Adam(VectorOptimizer):
         self.beta2_views = self.per_param(self.beta2)
         self.one_minus_beta2 = self.per_param(1 - self.beta2)
         self.eps_views = self.per_param(self.eps)
+        self._neg_lr64, self._beta1_64 = -self.lr.double(), self.beta1.double()
+        self._beta2_64 = self.beta2.double()
         self.means = self.zeros()
         self.squares = self.zeros()
 
     def _neg_step(self) -> list[Tensor]:
         # −η / (1 − β1ᵗ): m̂'s correction folded into the step, as torch does, in float64 as there.
-        return self.per_param((-self.lr.double() / (1 - self.beta1.double() ** self.steps)).float())
+        return self.per_param((self._neg_lr64 / (1 - self._beta1_64**self.steps)).float())
 
     def _direction(self, grads: list[Tensor]) -> tuple[Tensors, Tensors | None]:
         torch._foreach_lerp_(self.means, grads, self.one_minus_beta1)
@@ -217,7 +219,7 @@ class Adam(VectorOptimizer):
             self.squares, torch._foreach_mul(grads, self.one_minus_beta2), grads
         )
         # √v̂ + ε = √v / √(1 − β2ᵗ) + ε: ε outside the correction, as in torch.
-        correction = torch.sqrt(1 - self.beta2.double() ** self.steps).float()
+        correction = torch.sqrt(1 - self._beta2_64**self.steps).float()
         denom = torch._foreach_sqrt(self.squares)
         torch._foreach_div_(denom, self.per_param(correction))
         torch._foreach_add_(denom, self.eps_views)
