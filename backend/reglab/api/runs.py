@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from reglab.api.deps import OwnerDep, RunDep, RuntimeDep
 from reglab.api.schemas import Cancelled, Page, RunRead
 from reglab.events import RunStatus
-from reglab.spec import ExperimentSpec, RunSpec
+from reglab.spec import ExperimentSpec, RunSpec, Variant
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -20,10 +20,12 @@ def submit_run(
     spec: RunSpec,
     owner: OwnerDep,
     runtime: RuntimeDep,
-    name: Annotated[str, Query(min_length=1, max_length=80)] = "run",
+    name: Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[\w .:+=\-]+$")] = "run",
 ) -> Any:
     """Queue a single run (stored as an experiment of one run)."""
-    experiment = runtime.scheduler.submit(owner=owner, spec=ExperimentSpec(name=name, base=spec))
+    experiment = runtime.scheduler.submit(
+        owner=owner, spec=ExperimentSpec(name=name, base=spec, variants=[Variant(name=name)])
+    )
     return experiment.runs[0]
 
 

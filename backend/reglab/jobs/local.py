@@ -36,6 +36,7 @@ def _worker_main(
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     from reglab.training.loop import train_group
 
+    _warm_up(train_group)
     results.send(("ready", None, None))
     cancelled: set[int] = set()
     seen = 0
@@ -62,6 +63,21 @@ def _worker_main(
             log.exception("group %s failed", group_id)
             error = f"{type(exc).__name__}: {exc}"
         results.send(("done", group_id, error))
+
+
+def _warm_up(train_group: Any) -> None:
+    """Train one tiny run and throw it away: the first real epoch then comes without delay."""
+    from reglab.spec import RunSpec
+    from reglab.training.plan import Member
+
+    spec = RunSpec.model_validate(
+        {"data": {"n_train": 20}, "model": {"hidden": [4]}, "train": {"epochs": 1}}
+    )
+    try:
+        for _ in train_group(Group((Member(-1, "warm-up", spec),))):
+            pass
+    except Exception:  # a broken engine shows itself on the first real group, with its reason
+        log.exception("warm-up run failed")
 
 
 @dataclass

@@ -1,0 +1,98 @@
+"""A server started on a store a dead server left behind; per-user quotas that others never feel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reglab.events import EpochEvent, StatusEvent
+from reglab.spec import ExperimentSpec
+from reglab.store.repo import Store
+
+from api.conftest import LiveServer, settings_for, start_server
+
+pytestmark = pytest.mark.slow
+
+
+def small(epochs: int, variants: int = 1) -> dict[str, Any]:
+    return {
+        "base": {"train": {"epochs": epochs}, "data": {"n_train": 60}, "model": {"hidden": [8]}},
+        "variants": [{"name": f"v{i}"} for i in range(variants)],
+    }
+
+
+@pytest.fixture(scope="module")
+def left_behind(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int], list[int]]:
+    """A store as a killed server leaves it: two runs mid-training, one never started."""
+    tmp = tmp_path_factory.mktemp("restart")
+    store = Store(f"sqlite:///{tmp / 'reglab.db'}")
+    crashed, _ = store.create_experiment(
+        owner="old", spec=ExperimentSpec.model_validate(small(50, variants=2))
+    )
+    waiting, _ = store.create_experiment(owner="old", spec=ExperimentSpec.model_validate(small(3)))
+    running = [r.id for r in crashed.runs]
+    store.record([StatusEvent(r, "running") for r in running])
+    store.record(
+        [
+            EpochEvent(r, 1, 0.5, 0.6, 0.8, 0.7, 0.01, 1.0, 1.0, 0.0, [0.1], 0.01, 0.1)
+            for r in running
+        ]
+    )
+    store.close()
+    return tmp, running, [r.id for r in waiting.runs]
+
+
+@pytest.fixture(scope="module")
+def restarted(left_behind: tuple[Path, list[int], list[int]]) -> Iterator[LiveServer]:
+    settings = settings_for(
+        left_behind[0],
+        workers=1,
+        max_queued_experiments_per_user=1,
+        max_member_epochs_per_user=3000,
+    )
+    live = start_server(settings)
+    yield live
+    live.stop()
+
+
+def test_runs_left_running_are_marked_interrupted_with_a_reason(
+    restarted: LiveServer, left_behind: tuple[Path, list[int], list[int]]
+) -> None:
+    for run_id in left_behind[1]:
+        run = restarted.http.get(f"/api/runs/{run_id}").json()
+        assert run["status"] == "interrupted"
+        assert "server stopped" in run["message"]
+        assert len(restarted.http.get(f"/api/runs/{run_id}/metrics").json()) == 1
+
+
+def test_runs_left_queued_are_trained_after_the_restart(
+    restarted: LiveServer, left_behind: tuple[Path, list[int], list[int]]
+) -> None:
+    (run_id,) = left_behind[2]
+    experiment = restarted.http.get(f"/api/runs/{run_id}").json()["experiment_id"]
+    finished = restarted.wait_finished(experiment)
+    assert finished["runs"][0]["status"] == "completed"
+
+
+def test_over_quota_is_429_while_other_users_are_served(restarted: LiveServer) -> None:
+    first = restarted.submit(small(2000), user="ada")
+    second = restarted.http.post(
+        "/api/experiments", json=small(2), headers={"X-Reglab-User": "ada"}
+    )
+    assert second.status_code == 429
+    assert "unfinished experiments" in second.json()["detail"]
+
+    other = restarted.submit(small(2), user="bob")  # bob is served although ada's run trains
+    restarted.http.post(f"/api/experiments/{first['id']}/cancel")
+    assert restarted.wait_finished(other["id"])["runs"][0]["status"] == "completed"
+    assert restarted.wait_finished(first["id"])["runs"][0]["status"] == "cancelled"
+
+
+def test_too_many_epochs_for_one_user_is_429_naming_the_limit(restarted: LiveServer) -> None:
+    response = restarted.http.post(
+        "/api/experiments", json=small(1000, variants=4), headers={"X-Reglab-User": "cy"}
+    )
+    assert response.status_code == 429
+    assert "limit is 3000" in response.json()["detail"]
