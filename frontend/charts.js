@@ -11,6 +11,9 @@ export const drawStats = { newPlots: 0, extends: 0, latencies: [], frames: 0 };
 
 const dirty = new Set();
 let framePending = false;
+// Drawing beyond this share of a frame is left to the next one, so the page keeps answering
+// however many charts are behind; charts wait in the order they were marked, so none starves.
+const FRAME_BUDGET_MS = 24;
 
 /** Asks for `chart.flush()` in the next animation frame; many calls before it still draw once. */
 export function schedule(chart) {
@@ -24,10 +27,15 @@ export function schedule(chart) {
 function flushAll() {
   framePending = false;
   drawStats.frames += 1;
-  const charts = [...dirty];
-  dirty.clear();
-  for (const chart of charts) {
+  const start = performance.now();
+  for (const chart of [...dirty]) {
+    if (performance.now() - start > FRAME_BUDGET_MS) break;
+    dirty.delete(chart);
     if (chart.el.isConnected) chart.flush();
+  }
+  if (dirty.size && !framePending) {
+    framePending = true;
+    requestAnimationFrame(flushAll);
   }
 }
 

@@ -4,6 +4,7 @@ import { experimentSocketUrl } from "./api.js";
 
 const FIRST_DELAY_MS = 250;
 const MAX_DELAY_MS = 8000;
+const NOT_FOUND = 4404;
 
 /**
  * Follows one experiment. `onEvent(msg)` gets every message exactly once, in order; the cursor of
@@ -47,9 +48,10 @@ export class LiveStream {
     socket.onclose = (e) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      // 1000 from the server means the experiment is over and everything was sent.
-      if (this.closed || e.code === 1000) {
-        this.onState("closed");
+      // 4404: no such experiment; retrying cannot help. Anything else (a drop, the server's
+      // "resume" code for a slow client, a restart) is resumed from the cursor.
+      if (this.closed || e.code === NOT_FOUND) {
+        this.onState(e.code === NOT_FOUND ? "missing" : "closed");
         return;
       }
       this.scheduleReconnect();

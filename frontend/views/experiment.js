@@ -68,7 +68,8 @@ export async function render(root, ctx) {
     h("section", { class: "intro exp-head" },
       h("div", {},
         h("h1", {}, model.meta.name || `Experiment ${model.id}`),
-        h("p", { class: "muted" }, `${runs.length} run${runs.length === 1 ? "" : "s"}`, model.meta.lesson ? ` · lesson “${model.meta.lesson}”` : "", owner, " · ", conn)),
+        h("p", { class: "muted" }, `${runs.length} run${runs.length === 1 ? "" : "s"}`, model.meta.lesson ? ` · lesson “${model.meta.lesson}”` : "", owner, " · ", conn),
+        model.meta.description ? h("p", { class: "exp-description" }, model.meta.description) : null),
       h("div", { class: "exp-actions" }, cancelAll, clone,
         h("a", { class: "button ghost", href: exportUrl.csv(model.id), download: "" }, "CSV"),
         h("a", { class: "button ghost", href: exportUrl.json(model.id), download: "" }, "JSON"),
@@ -88,8 +89,8 @@ export async function render(root, ctx) {
     }
   } });
 
-  const chartBox = (cls = "") => h("div", { class: `chart ${cls}` });
-  const lossEl = chartBox("chart-tall");
+  const chartBox = (name, cls = "") => h("div", { class: `chart ${cls}`, "data-chart": name });
+  const lossEl = chartBox("loss", "chart-tall");
   root.append(
     h("div", { class: "toolbar" },
       h("label", { class: "inline", for: "log-scale" }, logToggle, " Log scale (loss, weight norm)"),
@@ -98,11 +99,11 @@ export async function render(root, ctx) {
     h("div", { class: "panel" }, lossEl));
   const grid = h("div", { class: "chart-grid" });
   root.appendChild(grid);
-  const accEl = task === "classification" ? chartBox() : null;
-  const gapEl = chartBox();
-  const normEl = chartBox();
-  const zeroEl = chartBox();
-  const gradEl = chartBox();
+  const accEl = task === "classification" ? chartBox("accuracy") : null;
+  const gapEl = chartBox("gap");
+  const normEl = chartBox("norm");
+  const zeroEl = chartBox("zeros");
+  const gradEl = chartBox("grads");
   for (const el of [accEl, gapEl, normEl, zeroEl, gradEl]) if (el) grid.appendChild(h("div", { class: "panel" }, el));
 
   const specs = { runs };
@@ -153,7 +154,7 @@ export async function render(root, ctx) {
     boundary = addMultiples("Decision boundaries", "What each network predicts over the input plane, with the training points. A wiggly boundary that hugs single points is overfitting.", boundaryFigure);
     multiples[multiples.length - 1][0] = "boundary";
   } else if (task === "regression") {
-    const el = h("div", { class: "chart chart-tall" });
+    const el = h("div", { class: "chart chart-tall", "data-chart": "curve" });
     snapSection.append(h("h3", {}, "Fitted curve"), h("div", { class: "panel" }, el));
     curve = new CurveOverlay(el, { runs });
   }
@@ -254,23 +255,32 @@ export async function render(root, ctx) {
       markers();
     }
     table.update();
-    cancelAll.hidden = runs.every((r) => isFinal(r.status));
+    showConnection();
+  }
+
+  // Once every run is over the socket has nothing left to say; the view says "finished".
+  function showConnection() {
+    const allDone = runs.every((r) => isFinal(r.status));
+    cancelAll.hidden = allDone;
+    if (allDone && model.connection === "live") {
+      conn.dataset.conn = "finished";
+      conn.textContent = "finished";
+    }
   }
 
   // A rebuilt view (large type, coming back) redraws what the model already holds, then resumes.
   for (const run of runs) for (const row of run.epochs) drawEpoch(run, row);
   markers();
   showSnapshots();
-  cancelAll.hidden = runs.every((r) => isFinal(r.status));
 
   const stream = new LiveStream(model.id, {
     since: model.cursor,
     onEvent,
     onState: (s) => {
       model.connection = s;
-      const allDone = runs.every((r) => isFinal(r.status));
-      conn.dataset.conn = s === "closed" && allDone ? "finished" : s;
-      conn.textContent = { connecting: "connecting…", live: "● live", reconnecting: "reconnecting…", closed: allDone ? "finished" : "disconnected" }[s] || s;
+      conn.dataset.conn = s;
+      conn.textContent = { connecting: "connecting…", live: "● live", reconnecting: "reconnecting…", closed: "disconnected", missing: "not found" }[s] || s;
+      showConnection();
     },
   }).start();
   window.reglab.stream = stream;

@@ -1,6 +1,8 @@
 // Puts the API's 422 messages next to the fields they name (FastAPI's loc is the field path).
 
-function clean(msg) {
+function clean(msg, type) {
+  // Pydantic's pattern message shows a regular expression; say which characters are allowed.
+  if (type === "string_pattern_mismatch") return "Use only letters, digits, spaces and . : + = - in this name.";
   return String(msg).replace(/^Value error, /, "");
 }
 
@@ -44,7 +46,7 @@ export function showErrors(root, box, detail) {
   const loose = [];
   let first = null;
   for (const err of Array.isArray(detail) ? detail : [{ loc: [], msg: detail }]) {
-    const msg = clean(err.msg ?? err);
+    const msg = clean(err.msg ?? err, err.type);
     const hit = Array.isArray(err.loc) ? rowFor(root, err.loc, msg) : null;
     if (!hit) {
       loose.push(msg);
@@ -52,7 +54,7 @@ export function showErrors(root, box, detail) {
     }
     const slot = hit.row.querySelector(":scope > .field-error");
     hit.row.classList.add("has-error");
-    if (slot) slot.textContent = slot.textContent ? `${slot.textContent} ${clean(hit.msg)}` : clean(hit.msg);
+    if (slot) slot.textContent = slot.textContent ? `${slot.textContent} ${hit.msg}` : hit.msg;
     const input = hit.row.querySelector("input, select, textarea");
     if (input) input.setAttribute("aria-invalid", "true");
     first ??= hit.row;

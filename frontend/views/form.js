@@ -32,7 +32,7 @@ async function initialSetup(ctx, params) {
 }
 
 export async function render(root, ctx) {
-  const [schema] = await Promise.all([ctx.loadSchema(), ctx.loadLessons()]);
+  const schema = await ctx.loadSchema();
   const secs = sections(schema);
   const fields = fieldMap(secs);
   const base0 = defaults(secs);
@@ -141,7 +141,7 @@ export async function render(root, ctx) {
       redraw();
     });
     return h("div", { class: "variant", "data-variant": i },
-      h("div", { class: "variant-head" }, h("span", { class: "swatch-index" }, `${i + 1}`), name, h("div", { class: "field-error", role: "alert" }), remove),
+      h("div", { class: "variant-head", "data-field": `variants.${i}.name` }, h("span", { class: "swatch-index" }, `${i + 1}`), name, h("div", { class: "field-error", role: "alert" }), remove),
       v.rows.length ? null : h("p", { class: "muted small" }, "Same as the base setup."),
       v.rows.map((row, j) => {
         const f = fields.get(row[0]);

@@ -1,0 +1,166 @@
+"""Real Chromium against a real reglab server: uvicorn subprocess, temp SQLite file, 2 workers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = os.environ.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+FINAL = {"completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@dataclass
+class Server:
+    url: str
+    http: httpx.Client
+
+    def submit(self, body: dict[str, Any], user: str = "tester") -> dict[str, Any]:
+        response = self.http.post("/api/experiments", json=body, headers={"X-Reglab-User": user})
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    def experiment(self, experiment_id: int) -> dict[str, Any]:
+        data: dict[str, Any] = self.http.get(f"/api/experiments/{experiment_id}").json()
+        return data
+
+    def wait_finished(self, experiment_id: int, timeout: float = 120) -> dict[str, Any]:
+        def done() -> dict[str, Any] | None:
+            exp = self.experiment(experiment_id)
+            return exp if all(r["status"] in FINAL for r in exp["runs"]) else None
+
+        result: dict[str, Any] = wait_for(done, timeout, f"experiment {experiment_id} to finish")
+        return result
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per test module: starting one (and warming its workers) costs seconds."""
+    tmp = tmp_path_factory.mktemp("reglab-e2e")
+    port = free_port()
+    env = {
+        **os.environ,
+        "REGLAB_DATABASE_URL": f"sqlite:///{tmp / 'reglab.db'}",
+        "REGLAB_WORKERS": "2",
+    }
+    log = (tmp / "server.log").open("wb")
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "reglab.api.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+    url = f"http://127.0.0.1:{port}"
+    http = httpx.Client(base_url=url, timeout=30)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {(tmp / 'server.log').read_text()[-3000:]}")
+        try:
+            health = http.get("/api/health").json()
+        except httpx.HTTPError:
+            return False
+        return bool(health.get("workers_ready") == health.get("workers"))
+
+    try:
+        wait_for(ready, 90, "the server and its warm workers")
+        yield Server(url, http)
+    finally:
+        http.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"End-to-end tests need Chromium at {CHROMIUM}: install Debian's chromium "
+            "(`sudo apt-get install -y chromium`, or `make browser`), or set REGLAB_CHROMIUM.",
+            pytrace=False,
+        )
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh tab whose user is already named; leaves a screenshot; fails on any script error."""
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, base_url=server.url, accept_downloads=True
+    )
+    context.add_init_script("localStorage.setItem('reglab.user', 'Ada')")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+
+    def console(msg: ConsoleMessage) -> None:
+        # A 4xx the test provoked on purpose is logged by Chromium as a failed resource load.
+        if msg.type == "error" and "Failed to load resource" not in msg.text:
+            errors.append(f"console: {msg.text}")
+
+    page.on("console", console)
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
+    assert not errors, f"the page reported errors: {errors}"

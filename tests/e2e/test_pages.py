@@ -1,0 +1,118 @@
+"""The form, history, sharing, the name prompt and escaping, driven in a real Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import ARTIFACTS, Server, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+TINY = {"data": {"n_train": 60}, "model": {"hidden": [8]}, "train": {"epochs": 12}}
+
+
+def test_invalid_learning_rate_shows_the_api_message_next_to_the_field(page: Page) -> None:
+    page.goto("/#/new")
+    page.fill("#f-optimizer-lr", "-1")
+    page.click("#launch")
+    error = page.locator('[data-field="base.optimizer.lr"] > .field-error')
+    expect(error).to_contain_text("greater than 0")
+    expect(page.locator("#f-optimizer-lr")).to_have_attribute("aria-invalid", "true")
+    assert "#/new" in page.url  # nothing was launched
+
+
+def test_bad_variant_override_is_marked_on_that_variant_row(page: Page) -> None:
+    page.goto("/#/new")
+    # The default form has a second variant overriding regularization.l2; 5 is above its limit of 1.
+    page.fill('[data-path="variants.1.override.regularization.l2"]', "5")
+    page.click("#launch")
+    row = page.locator('[data-field="variants.1.override.regularization.l2"] > .field-error')
+    expect(row).to_contain_text("less than or equal to 1")
+
+
+def test_history_lists_the_comparison_and_exports_its_csv(page: Page, server: Server) -> None:
+    variants = [
+        {"name": "plain", "override": {}},
+        {"name": "l2", "override": {"regularization": {"l2": 0.01}}},
+    ]
+    created = server.submit(
+        {"name": "history check", "base": TINY, "variants": variants}, user="Grace"
+    )
+    server.wait_finished(created["id"])
+    page.goto("/#/history")
+    page.fill("#filter-owner", "Grace")
+    page.press("#filter-owner", "Enter")
+    row = page.locator(f'tr[data-experiment="{created["id"]}"]')
+    expect(row).to_contain_text("history check")
+    expect(row).to_contain_text("Grace")
+    expect(page.locator("tr[data-experiment]")).to_have_count(1)
+    with page.expect_download() as info:
+        row.locator('[data-export="csv"]').click()
+    text = info.value.path().read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 2 * 12, f"expected one row per run and epoch, got {len(rows)}"
+    assert {"epoch", "train_loss", "val_loss"} <= set(rows[0])
+
+
+def test_user_text_is_shown_as_text_never_as_markup(page: Page, server: Server) -> None:
+    name = '<img src=x onerror="window.__pwned=1">'
+    script = "<script>window.__pwned=2</script>"
+    created = server.submit({"name": name, "description": script, "base": TINY}, user="Eve")
+    server.wait_finished(created["id"])
+    page.goto("/#/history")
+    expect(page.locator(f'tr[data-experiment="{created["id"]}"] .exp-link')).to_have_text(name)
+    page.goto(f"/#/experiments/{created['id']}")
+    expect(page.locator("h1")).to_have_text(name)
+    expect(page.locator(".exp-description")).to_have_text(script)
+    assert page.locator("main img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_share_link_opens_the_form_filled_in_with_locked_controls(page: Page) -> None:
+    page.goto("/#/new")
+    page.fill("#f-optimizer-lr", "0.05")
+    page.select_option("#f-data-kind", "circles")
+    shared = page.evaluate("location.hash")
+    assert "setup=" in shared
+    page.goto(f"/{shared}&lock=data.kind")
+    page.reload()  # a fresh page load, as for a student who opens the link
+    expect(page.locator("#f-optimizer-lr")).to_have_value("0.05")
+    expect(page.locator("#f-data-kind")).to_have_value("circles")
+    expect(page.locator("#f-data-kind")).to_be_disabled()
+    expect(page.locator("#f-optimizer-lr")).to_be_enabled()
+    expect(page.locator(".notice")).to_contain_text("locks 1 control")
+    # A locked field cannot be picked as a variant's change either.
+    options = page.locator('[data-variant="1"] select.field-select option').all_inner_texts()
+    assert "data set" not in options
+
+
+def test_first_visit_asks_for_a_name_and_sends_it_as_the_owner(
+    browser: Browser, server: Server
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server.url)
+    page = context.new_page()
+    try:
+        page.goto("/#/new")
+        dialog = page.locator("#name-dialog")
+        expect(dialog).to_be_visible()
+        page.fill("#name-input", "Zoë")
+        page.click("#name-form button[type=submit]")
+        expect(page.locator("#user-name")).to_have_text("Zoë")
+        page.fill("#f-train-epochs", "5")
+        page.fill("#f-data-n_train", "60")
+        page.fill("#f-model-hidden", "8")
+        page.click("#launch")
+        page.wait_for_url(re.compile(r"#/experiments/\d+"))
+        experiment_id = int(page.url.rsplit("/", 1)[1])
+        exp = wait_for(lambda: server.experiment(experiment_id), 10, "the experiment")
+        assert exp["owner"] == "Zoë"
+        assert page.evaluate("localStorage.getItem('reglab.user')") == "Zoë"
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "test_first_visit_name_prompt.png"), full_page=True)
+        context.close()
