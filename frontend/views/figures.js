@@ -4,7 +4,7 @@ const DIVERGING = [[0, "#0072B2"], [0.5, "#f7f7f7"], [1, "#E69F00"]];
 const CLASS_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442", "#999999", "#882255"];
 const CLASS_SYMBOLS = ["circle", "x", "square", "diamond", "triangle-up", "star", "cross", "pentagon", "hexagon", "triangle-down"];
 
-const small = { l: 36, r: 8, t: 34, b: 30 };
+const small = { l: 46, r: 8, t: 34, b: 34 };
 
 function centres(edges) {
   return edges.slice(0, -1).map((e, i) => (e + edges[i + 1]) / 2);
@@ -34,7 +34,8 @@ export function histogramFigure(run, snap) {
       bargap: 0,
       margin: small,
       xaxis: { title: { text: "weight value", standoff: 2 }, zeroline: true, zerolinecolor: "#52606d", range: [-1.5, 1.5] },
-      yaxis: { gridcolor: "#e6e9ee" },
+      // Log counts: a spike of thousands at 0 and a tail of a few weights both stay visible.
+      yaxis: { gridcolor: "#e6e9ee", type: "log", dtick: 1, exponentformat: "power", title: { text: "weights (log)", standoff: 2 } },
       hovermode: "closest",
     },
   };

@@ -1,0 +1,115 @@
+"""The live comparison view in a real Chromium: curves grow, markers, cancel, reload and resume."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Server, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+# Points of each run's training-loss line as drawn by Plotly (what the student sees).
+TRAIN_POINTS = """() => Object.fromEntries((document.querySelector('[data-chart=loss]')?.data || [])
+    .filter((t) => t.name.endsWith(' · train')).map((t) => [t.name.slice(0, -8), t.x.length]))"""
+LOSS_XS = """() => Object.fromEntries(document.querySelector('[data-chart=loss]').data
+    .filter((t) => t.mode === 'lines').map((t) => [t.name, t.x]))"""
+MARKERS = """() => { const d = document.querySelector('[data-chart=loss]').data;
+    const m = (n) => d.find((t) => t.name === n); return {best: m('best validation').x.length,
+    stop: m('early stop').x.length, stopNames: m('early stop').text}; }"""
+
+
+def slow_body(name: str, epochs: int) -> dict[str, Any]:
+    """Three runs in one group, slow enough (~40 ms an epoch) to act on them mid-run."""
+    return {
+        "name": name,
+        "base": {
+            "data": {"n_train": 1000},
+            "model": {"hidden": [64, 64]},
+            "train": {"epochs": epochs, "batch_size": 32},
+        },
+        "variants": [
+            {"name": "plain", "override": {}},
+            {"name": "l2", "override": {"regularization": {"l2": 0.01}}},
+            {"name": "dropout", "override": {"regularization": {"dropout": 0.3}}},
+        ],
+    }
+
+
+def test_overfitting_lesson_draws_every_run_growing_and_marks_early_stopping(
+    page: Page, server: Server
+) -> None:
+    page.goto("/#/lessons")
+    page.click('[data-lesson="overfitting"] button.primary')
+    page.wait_for_url(re.compile(r"#/experiments/\d+"))
+    experiment_id = int(page.url.rsplit("/", 1)[1])
+    runs = [r["name"] for r in server.experiment(experiment_id)["runs"]]
+
+    seen: dict[str, set[int]] = {name: set() for name in runs}
+    plots_at_start = None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        counts = page.evaluate(TRAIN_POINTS)
+        for name, n in counts.items():
+            seen[name].add(n)
+        if plots_at_start is None and all(counts.values()):
+            plots_at_start = page.evaluate("window.reglab.drawStats.newPlots")
+        if page.locator("#cancel-all").is_hidden():
+            break
+        page.wait_for_timeout(100)
+    # Growth seen while training ran: several distinct lengths per run, not one jump at the end.
+    for name, lengths in seen.items():
+        assert len(lengths - {0}) >= 3, f"{name}: the curve did not grow live ({sorted(lengths)})"
+    # Drawn once, then extended: no chart was rebuilt while epochs streamed in.
+    assert page.evaluate("window.reglab.drawStats.newPlots") == plots_at_start
+
+    expect(page.locator('tr[data-status="stopped_early"]').first).to_be_visible()
+    markers = wait_for(lambda: (m := page.evaluate(MARKERS))["stop"] and m, 10, "stop markers")
+    assert "early-stopping" in markers["stopNames"]
+    assert markers["best"] == len(runs)
+    stopped = server.experiment(experiment_id)
+    for run in stopped["runs"]:
+        drawn = page.evaluate(TRAIN_POINTS)[run["name"]]
+        assert drawn == run["summary"]["epochs_run"], f"{run['name']}: drew {drawn} epochs"
+
+
+def test_cancel_one_run_marks_it_and_the_others_go_on(page: Page, server: Server) -> None:
+    created = server.submit(slow_body("cancel one", 400), user="Ada")
+    victim = created["runs"][1]
+    page.goto(f"/#/experiments/{created['id']}")
+    wait_for(lambda: page.evaluate(TRAIN_POINTS).get("l2", 0) >= 5, 30, "a few epochs of l2")
+    page.click(f'[data-cancel="{victim["id"]}"]')
+    row = page.locator(f'tr[data-run="{victim["id"]}"]')
+    expect(row.locator(".badge")).to_have_text("cancelled", timeout=15_000)
+    expect(row.locator("[data-cancel]")).to_be_hidden()
+    stopped_at = page.evaluate(TRAIN_POINTS)["l2"]
+    wait_for(lambda: page.evaluate(TRAIN_POINTS)["plain"] > stopped_at + 10, 30, "others going on")
+    assert page.evaluate(TRAIN_POINTS)["l2"] == stopped_at
+    page.click("#cancel-all")
+    expect(page.locator(".badge", has_text="cancelled")).to_have_count(3, timeout=15_000)
+    server.wait_finished(created["id"])
+
+
+def test_reload_and_dropped_socket_show_the_whole_history_exactly_once(
+    page: Page, server: Server
+) -> None:
+    created = server.submit(slow_body("resume", 150), user="Ada")
+    page.goto(f"/#/experiments/{created['id']}")
+    wait_for(lambda: min(page.evaluate(TRAIN_POINTS).values() or [0]) >= 10, 30, "some epochs")
+    page.reload()
+    wait_for(lambda: min(page.evaluate(TRAIN_POINTS).values() or [0]) >= 40, 30, "more epochs")
+    page.evaluate("window.reglab.stream.drop()")  # as a flaky classroom network would
+    expect(page.locator(".conn")).to_have_text("finished", timeout=60_000)
+    finished = server.wait_finished(created["id"])
+    xs = page.evaluate(LOSS_XS)
+    for run in finished["runs"]:
+        epochs = list(range(1, run["summary"]["epochs_run"] + 1))
+        for series in ("train", "validation"):
+            drawn = xs[f"{run['name']} · {series}"]
+            assert drawn == epochs, f"{run['name']} {series}: gap or duplicate in {drawn}"
+    assert page.evaluate("window.reglab.state.experiment.duplicates") == 0
+    assert page.evaluate("window.reglab.stream.reconnects") >= 1
