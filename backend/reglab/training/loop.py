@@ -281,7 +281,9 @@ class Lockstep:
             initial = (evaluate(net, d.x_train, d.y_train)[0], evaluate(net, d.x_val, d.y_val)[0])
         for k, status, message in ending:
             run_id = self.members[k].run_id
-            yield StatusEvent(run_id, status, message, epoch=self.epochs_done[k])
+            # A diverged run says in which epoch it blew up; the others, their last full epoch.
+            at = self.epochs_done[k] + 1 if status == "diverged" else self.epochs_done[k]
+            yield StatusEvent(run_id, status, message, epoch=at)
             yield self._summary(k, status, restored[k], test, initial)
 
     def _summary(
@@ -323,10 +325,10 @@ class Lockstep:
 
 
 def _diverged_message(epoch: int, bad: str, spec: RunSpec) -> str:
+    kept = "those of its best epoch" if epoch > 1 else "its initial ones"
     return (
-        f"Diverged in epoch {epoch}: the loss became {bad}. The step was too large for this "
-        f"setup; try a learning rate below {spec.optimizer.lr:g}. Reported weights are those of "
-        "the best epoch before it."
+        f"Diverged in epoch {epoch}: the loss became {bad}. The steps were too large for this "
+        f"setup; try a learning rate below {spec.optimizer.lr:g}. Reported weights are {kept}."
     )
 
 

@@ -73,7 +73,7 @@ class Net:
 def init_net(arch: Architecture, seeds: Sequence[int]) -> Net:
     """Members' initial weights, each drawn from its own seed: equal seeds give equal tensors.
 
-    He (Kaiming) uniform for the ReLU family and maxout, Glorot uniform for sigmoid and tanh —
+    He (Kaiming) uniform for the ReLU family, LeCun for maxout, Glorot for sigmoid and tanh —
     each the textbook choice for its activation, so that the vanishing-gradient lesson shows the
     activation's effect and not a poor initialization. Biases start at 0.
     """
@@ -85,6 +85,11 @@ def init_net(arch: Architecture, seeds: Sequence[int]) -> Net:
             last = i == len(arch.shapes) - 1
             if arch.activation in ("sigmoid", "tanh") or last:
                 bound = math.sqrt(6.0 / (fan_in + fan_out))
+            elif arch.activation == "maxout":
+                # The max of k pieces keeps (k = 2) or grows the signal's second moment where
+                # ReLU halves it: LeCun's variance 1/fan_in, not He's 2/fan_in, or deep nets
+                # blow up.
+                bound = math.sqrt(3.0 / fan_in)
             else:
                 bound = math.sqrt(6.0 / fan_in)
             layers.append(torch.empty(fan_in, fan_out).uniform_(-bound, bound, generator=gen))

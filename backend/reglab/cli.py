@@ -1,0 +1,141 @@
+"""The `reglab` command line: one flat file of commands (run; serve and submit join it)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from reglab.events import EpochEvent, StatusEvent, SummaryEvent
+from reglab.presets import LESSONS, LessonNotFound, get_lesson
+from reglab.spec import ExperimentSpec
+from reglab.training.loop import train_group
+from reglab.training.plan import Member, plan
+
+app = typer.Typer(
+    help="reglab: compare regularizers and optimizers side by side.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _main() -> None:
+    """reglab: compare regularizers and optimizers side by side."""
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _load(lesson: str | None, spec_file: Path | None) -> ExperimentSpec:
+    if (lesson is None) == (spec_file is None):
+        raise _fail(f"give --lesson NAME or --spec FILE.json (lessons: {', '.join(LESSONS)}).")
+    if lesson is not None:
+        try:
+            return get_lesson(lesson).spec
+        except LessonNotFound as exc:
+            raise _fail(str(exc)) from None
+    assert spec_file is not None
+    try:
+        return ExperimentSpec.model_validate_json(spec_file.read_text())
+    except OSError as exc:
+        raise _fail(f"cannot read {spec_file}: {exc.strerror}.") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "the file"
+        raise _fail(f"{spec_file}: {where}: {err['msg']}") from None
+
+
+def _members(experiment: ExperimentSpec, epochs: int | None) -> list[Member]:
+    members = []
+    for run_id, (name, spec) in enumerate(experiment.runs(), start=1):
+        if epochs is not None:
+            spec = spec.model_copy(
+                update={"train": spec.train.model_copy(update={"epochs": epochs})}
+            )
+        members.append(Member(run_id, name, spec))
+    return members
+
+
+def _clean(value: Any) -> Any:
+    """NaN / ±Inf as None, so that --json prints strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
+def _table(summaries: list[SummaryEvent], names: dict[int, str]) -> str:
+    head = (
+        f"{'run':<18} {'status':<13} {'best ep':>7} {'best val':>9} {'train':>8} {'val':>8} "
+        f"{'gap':>8} {'sparsity':>8} {'test acc':>8} {'time s':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for s in summaries:
+        acc = f"{s.test_acc:8.3f}" if s.test_acc is not None else f"{'-':>8}"
+        lines.append(
+            f"{names[s.run_id]:<18.18} {s.status:<13} {s.best_epoch:>7} {s.best_val_loss:>9.4f} "
+            f"{s.final_train_loss:>8.4f} {s.final_val_loss:>8.4f} {s.gap:>8.4f} "
+            f"{s.sparsity:>8.3f} {acc} {s.seconds:>7.1f}"
+        )
+    return "\n".join(lines)
+
+
+@app.command()
+def run(
+    lesson: Annotated[str | None, typer.Option(help="A lesson by name, e.g. overfitting.")] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="An ExperimentSpec as a JSON file.", dir_okay=False)
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, max=2000, help="Train every run this many epochs.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
+) -> None:
+    """Train an experiment here, headless, and print a table of its runs."""
+    experiment = _load(lesson, spec)
+    members = _members(experiment, epochs)
+    names = {m.run_id: m.name for m in members}
+    messages: dict[int, str | None] = {}
+    summaries: list[SummaryEvent] = []
+    total = sum(m.spec.train.epochs for m in members)
+    with typer.progressbar(
+        length=total, label=experiment.name, file=sys.stderr, hidden=as_json
+    ) as bar:
+        for group in plan(members):
+            seen: dict[int, int] = {}
+            for event in train_group(group):
+                if isinstance(event, EpochEvent):
+                    bar.update(1)
+                    seen[event.run_id] = event.epoch
+                elif isinstance(event, StatusEvent) and event.status != "running":
+                    messages[event.run_id] = event.message
+                elif isinstance(event, SummaryEvent):
+                    # Epochs a run did not train (it stopped early) still count as done.
+                    spec_epochs = next(
+                        m.spec.train.epochs for m in group.members if m.run_id == event.run_id
+                    )
+                    bar.update(spec_epochs - seen.get(event.run_id, 0))
+                    summaries.append(event)
+    summaries.sort(key=lambda s: s.run_id)
+    if as_json:
+        runs = [
+            {"name": names[s.run_id], "message": messages.get(s.run_id), **_clean(s.to_dict())}
+            for s in summaries
+        ]
+        typer.echo(
+            json.dumps({"experiment": experiment.name, "lesson": experiment.lesson, "runs": runs})
+        )
+        return
+    typer.echo(_table(summaries, names))
+    for s in summaries:
+        if s.status not in ("completed",) and messages.get(s.run_id):
+            typer.echo(f"{names[s.run_id]}: {messages[s.run_id]}")
