@@ -101,14 +101,20 @@ def _train_group_task(group: Group, board: Any) -> Iterator[Event]:
 
 @ray.remote(num_cpus=1, max_retries=0)
 def _warm_up() -> None:
-    """Pay the ~4 s of importing torch and the engine in a worker before it takes a group."""
+    """Pay a worker's first-use costs (~5 s here) before it takes a group, as the pool does."""
     import torch
 
-    import reglab.training.loop  # noqa: F401
+    from reglab.spec import RunSpec
+    from reglab.training.loop import train_group
+    from reglab.training.plan import Member
 
     torch.set_num_threads(1)
-    # The first torch.optim optimizer pulls in torch._dynamo (seconds), as the local pool knows.
+    # The first torch.optim optimizer pulls in torch._dynamo (seconds), as the local pool knows;
+    # the first group in a process pays ~1 s more for lazy imports: one epoch on ten points.
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    spec = RunSpec.model_validate({"data": {"n_train": 10}, "train": {"epochs": 1}})
+    for _ in train_group(Group((Member(0, "warm-up", spec),))):
+        pass
 
 
 @dataclass
