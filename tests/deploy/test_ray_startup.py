@@ -48,6 +48,15 @@ def test_ray_address_that_is_not_host_and_port_is_refused() -> None:
         executor.start(_NoSink())
 
 
+def test_ray_client_address_is_refused_because_it_cannot_stream_events() -> None:
+    pytest.importorskip("ray")
+    from reglab.jobs.ray import RayExecutor
+
+    executor = RayExecutor(address="ray://ray-head:10001", slots=1, cancel_grace_s=1.0)
+    with pytest.raises(ExecutorUnavailable, match="Ray Client address"):
+        executor.start(_NoSink())
+
+
 def test_asking_for_ray_without_the_extra_says_how_to_install_it() -> None:
     # A fresh interpreter in which `import ray` fails, as on a server without reglab[ray].
     script = textwrap.dedent(

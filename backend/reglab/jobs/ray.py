@@ -296,8 +296,15 @@ class RayExecutor(Executor):
 
 def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
     """Fail at start-up, not minutes later: ray.init retries an unreachable GCS for a long time."""
-    if not address or address in {"auto", "local"} or "://" in address:
+    if not address or address in {"auto", "local"}:
         return
+    if address.startswith("ray://"):
+        # Ray Client cannot stream a generator's results, which is how events come back.
+        raise ExecutorUnavailable(
+            f"REGLAB_RAY_ADDRESS={address!r} is a Ray Client address, which cannot stream "
+            "training events. Give the head's GCS address (e.g. ray-head:6379) from a machine "
+            "that has joined the cluster with `ray start --address ...`."
+        )
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise ExecutorUnavailable(
