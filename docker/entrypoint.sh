@@ -19,11 +19,26 @@ if [ "${1:-}" = "reglab" ] && [ "${REGLAB_EXECUTOR:-local}" = "ray" ]; then
         echo "reglab: REGLAB_EXECUTOR=ray needs REGLAB_RAY_ADDRESS (e.g. ray-head:6379)." >&2
         exit 2
     fi
-    if ! ray start --address="$address" --num-cpus=0 --disable-usage-stats; then
-        echo "reglab: cannot join the Ray cluster at $address. Start it with" \
+    # `ray start` retries an unreachable head for minutes; a plain TCP connect says it in seconds.
+    if ! python - "$address" "${RAY_HEAD_WAIT_S:-30}" <<'PY'
+import socket, sys, time
+host, _, port = sys.argv[1].rpartition(":")
+deadline = time.monotonic() + float(sys.argv[2])
+while True:
+    try:
+        socket.create_connection((host, int(port)), timeout=3).close()
+        break
+    except (OSError, ValueError):
+        if time.monotonic() > deadline:
+            sys.exit(1)
+        time.sleep(1)
+PY
+    then
+        echo "reglab: no Ray head answers at $address. Start the cluster with" \
              "'docker compose --profile cluster up -d', or set REGLAB_EXECUTOR=local." >&2
         exit 1
     fi
+    ray start --address="$address" --num-cpus=0 --disable-usage-stats
 fi
 
 exec "$@"

@@ -126,6 +126,9 @@ def test_cluster_profile_adds_a_ray_head_and_scalable_workers() -> None:
         assert ray_service["healthcheck"]["test"][:3] == ["CMD", "ray", "health-check"]
     worker = service("ray-worker")
     assert "container_name" not in worker, "a fixed name would forbid --scale"
+    # Ray counts the host's CPUs in every container unless told: the count and the limit agree.
+    assert f"--num-cpus={worker['cpus']}" in command_argv("ray-worker")
+    assert interpolate(str(worker["cpus"])) == "2"
     assert worker["depends_on"]["ray-head"]["condition"] == "service_healthy"
 
 
