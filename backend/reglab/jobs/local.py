@@ -171,11 +171,10 @@ class LocalExecutor(Executor):
         with self._lock:
             self._stopping = True
             workers = list(self._workers)
+        # Workers hold nothing worth saving (events are already sent), and a clean torch exit
+        # takes seconds: kill them.
         for worker in workers:
-            if worker.group_id is None:
-                worker.tasks.put(None)
-            else:
-                worker.process.kill()
+            worker.process.kill()
         self._wake_w.send(None)
         for worker in workers:
             worker.process.join(timeout=5)
@@ -217,23 +216,32 @@ class LocalExecutor(Executor):
     def _read(self) -> None:
         """Forward worker messages to the sink; notice dead workers and replace them."""
         while True:
-            with self._lock:
-                if self._stopping and all(not w.process.is_alive() for w in self._workers):
+            try:
+                if self._read_once():
                     return
-                by_conn: dict[object, _Worker] = {w.results: w for w in self._workers}
-                by_sentinel: dict[object, _Worker] = {w.process.sentinel: w for w in self._workers}
-            handles: list[Any] = [self._wake_r, *by_conn, *by_sentinel]
-            ready = wait(handles, timeout=1.0)
-            if self._wake_r in ready:
-                self._wake_r.recv()
-            for conn in ready:
-                worker = by_conn.get(conn)
-                if worker is not None:
-                    self._drain(worker)
-            for sentinel in ready:
-                dead = by_sentinel.get(sentinel)
-                if dead is not None:
-                    self._bury(dead)
+            except Exception:  # this thread is the pool's only ear: it must not die
+                log.exception("local executor: reading worker messages failed")
+
+    def _read_once(self) -> bool:
+        """Wait for and handle what is ready; True once shut down and every worker is gone."""
+        with self._lock:
+            if self._stopping and all(not w.process.is_alive() for w in self._workers):
+                return True
+            by_conn: dict[object, _Worker] = {w.results: w for w in self._workers}
+            by_sentinel: dict[object, _Worker] = {w.process.sentinel: w for w in self._workers}
+        handles: list[Any] = [self._wake_r, *by_conn, *by_sentinel]
+        ready = wait(handles, timeout=1.0)
+        if self._wake_r in ready:
+            self._wake_r.recv()
+        for conn in ready:
+            worker = by_conn.get(conn)
+            if worker is not None:
+                self._drain(worker)
+        for sentinel in ready:
+            dead = by_sentinel.get(sentinel)
+            if dead is not None:
+                self._bury(dead)
+        return False
 
     def _drain(self, worker: _Worker) -> None:
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,6 +80,7 @@ class Store:
         # One writer at a time inside this process: SQLite has one anyway, and the event log's
         # commit order must equal its publish order (see jobs/pump.py).
         self.write_lock = threading.RLock()
+        self._upserts: dict[type[tables.Base], Any] = {}
         self.migrate()
 
     def migrate(self) -> None:
@@ -324,22 +325,29 @@ class Store:
             return out
 
     def _log(self, s: Session, events: list[tuple[int, Event]]) -> list[Logged]:
-        out = []
+        if not events:
+            return []
+        rows, messages = [], []
         for experiment_id, ev in events:
             message = to_wire(ev.to_dict())
-            entry = tables.EventLog(
-                experiment_id=experiment_id,
-                run_id=ev.run_id,
-                type=ev.type,
-                epoch=getattr(ev, "epoch", None),
-                kind=getattr(ev, "kind", None),
-                payload=None if isinstance(ev, SnapshotEvent) else message,
+            messages.append(message)
+            rows.append(
+                {
+                    "experiment_id": experiment_id,
+                    "run_id": ev.run_id,
+                    "type": ev.type,
+                    "epoch": getattr(ev, "epoch", None),
+                    "kind": getattr(ev, "kind", None),
+                    "payload": None if isinstance(ev, SnapshotEvent) else message,
+                }
             )
-            s.add(entry)
-            s.flush()  # assigns seq
-            message["cursor"] = entry.seq
+        stmt = insert(tables.EventLog).returning(tables.EventLog.seq, sort_by_parameter_order=True)
+        seqs = s.scalars(stmt, rows).all()
+        out = []
+        for (experiment_id, _), message, seq in zip(events, messages, seqs, strict=True):
+            message["cursor"] = seq
             message["experiment_id"] = experiment_id
-            out.append(Logged(entry.seq, experiment_id, message))
+            out.append(Logged(seq, experiment_id, message))
         return out
 
     def _upsert(
@@ -348,10 +356,16 @@ class Store:
         """Insert rows, replacing any with the same key: a retried event is harmless."""
         if not rows:
             return
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(table)
-        columns = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
-        s.execute(stmt.on_conflict_do_update(index_elements=keys, set_=columns), rows)
+        stmt = self._upserts.get(table)
+        if stmt is None:  # building one costs about a millisecond: once per table is enough
+            dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+            base = dialect.insert(table)
+            columns = [c.name for c in table.__table__.columns if c.name not in keys]
+            stmt = base.on_conflict_do_update(
+                index_elements=keys, set_={c: base.excluded[c] for c in columns}
+            )
+            self._upserts[table] = stmt
+        s.execute(stmt, rows)
 
 
 def _metric_values(ev: EpochEvent) -> dict[str, Any]:
