@@ -139,3 +139,66 @@ def run(
     for s in summaries:
         if s.status not in ("completed",) and messages.get(s.run_id):
             typer.echo(f"{names[s.run_id]}: {messages[s.run_id]}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [REGLAB_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [REGLAB_PORT].")] = None,
+) -> None:
+    """Serve the API, the live websocket and the dashboard (settings from REGLAB_* variables)."""
+    import logging
+
+    import uvicorn
+
+    from reglab.api.app import create_app
+    from reglab.config import Settings
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings()
+    typer.echo(
+        f"reglab on http://{host or settings.host}:{port or settings.port} "
+        f"(store {settings.database_url}, {settings.executor} executor)"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        ws="websockets-sansio",
+        log_level="info",
+    )
+
+
+@app.command()
+def submit(
+    spec: Annotated[
+        Path | None, typer.Argument(help="An ExperimentSpec as a JSON file.", dir_okay=False)
+    ] = None,
+    lesson: Annotated[str | None, typer.Option(help="A lesson by name, e.g. overfitting.")] = None,
+    server: Annotated[str, typer.Option(help="The reglab server.")] = "http://127.0.0.1:8000",
+    user: Annotated[str, typer.Option(help="Your display name (X-Reglab-User).")] = "anonymous",
+    every: Annotated[int, typer.Option(min=0, help="Print every Nth epoch (0: each).")] = 10,
+) -> None:
+    """Submit an experiment to a running server and follow it live until every run ends."""
+    from reglab import client
+
+    if (lesson is None) == (spec is None):
+        raise _fail("give a spec FILE.json or --lesson NAME.")
+    try:
+        body: dict[str, Any] = {"lesson": lesson} if spec is None else json.loads(spec.read_text())
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read {spec}: {exc}") from None
+    try:
+        created = client.submit(server, body, user=user)
+        typer.echo(f"experiment {created['id']}: {len(created['runs'])} runs queued on {server}")
+        final = client.follow(server, created, typer.echo, every=every)
+    except client.SubmitError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot reach {server}: {exc}") from None
+    for line in client.table(created, final):
+        typer.echo(line)
+    if any(f.get("status") == "failed" for f in final.values()):
+        raise typer.Exit(code=1)

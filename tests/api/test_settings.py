@@ -1,0 +1,36 @@
+"""Settings: every one is documented in .env.example, and the example's values are the defaults."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from reglab.config import Settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+
+
+def documented() -> dict[str, str | None]:
+    """REGLAB_X=value lines (commented-out ones give None)."""
+    found: dict[str, str | None] = {}
+    for line in EXAMPLE.read_text().splitlines():
+        if m := re.match(r"^(#\s*)?REGLAB_([A-Z_]+)=(.*)$", line):
+            found[m[2].lower()] = None if m[1] else m[3]
+    return found
+
+
+def test_every_setting_is_in_env_example() -> None:
+    assert set(documented()) == set(Settings.model_fields)
+
+
+def test_env_example_values_are_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    for name, value in documented().items():
+        if value is not None:
+            monkeypatch.setenv(f"REGLAB_{name.upper()}", value)
+    assert Settings(_env_file=None) == defaults  # type: ignore[call-arg]
+
+
+def test_frontend_dir_defaults_to_the_checkout_frontend() -> None:
+    assert Settings(_env_file=None).frontend_dir == EXAMPLE.parent / "frontend"  # type: ignore[call-arg]
