@@ -137,3 +137,27 @@ def test_run_spec_schema_describes_every_section(server: LiveServer) -> None:
 def test_list_pagination_is_bounded(server: LiveServer) -> None:
     assert field_of(server.http.get("/api/experiments?limit=0")) == ["limit"]
     assert field_of(server.http.get("/api/runs?status=sleeping")) == ["status"]
+
+
+def test_dashboard_page_and_bundled_plotly_are_served(server: LiveServer) -> None:
+    page = server.http.get("/")
+    plotly = server.http.get("/static/plotly.min.js")
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
+    assert plotly.headers["content-type"].startswith("text/javascript")
+
+
+def test_openapi_lists_every_resource(server: LiveServer) -> None:
+    paths = server.http.get("/openapi.json").json()["paths"]
+    for path in [
+        "/api/health",
+        "/api/lessons",
+        "/api/experiments",
+        "/api/experiments/{experiment_id}",
+        "/api/experiments/{experiment_id}/cancel",
+        "/api/runs",
+        "/api/runs/{run_id}/metrics",
+        "/api/runs/{run_id}/snapshots",
+        "/api/experiments/{experiment_id}/export.csv",
+    ]:
+        assert path in paths
