@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,16 @@ log = logging.getLogger(__name__)
 RESUME_CLOSE_CODE = 4001
 RESUME_REASON = "too slow: reconnect with ?since=<last cursor>"
 
-Message = dict[str, Any]
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One committed event ready for the wire: serialized once, sent to every subscriber."""
+
+    cursor: int
+    text: str
+
+
+Message = Any  # what publishers put in: Frames on the server, anything in tests
 
 
 class Subscription:

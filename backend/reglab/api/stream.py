@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from reglab.errors import NotFound
+from reglab.jobs.pump import wire_text
 from reglab.jobs.runtime import Runtime
-from reglab.live import RESUME_CLOSE_CODE, RESUME_REASON
+from reglab.live import RESUME_CLOSE_CODE, RESUME_REASON, Frame
 
 router = APIRouter(tags=["stream"])
 REPLAY_PAGE = 500
 NOT_FOUND_CLOSE_CODE = 4404
-
-
-def _dump(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), allow_nan=False)
 
 
 async def _until_closed(websocket: WebSocket) -> None:
@@ -54,7 +49,7 @@ async def stream_experiment(websocket: WebSocket, experiment_id: int, since: int
                 runtime.store.replay, experiment_id, after=last, limit=REPLAY_PAGE
             )
             for logged in page:
-                await websocket.send_text(_dump(logged.message))
+                await websocket.send_text(wire_text(logged.message))
                 last = logged.seq
             if len(page) < REPLAY_PAGE:
                 break
@@ -64,13 +59,13 @@ async def stream_experiment(websocket: WebSocket, experiment_id: int, since: int
             if not message.done():
                 message.cancel()
                 return
-            item = message.result()
-            if item is None:
+            frame: Frame | None = message.result()
+            if frame is None:
                 await websocket.close(code=RESUME_CLOSE_CODE, reason=RESUME_REASON)
                 return
-            if item["cursor"] > last:
-                await websocket.send_text(_dump(item))
-                last = item["cursor"]
+            if frame.cursor > last:
+                await websocket.send_text(frame.text)
+                last = frame.cursor
     except (WebSocketDisconnect, RuntimeError):
         return  # the client left mid-send
     finally:

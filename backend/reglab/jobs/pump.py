@@ -6,15 +6,17 @@ websocket client can follow the live stream with "cursor > last seen" and never 
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from reglab.events import Event
-from reglab.live import Hub
+from reglab.live import Frame, Hub
 from reglab.spec import ExperimentSpec
 from reglab.store.records import ExperimentRecord, Logged
 from reglab.store.repo import Store
@@ -33,14 +35,24 @@ class Recorder:
     def record(self, events: Sequence[Event]) -> list[Logged]:
         with self.store.write_lock:
             logged = self.store.record(events)
-            self.hub.publish((m.experiment_id, m.message) for m in logged)
+            self.hub.publish(_frames(logged))
         return logged
 
     def create_experiment(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
         with self.store.write_lock:
             experiment, logged = self.store.create_experiment(owner=owner, spec=spec)
-            self.hub.publish((m.experiment_id, m.message) for m in logged)
+            self.hub.publish(_frames(logged))
         return experiment
+
+
+def wire_text(message: dict[str, Any]) -> str:
+    """The JSON text of one message as the websocket sends it."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)
+
+
+def _frames(logged: list[Logged]) -> list[tuple[int, Frame]]:
+    # Serialized here, once, rather than once per watching client.
+    return [(m.experiment_id, Frame(m.seq, wire_text(m.message))) for m in logged]
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -261,13 +260,25 @@ class Store:
             return []
         with self.write_lock, self._tx() as s:
             ids = {e.run_id for e in events}
-            runs = {r.id: r for r in s.scalars(select(tables.Run).where(tables.Run.id.in_(ids)))}
+            experiment_of: dict[int, int] = {
+                run_id: experiment_id
+                for run_id, experiment_id in s.execute(
+                    select(tables.Run.id, tables.Run.experiment_id).where(tables.Run.id.in_(ids))
+                )
+            }
+            # Whole rows only for the rare status and summary events: most batches are epochs.
+            changing = {e.run_id for e in events if isinstance(e, StatusEvent | SummaryEvent)}
+            runs = (
+                {r.id: r for r in s.scalars(select(tables.Run).where(tables.Run.id.in_(changing)))}
+                if changing
+                else {}
+            )
             kept: list[tuple[int, Event]] = []
             metrics: list[dict[str, Any]] = []
             snapshots: list[dict[str, Any]] = []
             for ev in events:
-                run = runs.get(ev.run_id)
-                if run is None:
+                experiment_id = experiment_of.get(ev.run_id)
+                if experiment_id is None:
                     continue
                 if isinstance(ev, EpochEvent):
                     metrics.append(_metric_values(ev))
@@ -281,11 +292,11 @@ class Store:
                         }
                     )
                 elif isinstance(ev, StatusEvent):
-                    if not _apply_status(run, ev.status, ev.message):
+                    if not _apply_status(runs[ev.run_id], ev.status, ev.message):
                         continue
                 elif isinstance(ev, SummaryEvent):
-                    _apply_summary(run, ev)
-                kept.append((run.experiment_id, ev))
+                    _apply_summary(runs[ev.run_id], ev)
+                kept.append((experiment_id, ev))
             self._upsert(s, tables.EpochMetric, metrics, ["run_id", "epoch"])
             self._upsert(s, tables.Snapshot, snapshots, ["run_id", "epoch", "kind"])
             return self._log(s, kept)
@@ -329,7 +340,7 @@ class Store:
             return []
         rows, messages = [], []
         for experiment_id, ev in events:
-            message = to_wire(ev.to_dict())
+            message = to_wire(_fields(ev))
             messages.append(message)
             rows.append(
                 {
@@ -368,6 +379,12 @@ class Store:
         s.execute(stmt, rows)
 
 
+def _fields(ev: Event) -> dict[str, Any]:
+    """The event as a shallow dict: `to_dict()` deep-copies, which for a snapshot's grid costs
+    more than storing it, and nothing here mutates the values."""
+    return {name: getattr(ev, name) for name in ev.__dataclass_fields__}
+
+
 def _metric_values(ev: EpochEvent) -> dict[str, Any]:
     values, special = split_nonfinite({name: getattr(ev, name) for name in METRIC_COLUMNS})
     return {
@@ -401,10 +418,3 @@ def _apply_summary(run: tables.Run, ev: SummaryEvent) -> None:
     run.nonfinite = special
     run.summary_extra = to_wire(dict(ev.extra))
     _apply_status(run, ev.status, None)
-
-
-def summary_dict(run: RunRecord) -> dict[str, Any]:
-    """A run's row for exports: identity, status and summary columns."""
-    out: dict[str, Any] = {k: v for k, v in asdict(run).items() if k not in ("spec", "summary")}
-    out.update({name: (run.summary or {}).get(name) for name in SUMMARY_COLUMNS})
-    return out
