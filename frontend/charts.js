@@ -7,36 +7,87 @@ export const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "
 export const runColor = (i) => PALETTE[i % PALETTE.length];
 
 /** What the page measured about its own drawing; the browser bench and the e2e tests read it. */
-export const drawStats = { newPlots: 0, extends: 0, latencies: [], frames: 0 };
+export const drawStats = { newPlots: 0, extends: 0, latencies: [], frames: 0, flushMs: {} };
 
+/*
+ * The frame scheduler. A Plotly redraw costs 15–60 ms on a classroom laptop that also trains,
+ * so a frame holds at most one of them (plus cheap DOM updates such as the run table):
+ * - the loss chart, the one a student watches, goes first, but never two frames running while
+ *   another chart waits, so its newest epoch is on screen within about two frames;
+ * - the other charts redraw at most `minInterval` ms apart, and only while on screen; one that
+ *   is scrolled away keeps its points and draws them when it comes back into view.
+ */
 const dirty = new Set();
 let framePending = false;
-// Drawing beyond this share of a frame is left to the next one, so the page keeps answering
-// however many charts are behind; charts wait in the order they were marked, so none starves.
-const FRAME_BUDGET_MS = 24;
+let lastHeavy = null;
+const HEAVY_BUDGET_MS = 10; // a second Plotly draw only if the first was this quick
 
-/** Asks for `chart.flush()` in the next animation frame; many calls before it still draw once. */
-export function schedule(chart) {
-  dirty.add(chart);
+const visibility = typeof IntersectionObserver === "function"
+  ? new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const chart = entry.target.__chart;
+      if (!chart) continue;
+      chart.visible = entry.isIntersecting;
+      if (chart.visible && dirty.has(chart)) requestFrame();
+    }
+  }, { rootMargin: "200px" })
+  : null;
+
+/** Tells the scheduler about a chart: `priority` 0 is the loss chart; `cheap` ones skip the budget. */
+export function register(chart, { priority = 1, minInterval = 0, cheap = false, watch = chart.el } = {}) {
+  Object.assign(chart, { priority, minInterval, cheap, visible: true, lastDraw: -Infinity });
+  if (visibility && watch) {
+    watch.__chart = chart;
+    visibility.observe(watch);
+  }
+}
+
+function requestFrame() {
   if (!framePending) {
     framePending = true;
     requestAnimationFrame(flushAll);
   }
 }
 
+/** Asks for `chart.flush()` in a coming animation frame; many calls before it still draw once. */
+export function schedule(chart) {
+  dirty.add(chart);
+  requestFrame();
+}
+
+function run(chart, now) {
+  dirty.delete(chart);
+  chart.lastDraw = now;
+  const t0 = performance.now();
+  chart.flush();
+  const key = chart.el.dataset?.chart || chart.constructor.name;
+  (drawStats.flushMs[key] ??= []).push(performance.now() - t0);
+  if (drawStats.flushMs[key].length > 5000) drawStats.flushMs[key].splice(0, 2500);
+}
+
 function flushAll() {
   framePending = false;
   drawStats.frames += 1;
   const start = performance.now();
+  const ready = [];
+  let waiting = false;
   for (const chart of [...dirty]) {
-    if (performance.now() - start > FRAME_BUDGET_MS) break;
-    dirty.delete(chart);
-    if (chart.el.isConnected) chart.flush();
+    if (!chart.el.isConnected) dirty.delete(chart);
+    else if (chart.cheap) run(chart, start);
+    else if (!chart.visible) continue; // drawn when it scrolls back into view
+    else if (start - chart.lastDraw >= chart.minInterval) ready.push(chart);
+    else waiting = true;
   }
-  if (dirty.size && !framePending) {
-    framePending = true;
-    requestAnimationFrame(flushAll);
+  // Oldest first within a priority; the loss chart yields once if it drew in the last frame.
+  ready.sort((a, b) => a.priority - b.priority || (a.lastDraw === b.lastDraw ? 0 : a.lastDraw - b.lastDraw));
+  if (ready.length > 1 && ready[0] === lastHeavy) ready.push(ready.shift());
+  for (const chart of ready) {
+    if (chart !== ready[0] && performance.now() - start > HEAVY_BUDGET_MS) break;
+    run(chart, performance.now());
+    lastHeavy = chart;
   }
+  if (ready.length === 0) lastHeavy = null;
+  if ([...dirty].some((c) => c.visible || c.cheap) || waiting) requestFrame();
 }
 
 export function fontSize() {
@@ -75,13 +126,19 @@ const axis = (title, extra = {}) => ({
  * Metrics over epochs, one colour per run; each run can have several series (train solid,
  * validation dashed). `push` buffers points; the next frame appends them with one extendTraces.
  */
+// A trace keeps at most this many points on screen: older epochs are thinned (every k-th kept)
+// when it overflows, recent ones stay whole. A redraw's cost grows with points; the eye's does not.
+const MAX_DRAWN = 500;
+
 export class SeriesChart {
-  constructor(el, { title, yTitle, runs, series, logY = false, percent = false, markers = false }) {
+  constructor(el, { title, yTitle, runs, series, xMax, logY = false, percent = false, markers = false, priority = 1, minInterval = 400 }) {
     this.el = el;
+    register(this, { priority, minInterval });
     this.series = series;
     this.percent = percent;
     this.index = new Map();
     this.pending = new Map();
+    this.full = []; // every point of every trace, for thinning
     this.received = [];
     this.markers = markers;
     this.markerState = null;
@@ -89,6 +146,7 @@ export class SeriesChart {
     for (const run of runs) {
       for (const s of series) {
         this.index.set(`${run.id}:${s.key}`, traces.length);
+        this.full.push({ x: [], y: [] });
         traces.push({
           type: "scatter",
           mode: "lines",
@@ -106,8 +164,11 @@ export class SeriesChart {
       this.stopIndex = traces.length;
       traces.push(markerTrace("early stop", "x-thin-open", 16));
     }
+    // The x axis spans the planned epochs from the start: curves grow across a still axis, and
+    // no redraw has to re-tick it.
+    const xaxis = axis("epoch", xMax ? { range: [0, xMax + 1], autorange: false } : {});
     const yaxis = axis(yTitle, { type: logY ? "log" : "linear", ticksuffix: percent ? " %" : "" });
-    Plotly.newPlot(el, traces, layout(title, { xaxis: axis("epoch"), yaxis, hovermode: "x unified" }), CONFIG);
+    Plotly.newPlot(el, traces, layout(title, { xaxis, yaxis, hovermode: "x unified" }), CONFIG);
     drawStats.newPlots += 1;
   }
 
@@ -123,8 +184,11 @@ export class SeriesChart {
       const p = this.pending.get(idx);
       p.x.push(epoch);
       p.y.push(value);
+      this.full[idx].x.push(epoch);
+      this.full[idx].y.push(value);
     }
-    if (receivedAt !== undefined) this.received.push(receivedAt);
+    // The page times its own lag on the chart students watch (the loss), as the bench reads it.
+    if (receivedAt !== undefined && this.priority === 0) this.received.push(receivedAt);
     schedule(this);
   }
 
@@ -141,34 +205,46 @@ export class SeriesChart {
     Plotly.relayout(this.el, { "yaxis.type": on ? "log" : "linear" });
   }
 
+  /** Number of points of each trace on screen (tests compare it with the epochs received). */
+  drawnPoints() {
+    return this.el.data.map((t) => t.x.length);
+  }
+
   flush() {
-    if (this.pending.size) {
-      const indices = [...this.pending.keys()];
-      const update = { x: indices.map((i) => this.pending.get(i).x), y: indices.map((i) => this.pending.get(i).y) };
-      this.pending.clear();
-      Plotly.extendTraces(this.el, update, indices);
-      drawStats.extends += 1;
-      const now = performance.now();
-      for (const t of this.received) drawStats.latencies.push(now - t);
-      if (drawStats.latencies.length > 20000) drawStats.latencies.splice(0, 10000);
-      this.received = [];
-    }
+    const data = this.el.data;
+    // Markers are written into the figure's data in place, so the one redraw below shows them too.
     if (this.markers && this.markerState) {
       const { best, stopped } = this.markerState;
       this.markerState = null;
-      const cols = (ms) => ms.map((m) => m.color);
-      Plotly.restyle(
-        this.el,
-        {
-          x: [best.map((m) => m.x), stopped.map((m) => m.x)],
-          y: [best.map((m) => m.y), stopped.map((m) => m.y)],
-          text: [best.map((m) => m.name), stopped.map((m) => m.name)],
-          "marker.color": [cols(best), cols(stopped)],
-          "marker.line.color": [cols(best), cols(stopped)],
-        },
-        [this.bestIndex, this.stopIndex],
-      );
+      for (const [idx, ms] of [[this.bestIndex, best], [this.stopIndex, stopped]]) {
+        Object.assign(data[idx], { x: ms.map((m) => m.x), y: ms.map((m) => m.y), text: ms.map((m) => m.name) });
+        data[idx].marker = { ...data[idx].marker, color: ms.map((m) => m.color), line: { width: 2, color: ms.map((m) => m.color) } };
+      }
+      if (!this.pending.size) Plotly.redraw(this.el);
     }
+    if (!this.pending.size) return;
+    const indices = [...this.pending.keys()];
+    const overflow = indices.filter((i) => data[i].x.length + this.pending.get(i).x.length > MAX_DRAWN);
+    for (const i of overflow) {
+      const { x, y } = this.full[i];
+      const keep = Math.ceil(x.length / (MAX_DRAWN / 2)); // thin to half the cap, then grow again
+      const recent = Math.max(0, x.length - this.pending.get(i).x.length);
+      const idx = [...Array(recent).keys()].filter((k) => k % keep === 0);
+      for (let k = recent; k < x.length; k++) idx.push(k);
+      data[i].x = idx.map((k) => x[k]);
+      data[i].y = idx.map((k) => y[k]);
+      this.pending.delete(i);
+    }
+    const rest = [...this.pending.keys()];
+    const update = { x: rest.map((i) => this.pending.get(i).x), y: rest.map((i) => this.pending.get(i).y) };
+    this.pending.clear();
+    if (rest.length) Plotly.extendTraces(this.el, update, rest);
+    else Plotly.redraw(this.el);
+    drawStats.extends += 1;
+    const now = performance.now();
+    for (const t of this.received) drawStats.latencies.push(now - t);
+    if (drawStats.latencies.length > 20000) drawStats.latencies.splice(0, 10000);
+    this.received = [];
   }
 }
 
@@ -187,15 +263,13 @@ function markerTrace(name, symbol, size) {
 
 /** Gradient norm of each layer at the latest epoch, one bar per run: vanishing gradients show as steps. */
 export class LayerBars {
-  constructor(el, { title, runs }) {
+  constructor(el, { runs }) {
     this.el = el;
     this.runs = runs;
     this.values = new Map();
-    this.lastDraw = 0;
-    this.timer = null;
+    register(this, { minInterval: 500 });
     Plotly.newPlot(el, this.traces(), this.layout(), CONFIG);
     drawStats.newPlots += 1;
-    this.title = title;
   }
 
   layout() {
@@ -227,20 +301,14 @@ export class LayerBars {
   }
 
   flush() {
-    // Bars are redrawn whole, so at most four times a second: the line charts keep every frame.
-    const wait = 250 - (performance.now() - this.lastDraw);
-    if (wait > 0) {
-      if (!this.timer) this.timer = setTimeout(() => ((this.timer = null), schedule(this)), wait);
-      return;
-    }
-    this.lastDraw = performance.now();
     Plotly.react(this.el, this.traces(), this.layout(), CONFIG);
   }
 }
 
 /**
  * One small plot per run (histograms, decision boundaries), redrawn with Plotly.react when the
- * epoch slider moves or a new snapshot arrives; throttled like LayerBars.
+ * epoch slider moves or a new snapshot arrives: one cell per frame, so a row of heatmaps never
+ * freezes the page.
  */
 export class SmallMultiples {
   constructor(el, { runs, figure }) {
@@ -249,13 +317,12 @@ export class SmallMultiples {
     this.figure = figure;
     this.cells = new Map();
     this.data = new Map();
-    this.lastDraw = 0;
-    this.timer = null;
     for (const run of runs) {
       const plot = document.createElement("div");
       plot.className = "multiple-plot";
       this.cells.set(run.id, plot);
     }
+    register(this, { minInterval: 120 });
   }
 
   cell(runId) {
@@ -263,25 +330,21 @@ export class SmallMultiples {
   }
 
   show(runId, snapshot) {
+    if (this.data.get(runId)?.data === snapshot.data) return;
     this.data.set(runId, snapshot);
     schedule(this);
   }
 
   flush() {
-    const wait = 200 - (performance.now() - this.lastDraw);
-    if (wait > 0) {
-      if (!this.timer) this.timer = setTimeout(() => ((this.timer = null), schedule(this)), wait);
-      return;
-    }
-    this.lastDraw = performance.now();
-    for (const run of this.runs) {
-      const snap = this.data.get(run.id);
-      if (!snap || snap === this.cells.get(run.id).shown) continue;
-      const plot = this.cells.get(run.id);
-      plot.shown = snap;
-      const fig = this.figure(run, snap);
-      Plotly.react(plot, fig.data, layout(fig.title, fig.layout), { ...CONFIG, displayModeBar: false });
-    }
+    const stale = this.runs.filter((run) => this.data.has(run.id) && this.cells.get(run.id).shown !== this.data.get(run.id));
+    if (!stale.length) return;
+    const run = stale[0];
+    const plot = this.cells.get(run.id);
+    const snap = this.data.get(run.id);
+    plot.shown = snap;
+    const fig = this.figure(run, snap);
+    Plotly.react(plot, fig.data, layout(fig.title, fig.layout), { ...CONFIG, displayModeBar: false });
+    if (stale.length > 1) schedule(this);
   }
 }
 
@@ -291,22 +354,16 @@ export class CurveOverlay {
     this.el = el;
     this.runs = runs;
     this.data = new Map();
-    this.lastDraw = 0;
-    this.timer = null;
+    register(this, { minInterval: 300 });
   }
 
   show(runId, snapshot) {
+    if (this.data.get(runId)?.data === snapshot.data) return;
     this.data.set(runId, snapshot);
     schedule(this);
   }
 
   flush() {
-    const wait = 200 - (performance.now() - this.lastDraw);
-    if (wait > 0) {
-      if (!this.timer) this.timer = setTimeout(() => ((this.timer = null), schedule(this)), wait);
-      return;
-    }
-    this.lastDraw = performance.now();
     const traces = [];
     const points = [...this.data.values()].find((s) => s.points)?.points;
     const dots = (pts, name, marker) => pts && traces.push({ type: "scatter", mode: "markers", name, x: pts.x1, y: pts.y, marker,

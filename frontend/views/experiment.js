@@ -106,9 +106,9 @@ export async function render(root, ctx) {
   const gradEl = chartBox("grads");
   for (const el of [accEl, gapEl, normEl, zeroEl, gradEl]) if (el) grid.appendChild(h("div", { class: "panel" }, el));
 
-  const specs = { runs };
+  const specs = { runs, xMax: Math.max(...runs.map((r) => r.total || 0)) };
   const charts = {
-    loss: new SeriesChart(lossEl, { ...specs, title: "Loss", yTitle: "loss", logY: model.logY, markers: true,
+    loss: new SeriesChart(lossEl, { ...specs, title: "Loss", yTitle: "loss", logY: model.logY, markers: true, priority: 0, minInterval: 0,
       series: [{ key: "train_loss", label: "train" }, { key: "val_loss", label: "validation", dash: "dash" }] }),
     acc: accEl && new SeriesChart(accEl, { ...specs, title: "Accuracy", yTitle: "accuracy", percent: true,
       series: [{ key: "train_acc", label: "train" }, { key: "val_acc", label: "validation", dash: "dash" }] }),
@@ -140,10 +140,10 @@ export async function render(root, ctx) {
 
   const multiples = [];
   const addMultiples = (title, help, figure) => {
-    const sm = new SmallMultiples(h("div"), { runs, figure });
-    snapSection.append(h("h3", {}, title), h("p", { class: "muted small" }, help),
-      h("div", { class: "multiples" }, runs.map((r) => h("div", { class: "multiple" }, sm.cell(r.id)))));
-    sm.el = snapSection;
+    const box = h("div", { class: "multiples" });
+    snapSection.append(h("h3", {}, title), h("p", { class: "muted small" }, help), box);
+    const sm = new SmallMultiples(box, { runs, figure });
+    box.append(...runs.map((r) => h("div", { class: "multiple" }, sm.cell(r.id))));
     multiples.push(["histogram", sm]);
     return sm;
   };

@@ -66,10 +66,6 @@ export function boundaryFigure(run, snap) {
         hovertemplate: "predicted class %{z}<extra></extra>" }
     : { type: "heatmap", x: d.x, y: d.y, z: d.p, zmin: 0, zmax: 1, colorscale: DIVERGING, showscale: false, opacity: 0.85,
         hovertemplate: "P(class 1) = %{z:.2f}<extra></extra>" }];
-  if (!multiclass) {
-    data.push({ type: "contour", x: d.x, y: d.y, z: d.p, showscale: false, hoverinfo: "skip",
-      contours: { start: 0.5, end: 0.5, size: 1, coloring: "none" }, line: { color: "#1f2933", width: 2 } });
-  }
   data.push(...pointTraces(run.points && run.points.train));
   return {
     title: `${run.name} · epoch ${snap.epoch}`,

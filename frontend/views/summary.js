@@ -1,6 +1,6 @@
 // The per-run table: progress, status, cancel, and the summary columns; sortable, updated once per frame.
 
-import { schedule } from "../charts.js";
+import { register, schedule } from "../charts.js";
 import { fmt, h, pct, seconds } from "../dom.js";
 
 const FINAL = new Set(["completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"]);
@@ -36,6 +36,7 @@ export class SummaryTable {
     this.cols = columns(task);
     this.sort = { key: "name", dir: 1 };
     this.rows = new Map();
+    register(this, { cheap: true });
     const headRow = h("tr", {}, this.cols.map((c) => {
       const button = h("button", { type: "button", class: "sort", "data-sort": c.key }, c.label, h("span", { class: "sort-mark", "aria-hidden": "true" }));
       button.addEventListener("click", () => this.sortBy(c.key));
