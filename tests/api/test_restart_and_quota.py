@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from reglab.events import EpochEvent, StatusEvent
 from reglab.spec import ExperimentSpec
 from reglab.store.repo import Store
 
-from api.conftest import LiveServer, settings_for, start_server
+from api.conftest import LiveServer, settings_for, start_server, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +53,7 @@ def restarted(left_behind: tuple[Path, list[int], list[int]]) -> Iterator[LiveSe
         workers=1,
         max_queued_experiments_per_user=1,
         max_member_epochs_per_user=3000,
+        cancel_grace_s=1.0,
     )
     live = start_server(settings)
     yield live
@@ -96,3 +99,22 @@ def test_too_many_epochs_for_one_user_is_429_naming_the_limit(restarted: LiveSer
     )
     assert response.status_code == 429
     assert "limit is 3000" in response.json()["detail"]
+
+
+def test_a_worker_deaf_to_cancel_is_killed_and_replaced(restarted: LiveServer) -> None:
+    restarted.wait_ready()
+    created = restarted.submit(small(1400, variants=2), user="dee")
+    run_ids = [r["id"] for r in created["runs"]]
+    wait_for(lambda: restarted.http.get(f"/api/runs/{run_ids[0]}/metrics").json(), 60, "an epoch")
+    pid = restarted.runtime.executor.worker_pid(run_ids[0])  # type: ignore[attr-defined]
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # frozen: it cannot see the cancel flag
+
+    assert restarted.http.post(f"/api/experiments/{created['id']}/cancel").status_code == 202
+
+    finished = restarted.wait_finished(created["id"], timeout=30)
+    for run in finished["runs"]:
+        assert run["status"] == "cancelled"
+        assert "did not stop within 1 s and was replaced" in run["message"]
+    after = restarted.submit(small(2), user="dee")
+    assert restarted.wait_finished(after["id"])["runs"][0]["status"] == "completed"
