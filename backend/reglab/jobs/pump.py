@@ -23,6 +23,7 @@ from reglab.store.repo import Store
 
 log = logging.getLogger(__name__)
 BATCH = 256
+RETRIES = 4
 
 
 class Recorder:
@@ -117,8 +118,20 @@ class Pump:
             self._flush(events)
 
     def _flush(self, events: list[Event]) -> None:
-        if events:
-            self._guard(self._recorder.record, events)
+        """Record a batch, retrying a failed commit (e.g. the database locked past its busy
+        timeout): a lost batch would leave a gap in every viewer's curves."""
+        for attempt in range(RETRIES):
+            if not events:
+                return
+            try:
+                self._recorder.record(events)
+                return
+            except Exception:
+                log.exception(
+                    "event pump: recording %d events failed (try %d)", len(events), attempt + 1
+                )
+                time.sleep(0.2 * 2**attempt)
+        log.error("event pump: dropped %d events after %d tries", len(events), RETRIES)
 
     @staticmethod
     def _guard(fn: Callable[..., object], *args: object) -> None:
