@@ -43,8 +43,8 @@ def tiny(**override: object) -> RunSpec:
 def long_running() -> RunSpec:
     """Thousands of epochs on more data: alive for longer than any of these tests needs."""
     return tiny(
-        data={"n_train": 2000},
-        model={"hidden": [64, 64]},
+        data={"n_train": 400},
+        model={"hidden": [32, 32]},
         train={"epochs": 2000, "batch_size": 8, "snapshot_every": 500},
     )
 
@@ -116,9 +116,9 @@ def test_cancelled_member_stops_while_its_group_trains_on(
     sink.wait_for_epoch("cancel-one", run_id=11, epoch=2)
 
     ray_executor.cancel([11])
-    sink.wait_until("cancel-one", lambda events: "cancelled" in statuses(events, 11), timeout=10)
+    sink.wait_until("cancel-one", lambda events: "cancelled" in statuses(events, 11), timeout=30)
     first = max(e.epoch for e in sink.events["cancel-one"] if isinstance(e, EpochEvent))
-    sink.wait_for_epoch("cancel-one", run_id=12, epoch=first + 5, timeout=10)
+    sink.wait_for_epoch("cancel-one", run_id=12, epoch=first + 5, timeout=30)
     events = list(sink.events["cancel-one"])
     assert statuses(events, 12) == ["running"]
     last_of_cancelled = max(e.epoch for e in events if isinstance(e, EpochEvent) and e.run_id == 11)
@@ -127,7 +127,7 @@ def test_cancelled_member_stops_while_its_group_trains_on(
     assert "cancel-one" not in sink.done
 
     ray_executor.cancel([12])
-    finished = sink.wait_done("cancel-one", timeout=15)
+    finished = sink.wait_done("cancel-one", timeout=30)
     assert finished.error is None, "every member listened, so nothing was killed"
     assert finished.statuses(11)[-1] == finished.statuses(12)[-1] == "cancelled"
 
@@ -181,8 +181,10 @@ def test_error_inside_training_fails_the_group_with_its_message(
 
 
 def test_group_that_outlasts_its_cancel_grace_is_stopped_by_ray(ray_runtime: None) -> None:
-    # A grace far shorter than the task's 0.2 s look at its cancel flags: Ray must step in.
-    impatient = make_executor(Settings(executor="ray", ray_slots=1, cancel_grace_s=0.001))
+    from reglab.jobs.ray import RayExecutor
+
+    # The task looks at its cancel flags once a minute, the grace is a second: Ray must step in.
+    impatient = RayExecutor(address=None, slots=1, cancel_grace_s=1.0, cancel_poll_s=60.0)
     sink = RecordingSink()
     impatient.start(sink)
     try:
@@ -193,7 +195,7 @@ def test_group_that_outlasts_its_cancel_grace_is_stopped_by_ray(ray_runtime: Non
     finally:
         impatient.shutdown()
     assert finished.error is not None
-    assert finished.error.startswith("cancelled; the group did not stop within 0.001 s")
+    assert finished.error.startswith("cancelled; the group did not stop within 1 s")
     assert "cancelled" not in finished.statuses(41), "Ray stopped it before it could say so"
 
 
@@ -263,12 +265,12 @@ def test_cancel_through_the_api_stops_a_run_on_ray_while_its_sibling_goes_on(
         stream(live, created["id"], lambda ms: bool(streamed_epochs(ms, stopped)), timeout=60)
 
         assert live.http.post(f"/api/runs/{stopped}/cancel").status_code == 202
-        wait_for(lambda: live.run_status(stopped) == "cancelled", 15, "the run to stop")
+        wait_for(lambda: live.run_status(stopped) == "cancelled", 30, "the run to stop")
         assert live.run_status(kept) == "running"
         before = len(live.stored_epochs(kept))
-        wait_for(lambda: len(live.stored_epochs(kept)) > before + 3, 15, "the sibling to train")
+        wait_for(lambda: len(live.stored_epochs(kept)) > before + 3, 30, "the sibling to train")
         last_stopped = len(live.stored_epochs(stopped))
 
         assert live.http.post(f"/api/experiments/{created['id']}/cancel").status_code == 202
-        wait_for(lambda: live.run_status(kept) == "cancelled", 15, "the experiment to stop")
+        wait_for(lambda: live.run_status(kept) == "cancelled", 30, "the experiment to stop")
         assert len(live.stored_epochs(stopped)) == last_stopped, "a cancelled run stays still"

@@ -55,9 +55,10 @@ class _CancelBoard:
 class _StopFlags:
     """Inside a task: `should_stop(run_id)` from the board, refreshed by a background thread."""
 
-    def __init__(self, board: Any, run_ids: list[int]) -> None:
+    def __init__(self, board: Any, run_ids: list[int], poll_s: float) -> None:
         self._board = board
         self._run_ids = run_ids
+        self._poll_s = poll_s
         self._stopped: frozenset[int] = frozenset()
         self._done = threading.Event()
         self._refresh()  # a cancel that came before the task started counts from step one
@@ -80,19 +81,19 @@ class _StopFlags:
         self._stopped = frozenset(ids)
 
     def _poll(self) -> None:
-        while not self._done.wait(CANCEL_POLL_S):
+        while not self._done.wait(self._poll_s):
             self._refresh()
 
 
 @ray.remote(num_returns="streaming", num_cpus=1, max_retries=0)
-def _train_group_task(group: Group, board: Any) -> Iterator[Event]:
+def _train_group_task(group: Group, board: Any, poll_s: float) -> Iterator[Event]:
     """Train one group on a Ray worker, yielding every event `train_group` yields."""
     import torch
 
     from reglab.training.loop import train_group
 
     torch.set_num_threads(1)  # one CPU per task, as Ray accounts it; more threads only contend
-    flags = _StopFlags(board, group.run_ids)
+    flags = _StopFlags(board, group.run_ids, poll_s)
     try:
         yield from train_group(group, flags.should_stop)
     finally:
@@ -138,11 +139,13 @@ class RayExecutor(Executor):
         slots: int,
         cancel_grace_s: float,
         warm_up: bool = True,
+        cancel_poll_s: float = CANCEL_POLL_S,
     ) -> None:
         self._address = address
         self._slots = slots
         self._grace_s = cancel_grace_s
         self._warm_up = warm_up
+        self._poll_s = cancel_poll_s
         self._lock = threading.Lock()
         self._sink: EventSink | None = None
         self._board: Any = None
@@ -183,7 +186,7 @@ class RayExecutor(Executor):
         with self._lock:
             if self._closed or self._sink is None:
                 raise RuntimeError("the Ray executor is not running; start() it first.")
-            stream = _train_group_task.remote(group, self._board)
+            stream = _train_group_task.remote(group, self._board, self._poll_s)
             self._groups[group_id] = _InFlight(group=group, stream=stream)
             reader = threading.Thread(
                 target=self._read, args=(group_id, stream), name=f"reglab-ray-{group_id}"
