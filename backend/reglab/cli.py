@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import torch
 import typer
 from pydantic import ValidationError
 
@@ -102,6 +103,9 @@ def run(
 ) -> None:
     """Train an experiment here, headless, and print a table of its runs."""
     experiment = _load(lesson, spec)
+    # One thread, as the workers run: these nets are too small to gain from more, and on a
+    # busy machine extra threads spin against each other.
+    torch.set_num_threads(1)
     members = _members(experiment, epochs)
     names = {m.run_id: m.name for m in members}
     messages: dict[int, str | None] = {}

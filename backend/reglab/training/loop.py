@@ -138,12 +138,13 @@ class Lockstep:
         prox = bool((hyper.l1_prox > 0).any())
         threshold = hyper.lr * hyper.l1_prox
         grads = probes.GradMeter(len(weights), net.size)
-        steps = probes.StepMeter()
+        steps = probes.StepMeter(net.size)
         n = d.x_train.shape[0]
         max_epochs = max(s.train.epochs for s in self.specs)
 
         for epoch in range(1, max_epochs + 1):
             batches = torch.split(torch.randperm(n, generator=order), batch_size)
+            measured = probes.StepMeter.sampled(len(batches))
             for i, idx in enumerate(batches):
                 if should_stop is not None:
                     cancelled = self._cancelled(should_stop)
@@ -159,13 +160,14 @@ class Lockstep:
                 grads.add(weights)
                 if penalize:
                     add_penalty_grads(weights, l1=hyper.l1_sub, l2=hyper.l2)
-                last_step = i == len(batches) - 1
-                if last_step:
+                if i in measured:
                     steps.before(weights)
                 opt.step(self.active)
                 if prox:
                     proximal_l1(weights, threshold * self.active)
-            yield from self._close_epoch(epoch, grads.take(), steps.after(weights))
+                if i in measured:
+                    steps.after(weights)
+            yield from self._close_epoch(epoch, grads.take(), steps.take())
             if not any(self.alive):
                 return
 

@@ -71,27 +71,44 @@ class GradMeter:
 class StepMeter:
     """The effective step: mean |Δw| over all weights in one update, per member.
 
-    Measured on one update per epoch (the last), since copying every weight at every update
-    would cost the hot path more than the rest of the probes together.
+    Averaged over up to SAMPLES updates spread evenly over the epoch: copying every weight at
+    every update would cost the hot path more than all the other probes together.
     """
 
-    def __init__(self) -> None:
+    SAMPLES = 8
+
+    def __init__(self, members: int) -> None:
         self._before: list[Tensor] = []
+        self._sum = torch.zeros(members)
+        self._count = 0
+
+    @staticmethod
+    def sampled(updates: int) -> set[int]:
+        """Which of an epoch's updates (0-based) to measure."""
+        n = min(updates, StepMeter.SAMPLES)
+        return {(i * updates) // n + (updates // n) - 1 for i in range(n)}
 
     @torch.no_grad()
     def before(self, weights: Sequence[Tensor]) -> None:
         self._before = [w.detach().clone() for w in weights]
 
     @torch.no_grad()
-    def after(self, weights: Sequence[Tensor]) -> Tensor:
-        """Mean |Δw| (K,) since `before`."""
-        total = torch.zeros(weights[0].shape[0])
+    def after(self, weights: Sequence[Tensor]) -> None:
+        total = torch.zeros_like(self._sum)
         count = 0
         for w, old in zip(weights, self._before, strict=True):
             total += (w.detach() - old).abs().flatten(1).sum(dim=1)
             count += old[0].numel()
+        self._sum += total / count
+        self._count += 1
         self._before = []
-        return total / count
+
+    def take(self) -> Tensor:
+        """The epoch's mean |Δw| per update (K,), and a fresh start."""
+        mean = self._sum / max(self._count, 1)
+        self._sum = torch.zeros_like(self._sum)
+        self._count = 0
+        return mean
 
 
 @torch.no_grad()
