@@ -9,6 +9,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from reglab.live import RESUME_CLOSE_CODE, Frame
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from api.conftest import LiveServer, collect, tiny, wait_for
 
@@ -213,3 +216,24 @@ def test_single_run_is_submitted_and_trained(server: LiveServer) -> None:
     assert len(server.http.get(f"/api/runs/{run['id']}/metrics").json()) == 2
     shots = server.http.get(f"/api/runs/{run['id']}/snapshots?kind=boundary").json()
     assert shots and {s["kind"] for s in shots} == {"boundary"}
+
+
+def test_a_client_that_falls_behind_is_closed_with_the_resume_code(server: LiveServer) -> None:
+    created = server.submit(body(epochs=2, variants=1))
+    server.wait_finished(created["id"])
+    stored = collect(server, created["id"], {created["runs"][0]["id"]})
+    hub = server.runtime.hub
+
+    with connect(f"{server.ws_url}/ws/experiments/{created['id']}?since=0") as ws:
+        for _ in stored:
+            ws.recv(timeout=10)
+        wait_for(lambda: hub.subscribers(created["id"]) == 1, 10, "the live subscription")
+        burst = hub.queue_size + 10  # more than its queue holds, in one go
+        hub.publish([(created["id"], Frame(10**9 + i, "{}")) for i in range(burst)])
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == RESUME_CLOSE_CODE
+    assert hub.subscribers(created["id"]) == 0
+    # Resuming replays from the store: the real events, none of the burst (never committed).
+    assert collect(server, created["id"], {created["runs"][0]["id"]}) == stored
