@@ -86,8 +86,13 @@ function flushAll() {
     run(chart, performance.now());
     lastHeavy = chart;
   }
-  if (ready.length === 0) lastHeavy = null;
-  if ([...dirty].some((c) => c.visible || c.cheap) || waiting) requestFrame();
+  if (ready.length === 0) {
+    lastHeavy = null;
+    // Nothing on screen needs a frame (a pause, or the end): catch up one scrolled-away chart.
+    const hidden = [...dirty].find((c) => !c.visible);
+    if (hidden && !waiting) run(hidden, performance.now());
+  }
+  if (dirty.size || waiting) requestFrame();
 }
 
 export function fontSize() {
@@ -105,7 +110,7 @@ function layout(title, extra = {}) {
   return {
     title: { text: title, x: 0.01, xanchor: "left", font: { size: size + 3 } },
     font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size, color: "#1f2933" },
-    margin: { l: 60, r: 14, t: 40 + size, b: 44 },
+    margin: { l: Math.round(5 * size), r: 14, t: 40 + size, b: Math.round(3.6 * size) },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "#ffffff",
     showlegend: false,
@@ -203,6 +208,12 @@ export class SeriesChart {
 
   setLog(on) {
     Plotly.relayout(this.el, { "yaxis.type": on ? "log" : "linear" });
+  }
+
+  /** Once nothing more will come, the x axis fits the epochs actually run (early stops, cancels). */
+  fitX() {
+    if (this.el.layout.xaxis.autorange) return;
+    Plotly.relayout(this.el, { "xaxis.autorange": true });
   }
 
   /** Number of points of each trace on screen (tests compare it with the epochs received). */

@@ -262,6 +262,7 @@ export async function render(root, ctx) {
   function showConnection() {
     const allDone = runs.every((r) => isFinal(r.status));
     cancelAll.hidden = allDone;
+    if (allDone && runs.some((r) => r.epochs.length < r.total)) for (const c of lineCharts) c.fitX();
     if (allDone && model.connection === "live") {
       conn.dataset.conn = "finished";
       conn.textContent = "finished";

@@ -1,10 +1,13 @@
 // Plotly figures of one run's snapshot: weight histogram and decision boundary (small multiples).
 
+import { fontSize } from "../charts.js";
+
 const DIVERGING = [[0, "#0072B2"], [0.5, "#f7f7f7"], [1, "#E69F00"]];
 const CLASS_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442", "#999999", "#882255"];
 const CLASS_SYMBOLS = ["circle", "x", "square", "diamond", "triangle-up", "star", "cross", "pentagon", "hexagon", "triangle-down"];
 
-const small = { l: 46, r: 8, t: 34, b: 34 };
+
+const small = () => ({ l: 4 * fontSize() + 2, r: 8, t: 2 * fontSize() + 10, b: 3 * fontSize() });
 
 function centres(edges) {
   return edges.slice(0, -1).map((e, i) => (e + edges[i + 1]) / 2);
@@ -32,7 +35,7 @@ export function histogramFigure(run, snap) {
     layout: {
       barmode: "stack",
       bargap: 0,
-      margin: small,
+      margin: small(),
       xaxis: { title: { text: "weight value", standoff: 2 }, zeroline: true, zerolinecolor: "#52606d", range: [-1.5, 1.5] },
       // Log counts: a spike of thousands at 0 and a tail of a few weights both stay visible.
       yaxis: { gridcolor: "#e6e9ee", type: "log", dtick: 1, exponentformat: "power", title: { text: "weights (log)", standoff: 2 } },
@@ -70,7 +73,7 @@ export function boundaryFigure(run, snap) {
   return {
     title: `${run.name} · epoch ${snap.epoch}`,
     data,
-    layout: { margin: small, xaxis: { showgrid: false, zeroline: false, range: [d.x[0], d.x.at(-1)] },
+    layout: { margin: small(), xaxis: { showgrid: false, zeroline: false, range: [d.x[0], d.x.at(-1)] },
       yaxis: { showgrid: false, zeroline: false, range: [d.y[0], d.y.at(-1)] }, hovermode: "closest" },
   };
 }
