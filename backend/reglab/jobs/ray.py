@@ -12,6 +12,7 @@ store already has, so a lost worker or node fails its runs with the reason inste
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -161,6 +162,10 @@ class RayExecutor(Executor):
     def start(self, sink: EventSink) -> None:
         if not ray.is_initialized():
             _check_reachable(self._address)
+            # ray.init makes SIGTERM call sys.exit; the server's own handler (uvicorn's graceful
+            # shutdown) must stay, or `docker stop` ends it mid-write with a traceback.
+            main = threading.current_thread() is threading.main_thread()
+            on_sigterm = signal.getsignal(signal.SIGTERM) if main else None
             try:
                 # An address joins a running cluster; none starts a Ray runtime on this machine.
                 ray.init(address=self._address, include_dashboard=False, log_to_driver=False)
@@ -170,6 +175,9 @@ class RayExecutor(Executor):
                     f"cannot connect to Ray at {where} ({type(exc).__name__}: {exc}). "
                     "Check REGLAB_RAY_ADDRESS, or set REGLAB_EXECUTOR=local."
                 ) from exc
+            finally:
+                if on_sigterm is not None:
+                    signal.signal(signal.SIGTERM, on_sigterm)
             self._owns_ray = True
         # The board lives on this node: it must last exactly as long as this server does.
         here = ray.get_runtime_context().get_node_id()
