@@ -76,6 +76,14 @@ def test_overfitting_lesson_draws_every_run_growing_and_marks_early_stopping(
         drawn = page.evaluate(TRAIN_POINTS)[run["name"]]
         assert drawn == run["summary"]["epochs_run"], f"{run['name']}: drew {drawn} epochs"
 
+    # The table sorts by a column; the log-scale toggle switches the loss axis.
+    page.click('button[data-sort="best_val_loss"]')
+    shown = page.locator('tbody tr td[data-col="best_val_loss"]').all_inner_texts()
+    assert [float(v) for v in shown] == sorted(float(v) for v in shown)
+    page.check("#log-scale")
+    axis_type = "document.querySelector('[data-chart=loss]').layout.yaxis.type"
+    assert page.evaluate(axis_type) == "log"
+
 
 def test_cancel_one_run_marks_it_and_the_others_go_on(page: Page, server: Server) -> None:
     created = server.submit(slow_body("cancel one", 400), user="Ada")

@@ -116,3 +116,36 @@ def test_first_visit_asks_for_a_name_and_sends_it_as_the_owner(
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "test_first_visit_name_prompt.png"), full_page=True)
         context.close()
+
+
+def test_clone_from_history_opens_the_form_with_that_setup(page: Page, server: Server) -> None:
+    body = {
+        "name": "to clone",
+        "base": {**TINY, "optimizer": {"kind": "sgd", "lr": 0.2}},
+        "variants": [
+            {"name": "plain", "override": {}},
+            {"name": "drop", "override": {"regularization": {"dropout": 0.4}}},
+        ],
+    }
+    created = server.submit(body, user="Ada")
+    server.wait_finished(created["id"])
+    page.goto("/#/history?owner=Ada")
+    page.locator(f'tr[data-experiment="{created["id"]}"] button', has_text="Clone").click()
+    page.wait_for_url(re.compile(r"#/new"))
+    expect(page.locator("#exp-name")).to_have_value("to clone (copy)")
+    expect(page.locator("#f-optimizer-kind")).to_have_value("sgd")
+    expect(page.locator("#f-optimizer-lr")).to_have_value("0.2")
+    expect(page.locator('[data-path="variants.1.name"]')).to_have_value("drop")
+    override = '[data-path="variants.1.override.regularization.dropout"]'
+    expect(page.locator(override)).to_have_value("0.4")
+
+
+def test_delete_from_history_removes_the_comparison(page: Page, server: Server) -> None:
+    created = server.submit({"name": "to delete", "base": TINY}, user="Ada")
+    server.wait_finished(created["id"])
+    page.goto("/#/history?owner=Ada")
+    row = page.locator(f'tr[data-experiment="{created["id"]}"]')
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.locator("button", has_text="Delete").click()
+    expect(row).to_have_count(0)
+    assert server.http.get(f"/api/experiments/{created['id']}").status_code == 404
