@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from reglab.events import EpochEvent, StatusEvent, SummaryEvent
 from reglab.presets import LESSONS, LessonNotFound, get_lesson
-from reglab.spec import ExperimentSpec
+from reglab.spec import ExperimentSpec, RunSpec
 from reglab.training.loop import train_group
 from reglab.training.plan import Member, plan
 
@@ -45,9 +45,15 @@ def _load(lesson: str | None, spec_file: Path | None) -> ExperimentSpec:
             raise _fail(str(exc)) from None
     assert spec_file is not None
     try:
-        return ExperimentSpec.model_validate_json(spec_file.read_text())
+        raw = json.loads(spec_file.read_text())
+        # A bare RunSpec ({"data": ..., "model": ...}) is an experiment of one run.
+        if isinstance(raw, dict) and raw and set(raw) <= set(RunSpec.model_fields):
+            raw = {"name": spec_file.stem, "base": raw}
+        return ExperimentSpec.model_validate(raw)
     except OSError as exc:
         raise _fail(f"cannot read {spec_file}: {exc.strerror}.") from None
+    except json.JSONDecodeError as exc:
+        raise _fail(f"{spec_file} is not valid JSON: {exc.msg} at line {exc.lineno}.") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "the file"

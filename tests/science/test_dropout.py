@@ -66,7 +66,7 @@ def test_a_relu_nets_evaluation_output_is_close_to_the_average_of_many_thinned_n
     assert gap_of_average < gap_of_one / 3  # one thinned net alone is far off; the average is not
 
 
-def test_masks_for_every_subset_cover_the_two_input_case_exactly() -> None:
+def test_a_two_input_linear_nets_output_is_exactly_its_average_over_all_four_masks() -> None:
     # The same identity with two inputs: four masks, weighted by their probabilities.
     p = 0.3
     run = trained(

@@ -52,3 +52,21 @@ def test_invalid_spec_file_names_the_field(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", "--spec", str(path)])
     assert result.exit_code == 2
     assert "width 1000" in result.output
+
+
+def test_a_bare_run_spec_file_is_an_experiment_of_one_run(tmp_path: Path) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps({"data": {"n_train": 40}, "model": {"hidden": [8]}}))
+    result = runner.invoke(app, ["run", "--spec", str(path), "--epochs", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["experiment"] == "one"
+    assert [(r["name"], r["epochs_run"]) for r in out["runs"]] == [("base", 2)]
+
+
+def test_a_file_that_is_not_json_is_refused_with_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text("{\n  'data': 1\n}")
+    result = runner.invoke(app, ["run", "--spec", str(path)])
+    assert result.exit_code == 2
+    assert "not valid JSON" in result.output and "line 2" in result.output
