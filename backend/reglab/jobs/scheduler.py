@@ -138,13 +138,21 @@ class Scheduler:
 
     def dispatch(self) -> None:
         """Start pending groups while there is room, the owner with least running first."""
+        refused: list[tuple[_Job, str]] = []
         with self._lock:
             while not self._stopping and self._pending and len(self._flight) < self.capacity:
                 busy = Counter(j.owner for j in self._flight.values())
                 job = min(self._pending, key=lambda j: busy[j.owner])  # FIFO among equals
                 self._pending.remove(job)
                 self._flight[job.group_id] = job
-                self.executor.submit(job.group_id, job.group)
+                try:
+                    self.executor.submit(job.group_id, job.group)
+                except Exception as exc:  # e.g. a Ray cluster gone: fail the group, not the API
+                    log.exception("executor refused group %s", job.group_id)
+                    del self._flight[job.group_id]
+                    refused.append((job, f"The executor could not start this run: {exc}"))
+        for job, reason in refused:
+            self._settle(job, reason)
 
     def _enqueue(self, experiment_id: int, owner: str, runs: list[RunRecord]) -> None:
         members = [Member(r.id, r.name, RunSpec.model_validate(r.spec)) for r in runs]
