@@ -16,6 +16,7 @@ MAX_EPOCHS = 2000
 MAX_WIDTH = 512
 MAX_DEPTH = 8
 MAX_TRAIN = 20_000
+MIN_VAL = 5
 # Epochs × runs of one experiment: a class of 60 must not be stalled by one student's sweep.
 MAX_MEMBER_EPOCHS = 40_000
 
@@ -74,6 +75,15 @@ class DataSpec(_Spec):
             raise ValueError(
                 "val_fraction + test_fraction must stay below 0.8, so that training keeps data; "
                 "lower one of them."
+            )
+        n_val = round(
+            self.n_train / (1 - self.val_fraction - self.test_fraction) * self.val_fraction
+        )
+        if n_val < MIN_VAL:
+            raise ValueError(
+                f"val_fraction {self.val_fraction} of this data set leaves {n_val} validation "
+                f"examples; at least {MIN_VAL} are needed to see overfitting. "
+                "Raise val_fraction or n_train."
             )
         return self
 

@@ -131,3 +131,8 @@ def test_plan_groups_runs_that_can_share_a_batch() -> None:
         ["wide"],
     ]
     assert groups[0].run_ids == [0, 1, 3]
+
+
+def test_a_validation_split_too_small_to_measure_is_refused() -> None:
+    with pytest.raises(ValidationError, match="leaves 0 validation examples"):
+        DataSpec(n_train=10, val_fraction=0.01)
