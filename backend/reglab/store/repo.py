@@ -5,19 +5,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from reglab.errors import NotFound
 from reglab.events import (
-    FINAL_STATUSES,
     EpochEvent,
     Event,
     SnapshotEvent,
@@ -26,10 +24,10 @@ from reglab.events import (
 )
 from reglab.spec import ExperimentSpec
 from reglab.store import tables
-from reglab.store.codec import split_nonfinite, to_wire
+from reglab.store.apply import apply_status, apply_summary, fields, metric_values, now
+from reglab.store.codec import to_wire
+from reglab.store.engine import make_engine
 from reglab.store.records import (
-    METRIC_COLUMNS,
-    SUMMARY_COLUMNS,
     ExperimentRecord,
     Logged,
     MetricRow,
@@ -43,31 +41,6 @@ from reglab.store.records import (
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 UNFINISHED = ("queued", "running")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def make_engine(url: str) -> Engine:
-    """An engine; for SQLite a file in WAL mode that waits for locks instead of failing."""
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    path = url.split(":///", 1)[-1]
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL makes this crash-safe for commits
-        cursor.close()
-
-    return engine
 
 
 class Store:
@@ -104,7 +77,7 @@ class Store:
         self, *, owner: str, spec: ExperimentSpec
     ) -> tuple[ExperimentRecord, list[Logged]]:
         """Store an experiment and its runs, all queued; returns it and the queued events."""
-        now = _now()
+        moment = now()
         with self.write_lock, self._tx() as s:
             row = tables.Experiment(
                 name=spec.name,
@@ -112,7 +85,7 @@ class Store:
                 lesson=spec.lesson,
                 owner=owner,
                 spec=spec.model_dump(mode="json"),
-                created_at=now,
+                created_at=moment,
             )
             s.add(row)
             s.flush()
@@ -125,7 +98,7 @@ class Store:
                     spec=run_spec.model_dump(mode="json"),
                     epochs=run_spec.train.epochs,
                     status="queued",
-                    created_at=now,
+                    created_at=moment,
                 )
                 for i, (name, run_spec) in enumerate(spec.runs())
             ]
@@ -281,7 +254,7 @@ class Store:
                 if experiment_id is None:
                     continue
                 if isinstance(ev, EpochEvent):
-                    metrics.append(_metric_values(ev))
+                    metrics.append(metric_values(ev))
                 elif isinstance(ev, SnapshotEvent):
                     snapshots.append(
                         {
@@ -292,10 +265,10 @@ class Store:
                         }
                     )
                 elif isinstance(ev, StatusEvent):
-                    if not _apply_status(runs[ev.run_id], ev.status, ev.message):
+                    if not apply_status(runs[ev.run_id], ev.status, ev.message):
                         continue
                 elif isinstance(ev, SummaryEvent):
-                    _apply_summary(runs[ev.run_id], ev)
+                    apply_summary(runs[ev.run_id], ev)
                 kept.append((experiment_id, ev))
             self._upsert(s, tables.EpochMetric, metrics, ["run_id", "epoch"])
             self._upsert(s, tables.Snapshot, snapshots, ["run_id", "epoch", "kind"])
@@ -340,7 +313,7 @@ class Store:
             return []
         rows, messages = [], []
         for experiment_id, ev in events:
-            message = to_wire(_fields(ev))
+            message = to_wire(fields(ev))
             messages.append(message)
             rows.append(
                 {
@@ -377,44 +350,3 @@ class Store:
             )
             self._upserts[table] = stmt
         s.execute(stmt, rows)
-
-
-def _fields(ev: Event) -> dict[str, Any]:
-    """The event as a shallow dict: `to_dict()` deep-copies, which for a snapshot's grid costs
-    more than storing it, and nothing here mutates the values."""
-    return {name: getattr(ev, name) for name in ev.__dataclass_fields__}
-
-
-def _metric_values(ev: EpochEvent) -> dict[str, Any]:
-    values, special = split_nonfinite({name: getattr(ev, name) for name in METRIC_COLUMNS})
-    return {
-        "run_id": ev.run_id,
-        "epoch": ev.epoch,
-        **values,
-        "grad_norms": to_wire(list(ev.grad_norms)),
-        "nonfinite": special,
-    }
-
-
-def _apply_status(run: tables.Run, status: str, message: str | None) -> bool:
-    """Move a run to `status`; False when it already has a final one (which stands)."""
-    if run.status in FINAL_STATUSES:
-        return False
-    now = _now()
-    run.status = status
-    if message:
-        run.message = message
-    if status == "running" and run.started_at is None:
-        run.started_at = now
-    if status in FINAL_STATUSES:
-        run.finished_at = now
-    return True
-
-
-def _apply_summary(run: tables.Run, ev: SummaryEvent) -> None:
-    values, special = split_nonfinite({name: getattr(ev, name) for name in SUMMARY_COLUMNS})
-    for name, value in values.items():
-        setattr(run, name, value)
-    run.nonfinite = special
-    run.summary_extra = to_wire(dict(ev.extra))
-    _apply_status(run, ev.status, None)

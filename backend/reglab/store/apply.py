@@ -1,0 +1,56 @@
+"""How each kind of event changes the rows it touches (pure functions, no queries)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from reglab.events import FINAL_STATUSES, EpochEvent, Event, SummaryEvent
+from reglab.store import tables
+from reglab.store.codec import split_nonfinite, to_wire
+from reglab.store.records import METRIC_COLUMNS, SUMMARY_COLUMNS
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def fields(ev: Event) -> dict[str, Any]:
+    """The event as a shallow dict: `to_dict()` deep-copies, which for a snapshot's grid costs
+    more than storing it, and nothing here mutates the values."""
+    return {name: getattr(ev, name) for name in ev.__dataclass_fields__}
+
+
+def metric_values(ev: EpochEvent) -> dict[str, Any]:
+    values, special = split_nonfinite({name: getattr(ev, name) for name in METRIC_COLUMNS})
+    return {
+        "run_id": ev.run_id,
+        "epoch": ev.epoch,
+        **values,
+        "grad_norms": to_wire(list(ev.grad_norms)),
+        "nonfinite": special,
+    }
+
+
+def apply_status(run: tables.Run, status: str, message: str | None) -> bool:
+    """Move a run to `status`; False when it already has a final one (which stands)."""
+    if run.status in FINAL_STATUSES:
+        return False
+    moment = now()
+    run.status = status
+    if message:
+        run.message = message
+    if status == "running" and run.started_at is None:
+        run.started_at = moment
+    if status in FINAL_STATUSES:
+        run.finished_at = moment
+    return True
+
+
+def apply_summary(run: tables.Run, ev: SummaryEvent) -> None:
+    values, special = split_nonfinite({name: getattr(ev, name) for name in SUMMARY_COLUMNS})
+    for name, value in values.items():
+        setattr(run, name, value)
+    run.nonfinite = special
+    run.summary_extra = to_wire(dict(ev.extra))
+    apply_status(run, ev.status, None)
