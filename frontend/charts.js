@@ -20,6 +20,8 @@ export const drawStats = { newPlots: 0, extends: 0, latencies: [], frames: 0, fl
 const dirty = new Set();
 let framePending = false;
 let lastHeavy = null;
+let lastMark = 0;
+const QUIET_MS = 300; // no new data for this long: the stream paused or ended
 const HEAVY_BUDGET_MS = 10; // a second Plotly draw only if the first was this quick
 
 const visibility = typeof IntersectionObserver === "function"
@@ -50,8 +52,9 @@ function requestFrame() {
 }
 
 /** Asks for `chart.flush()` in a coming animation frame; many calls before it still draw once. */
-export function schedule(chart) {
+export function schedule(chart, fresh = true) {
   dirty.add(chart);
+  if (fresh) lastMark = performance.now();
   requestFrame();
 }
 
@@ -88,9 +91,9 @@ function flushAll() {
   }
   if (ready.length === 0) {
     lastHeavy = null;
-    // Nothing on screen needs a frame (a pause, or the end): catch up one scrolled-away chart.
+    // The stream paused or ended: catch up one scrolled-away chart per frame.
     const hidden = [...dirty].find((c) => !c.visible);
-    if (hidden && !waiting) run(hidden, performance.now());
+    if (hidden && !waiting && start - lastMark > QUIET_MS) run(hidden, performance.now());
   }
   if (dirty.size || waiting) requestFrame();
 }
@@ -355,7 +358,7 @@ export class SmallMultiples {
     plot.shown = snap;
     const fig = this.figure(run, snap);
     Plotly.react(plot, fig.data, layout(fig.title, fig.layout), { ...CONFIG, displayModeBar: false });
-    if (stale.length > 1) schedule(this);
+    if (stale.length > 1) schedule(this, false);
   }
 }
 

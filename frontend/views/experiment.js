@@ -5,10 +5,19 @@ import { CurveOverlay, LayerBars, SeriesChart, SmallMultiples, runColor } from "
 import { h } from "../dom.js";
 import { LiveStream } from "../live.js";
 import { boundaryFigure, histogramFigure } from "./figures.js";
+import { diff } from "./schema.js";
 import { SummaryTable, isFinal } from "./summary.js";
 
 const REGRESSION = new Set(["poly", "sine"]);
 const PLANE = new Set(["moons", "circles", "xor", "spiral", "gaussians"]);
+
+/** "l2 = 0.01, dropout = 0.5": what a run changes from the comparison's base setup. */
+function changesOf(spec, base) {
+  if (!base) return "";
+  const flat = (o, pre = "") => Object.entries(o).flatMap(([k, v]) =>
+    v && typeof v === "object" && !Array.isArray(v) ? flat(v, `${pre}${k}.`) : [[`${pre}${k}`, v]]);
+  return flat(diff(spec, base)).map(([path, v]) => `${path.split(".").pop()} = ${Array.isArray(v) ? v.join("×") : v}`).join(", ");
+}
 
 /** The experiment's data as the page keeps it: survives a view rebuild (large type) without refetching. */
 function modelFrom(meta) {
@@ -27,6 +36,7 @@ function modelFrom(meta) {
     snapshots: { histogram: new Map(), boundary: new Map(), curve: new Map() },
     grads: null,
     points: null,
+    changes: changesOf(r.spec, meta.spec?.base),
   }));
   const kind = meta.runs[0].spec.data.kind;
   return { id: String(meta.id), meta, runs, byId: new Map(runs.map((r) => [r.id, r])), cursor: 0, connection: "connecting",
@@ -75,7 +85,7 @@ export async function render(root, ctx) {
         h("a", { class: "button ghost", href: exportUrl.json(model.id), download: "" }, "JSON"),
         h("a", { class: "button ghost", href: exportUrl.html(model.id), target: "_blank", rel: "noopener" }, "Report"))),
     h("p", { class: "notice fair" }, "Fair comparison: every run here uses the same data split, the same initial weights and the same minibatch order. ",
-      "Only the fields a run's name says were changed."),
+      "Under each run's name: the only settings it changes."),
   );
   const tableBox = h("div", { class: "panel table-panel" });
   root.appendChild(tableBox);

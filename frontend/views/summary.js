@@ -47,7 +47,8 @@ export class SummaryTable {
       const cancel = h("button", { type: "button", class: "ghost small danger", "data-cancel": run.id, title: `Stop ${run.name}` }, "■ Cancel");
       cancel.addEventListener("click", () => onCancel(run, cancel));
       const cells = this.cols.map((c) => h("td", { "data-col": c.key }));
-      cells[0].append(h("span", { class: "swatch", style: { background: run.color } }), h("span", { class: "run-name" }, run.name));
+      cells[0].append(h("span", { class: "swatch", style: { background: run.color } }), h("span", { class: "run-name" }, run.name),
+        h("small", { class: "run-changes" }, run.changes || "the base setup"));
       const bar = h("div", { class: "progress" }, h("div", { class: "progress-fill", style: { background: run.color } }));
       cells[2].append(bar, h("span", { class: "progress-text" }));
       const tr = h("tr", { "data-run": run.id }, cells, h("td", { class: "actions" }, cancel));
