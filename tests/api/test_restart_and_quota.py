@@ -88,6 +88,10 @@ def test_over_quota_is_429_while_other_users_are_served(restarted: LiveServer) -
     assert "unfinished experiments" in second.json()["detail"]
 
     other = restarted.submit(small(2), user="bob")  # bob is served although ada's run trains
+    health = restarted.http.get("/api/health").json()
+    # One worker: the global limit holds bob's group in the queue until the slot frees.
+    assert (health["running_groups"], health["pending_groups"]) == (1, 1)
+    assert restarted.experiment(other["id"])["status"] == "queued"
     restarted.http.post(f"/api/experiments/{first['id']}/cancel")
     assert restarted.wait_finished(other["id"])["runs"][0]["status"] == "completed"
     assert restarted.wait_finished(first["id"])["runs"][0]["status"] == "cancelled"
