@@ -138,7 +138,9 @@ export function inputFor(f, value, onInput, { id, disabled = false } = {}) {
     el = h("input", { id, type: "checkbox", disabled });
     el.checked = Boolean(value ?? f.default);
   } else if (f.type === "intlist") {
-    el = h("input", { id, type: "text", inputmode: "numeric", disabled, placeholder: "e.g. 64, 64 (empty: no hidden layer)" });
+    // Pydantic leaves default_factory values out of the schema: empty means "the server's default".
+    el = h("input", { id, type: "text", inputmode: "numeric", disabled,
+      placeholder: f.default === undefined ? "default (e.g. 64, 64; “none”: no hidden layer)" : "e.g. 64, 64" });
     el.value = Array.isArray(value) ? value.join(", ") : value ?? "";
   } else if (f.type === "integer" || f.type === "number") {
     el = h("input", {
@@ -168,7 +170,8 @@ export function readInput(f, el) {
   if (f.type === "enum") return el.value;
   const raw = el.value.trim();
   if (f.type === "intlist") {
-    if (raw === "") return [];
+    if (raw === "") return f.default === undefined ? undefined : [];
+    if (/^none$/i.test(raw)) return [];
     const parts = raw.split(/[\s,]+/).filter(Boolean);
     return parts.every((p) => /^-?\d+$/.test(p)) ? parts.map(Number) : raw;
   }
