@@ -7,7 +7,7 @@ export const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "
 export const runColor = (i) => PALETTE[i % PALETTE.length];
 
 /** What the page measured about its own drawing; the browser bench and the e2e tests read it. */
-export const drawStats = { newPlots: 0, extends: 0, latencies: [], frames: 0, flushMs: {} };
+export const drawStats = { newPlots: 0, extends: 0, latencies: [], frames: 0, flushMs: {}, dirty: 0 };
 
 /*
  * The frame scheduler. A Plotly redraw costs 15–60 ms on a classroom laptop that also trains,
@@ -54,6 +54,7 @@ function requestFrame() {
 /** Asks for `chart.flush()` in a coming animation frame; many calls before it still draw once. */
 export function schedule(chart, fresh = true) {
   dirty.add(chart);
+  drawStats.dirty = dirty.size;
   if (fresh) lastMark = performance.now();
   requestFrame();
 }
@@ -95,6 +96,7 @@ function flushAll() {
     const hidden = [...dirty].find((c) => !c.visible);
     if (hidden && !waiting && start - lastMark > QUIET_MS) run(hidden, performance.now());
   }
+  drawStats.dirty = dirty.size;
   if (dirty.size || waiting) requestFrame();
 }
 

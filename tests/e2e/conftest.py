@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = os.environ.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
@@ -139,6 +141,15 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+def settle(page: Page) -> None:
+    """Let the page draw what it still holds (charts wait for a quiet stream) before a shot."""
+    page.wait_for_timeout(100)
+    with contextlib.suppress(PlaywrightError):
+        page.wait_for_function(
+            "() => !window.reglab || window.reglab.drawStats.dirty === 0", timeout=5000
+        )
+
+
 @pytest.fixture
 def page(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh tab whose user is already named; leaves a screenshot; fails on any script error."""
@@ -159,6 +170,7 @@ def page(browser: Browser, server: Server, request: pytest.FixtureRequest) -> It
     page.on("console", console)
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
+    settle(page)
     try:
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     finally:

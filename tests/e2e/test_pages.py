@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, Server, wait_for
+from tests.e2e.conftest import ARTIFACTS, Server, settle, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -114,6 +114,7 @@ def test_first_visit_asks_for_a_name_and_sends_it_as_the_owner(
         assert page.evaluate("localStorage.getItem('reglab.user')") == "Zoë"
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
+        settle(page)
         page.screenshot(path=str(ARTIFACTS / "test_first_visit_name_prompt.png"), full_page=True)
         context.close()
 
