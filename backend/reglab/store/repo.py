@@ -235,7 +235,7 @@ class Store:
             ids = {e.run_id for e in events}
             experiment_of: dict[int, int] = {
                 run_id: experiment_id
-                for run_id, experiment_id in s.execute(
+                for run_id, experiment_id in s.connection().execute(
                     select(tables.Run.id, tables.Run.experiment_id).where(tables.Run.id.in_(ids))
                 )
             }
@@ -326,7 +326,8 @@ class Store:
                 }
             )
         stmt = insert(tables.EventLog).returning(tables.EventLog.seq, sort_by_parameter_order=True)
-        seqs = s.scalars(stmt, rows).all()
+        # Core on the session's connection: the ORM's bulk-insert path costs more than SQLite.
+        seqs = s.connection().execute(stmt, rows).scalars().all()
         out = []
         for (experiment_id, _), message, seq in zip(events, messages, seqs, strict=True):
             message["cursor"] = seq
@@ -349,4 +350,4 @@ class Store:
                 index_elements=keys, set_={c: base.excluded[c] for c in columns}
             )
             self._upserts[table] = stmt
-        s.execute(stmt, rows)
+        s.connection().execute(stmt, rows)
