@@ -177,7 +177,8 @@ export class SeriesChart {
     // The x axis spans the planned epochs from the start: curves grow across a still axis, and
     // no redraw has to re-tick it.
     const xaxis = axis("epoch", xMax ? { range: [0, xMax + 1], autorange: false } : {});
-    const yaxis = axis(yTitle, { type: logY ? "log" : "linear", ticksuffix: percent ? " %" : "" });
+    // automargin: long tick labels ("0.005 %") push the axis title aside instead of under it.
+    const yaxis = axis(yTitle, { type: logY ? "log" : "linear", ticksuffix: percent ? " %" : "", automargin: true });
     Plotly.newPlot(el, traces, layout(title, { xaxis, yaxis, hovermode: "x unified" }), CONFIG);
     drawStats.newPlots += 1;
   }
@@ -359,7 +360,9 @@ export class SmallMultiples {
     const snap = this.data.get(run.id);
     plot.shown = snap;
     const fig = this.figure(run, snap);
-    Plotly.react(plot, fig.data, layout(fig.title, fig.layout), { ...CONFIG, displayModeBar: false });
+    const figLayout = layout(fig.title, fig.layout);
+    figLayout.title.font.size = fontSize(); // a small plot's title must fit its width
+    Plotly.react(plot, fig.data, figLayout, { ...CONFIG, displayModeBar: false });
     if (stale.length > 1) schedule(this, false);
   }
 }
