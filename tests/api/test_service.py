@@ -74,7 +74,7 @@ def test_lesson_streams_every_epoch_of_every_run_and_the_db_has_them(server: Liv
 
 
 def test_reconnecting_with_a_cursor_gets_the_rest_exactly_once(server: LiveServer) -> None:
-    created = server.submit(body(epochs=60, n_train=120, variants=2))
+    created = server.submit(body(epochs=200, n_train=200, variants=2))
     run_ids = {r["id"] for r in created["runs"]}
 
     first = collect(
@@ -83,13 +83,14 @@ def test_reconnecting_with_a_cursor_gets_the_rest_exactly_once(server: LiveServe
         run_ids,
         stop=lambda ms: sum(m["type"] == "epoch" for m in ms) >= 10,
     )
+    assert server.experiment(created["id"])["status"] == "running"  # we left mid-run
     rest = collect(server, created["id"], run_ids, since=first[-1]["cursor"])
 
     both = first + rest
     assert rest and rest[0]["cursor"] > first[-1]["cursor"]
     assert len({m["cursor"] for m in both}) == len(both)
     assert set(epochs_by_run(both).values()) == {1}
-    assert sorted(epochs_by_run(both)) == [(r, e) for r in sorted(run_ids) for e in range(1, 61)]
+    assert sorted(epochs_by_run(both)) == [(r, e) for r in sorted(run_ids) for e in range(1, 201)]
     replay = collect(server, created["id"], run_ids)
     assert replay == both  # what was live is what is stored
 
