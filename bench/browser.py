@@ -1,6 +1,6 @@
 """The dashboard under load: 8 runs streaming at full speed into a real Chromium page.
 
-Starts a real server (uvicorn subprocess, temp SQLite file, 2 warm workers) and Debian's
+Starts a real `reglab serve` (temp SQLite file, 2 warm workers) and Debian's
 Chromium, opens the live view of an 8-run comparison whose tiny nets train as fast as the engine
 goes, and reads what the page measured about itself:
 
@@ -96,17 +96,12 @@ def _start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
         "REGLAB_WORKERS": "2",
     }
     cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "reglab.api.app:create_app",
+        str(Path(sys.executable).with_name("reglab")),
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--log-level",
-        "warning",
     ]
     proc = subprocess.Popen(
         cmd, env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT

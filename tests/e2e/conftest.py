@@ -1,4 +1,4 @@
-"""Real Chromium against a real reglab server: uvicorn subprocess, temp SQLite file, 2 workers."""
+"""Real Chromium against a real `reglab serve` subprocess (temp SQLite file, 2 workers)."""
 
 from __future__ import annotations
 
@@ -83,18 +83,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "REGLAB_WORKERS": "2",
     }
     log = (tmp / "server.log").open("wb")
+    # The command a teacher runs (`make run`), from this interpreter's environment.
     cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "reglab.api.app:create_app",
+        str(Path(sys.executable).with_name("reglab")),
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--log-level",
-        "warning",
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
     url = f"http://127.0.0.1:{port}"
