@@ -100,7 +100,7 @@ class ModelSpec(_Spec):
     """The network: a multilayer perceptron with one activation throughout."""
 
     hidden: list[int] = Field(
-        default_factory=lambda: [64, 64],
+        default=[64, 64],
         max_length=MAX_DEPTH,
         description="Width of each hidden layer (units), input to output.",
     )
