@@ -36,7 +36,7 @@ from websockets.sync.client import connect
 RUN: dict[str, Any] = {
     "data": {"kind": "moons", "n_train": 600},
     "model": {"hidden": [64, 64]},
-    "train": {"epochs": 60, "batch_size": 32, "snapshot_every": 10},
+    "train": {"epochs": 200, "batch_size": 32, "snapshot_every": 10},
 }
 
 
