@@ -1,6 +1,8 @@
 // The only module that knows the server's URLs: every request and the websocket address start here.
 
 const USER_KEY = "reglab.user";
+// The teacher's admin token lives only for this tab (sessionStorage), never in the URL.
+const ADMIN_KEY = "reglab.adminToken";
 
 /** An HTTP answer that was not 2xx, with FastAPI's detail kept for field-level messages. */
 export class ApiError extends Error {
@@ -19,11 +21,22 @@ export function setUser(name) {
   localStorage.setItem(USER_KEY, name.trim());
 }
 
+export function adminToken() {
+  return sessionStorage.getItem(ADMIN_KEY) || "";
+}
+
+export function setAdminToken(token) {
+  if (token) sessionStorage.setItem(ADMIN_KEY, token);
+  else sessionStorage.removeItem(ADMIN_KEY);
+}
+
 async function request(method, path, body) {
   const headers = { Accept: "application/json" };
   const user = currentUser();
   // HTTP headers carry Latin-1 only; a name such as "Zoë" or "李" is sent percent-encoded.
   if (user) headers["X-Reglab-User"] = /^[\x20-\x7e]*$/.test(user) ? user : encodeURIComponent(user);
+  const admin = adminToken();
+  if (admin) headers["X-Reglab-Admin"] = admin;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (res.status === 204) return null;
@@ -57,6 +70,7 @@ export const api = {
   cancelRun: (id) => request("POST", `/api/runs/${encodeURIComponent(id)}/cancel`),
   cancelExperiment: (id) => request("POST", `/api/experiments/${encodeURIComponent(id)}/cancel`),
   deleteExperiment: (id) => request("DELETE", `/api/experiments/${encodeURIComponent(id)}`),
+  cancelEverything: () => request("POST", "/api/admin/cancel-all"),
   cloneExperiment: (id) => request("POST", `/api/experiments/${encodeURIComponent(id)}/clone`),
 };
 

@@ -44,8 +44,8 @@ class Settings(BaseSettings):
     ray_slots: int = Field(8, ge=1, le=1024, description="Groups in flight on Ray at once.")
     admin_token: str | None = Field(
         None,
-        description="Token in X-Reglab-Admin that may delete "
-        "anyone's experiment; unset: only owners delete.",
+        description="Token in X-Reglab-Admin that may cancel or delete "
+        "anyone's runs and cancel everything; unset: only owners may.",
     )
     cors_origins: list[str] = Field(
         default_factory=list,

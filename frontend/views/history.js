@@ -1,6 +1,6 @@
 // Past comparisons: filter by owner and lesson, open, clone into the form, delete, export.
 
-import { api, exportUrl } from "../api.js";
+import { adminToken, api, exportUrl, setAdminToken } from "../api.js";
 import { clear, h } from "../dom.js";
 
 const PAGE = 20;
@@ -30,12 +30,28 @@ export async function render(root, ctx) {
   owner.addEventListener("change", () => go({ owner: owner.value.trim(), page: 1 }));
   lesson.addEventListener("change", () => go({ lesson: lesson.value, page: 1 }));
 
+  // The teacher's emergency stop: every queued and running run of every student.
+  const stopAll = h("button", { type: "button", class: "ghost small danger", id: "cancel-everything" }, "Cancel everything (teacher)");
+  stopAll.addEventListener("click", async () => {
+    const token = adminToken() || window.prompt("Admin token (REGLAB_ADMIN_TOKEN on the server):") || "";
+    if (!token) return;
+    if (!window.confirm("Cancel every queued and running run of every user?")) return;
+    setAdminToken(token);
+    try {
+      const done = await api.cancelEverything();
+      ctx.toast(`Cancelled ${done.cancelled.length} runs.`);
+      go({});
+    } catch (err) {
+      if (err.status === 403) setAdminToken("");
+      ctx.toast(`Could not cancel everything: ${err.message}`, "error");
+    }
+  });
   const list = h("div", { class: "panel table-panel" }, h("p", { class: "muted" }, "Loading…"));
   root.append(
     h("section", { class: "intro" }, h("h1", {}, "History"), h("p", { class: "lead" }, "Every comparison launched on this server. Open one to see its curves again, or clone it to change a field and run it once more.")),
     h("div", { class: "filters" },
       h("label", { for: "filter-owner" }, "Owner "), owner, mine,
-      h("label", { for: "filter-lesson" }, "Lesson "), lesson),
+      h("label", { for: "filter-lesson" }, "Lesson "), lesson, stopAll),
     list,
   );
 

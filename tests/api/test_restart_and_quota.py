@@ -92,7 +92,7 @@ def test_over_quota_is_429_while_other_users_are_served(restarted: LiveServer) -
     # One worker: the global limit holds bob's group in the queue until the slot frees.
     assert (health["running_groups"], health["pending_groups"]) == (1, 1)
     assert restarted.experiment(other["id"])["status"] == "queued"
-    restarted.http.post(f"/api/experiments/{first['id']}/cancel")
+    restarted.http.post(f"/api/experiments/{first['id']}/cancel", headers={"X-Reglab-User": "ada"})
     assert restarted.wait_finished(other["id"])["runs"][0]["status"] == "completed"
     assert restarted.wait_finished(first["id"])["runs"][0]["status"] == "cancelled"
 
@@ -114,7 +114,10 @@ def test_a_worker_deaf_to_cancel_is_killed_and_replaced(restarted: LiveServer) -
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)  # frozen: it cannot see the cancel flag
 
-    assert restarted.http.post(f"/api/experiments/{created['id']}/cancel").status_code == 202
+    cancel = restarted.http.post(
+        f"/api/experiments/{created['id']}/cancel", headers={"X-Reglab-User": "dee"}
+    )
+    assert cancel.status_code == 202
 
     finished = restarted.wait_finished(created["id"], timeout=30)
     for run in finished["runs"]:

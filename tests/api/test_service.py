@@ -180,8 +180,47 @@ def test_delete_of_an_unfinished_experiment_is_409(server: LiveServer) -> None:
     path = f"/api/experiments/{created['id']}"
     response = server.http.delete(path, headers={"X-Reglab-User": "ada"})
     assert response.status_code == 409
-    assert server.http.post(f"{path}/cancel").json()["cancelled"] == [created["runs"][0]["id"]]
+    cancel = server.http.post(f"{path}/cancel", headers={"X-Reglab-User": "ada"})
+    assert cancel.json()["cancelled"] == [created["runs"][0]["id"]]
     assert server.wait_finished(created["id"])["runs"][0]["status"] == "cancelled"
+
+
+def test_cancelling_someone_elses_run_is_403_unless_admin(server: LiveServer) -> None:
+    created = server.submit(body(epochs=2000, variants=2), user="ada")
+    first, second = (r["id"] for r in created["runs"])
+
+    refused = server.http.post(f"/api/runs/{first}/cancel", headers={"X-Reglab-User": "bob"})
+    assert refused.status_code == 403
+    assert "belongs to ada" in refused.json()["detail"]
+    as_admin = server.http.post(
+        f"/api/runs/{first}/cancel", headers={"X-Reglab-User": "bob", "X-Reglab-Admin": "sesame"}
+    )
+    assert as_admin.status_code == 202
+    whole = server.http.post(
+        f"/api/experiments/{created['id']}/cancel", headers={"X-Reglab-User": "bob"}
+    )
+    assert whole.status_code == 403
+    assert server.http.get(f"/api/runs/{second}").json()["status"] in {"queued", "running"}
+    server.http.post(f"/api/experiments/{created['id']}/cancel", headers={"X-Reglab-User": "ada"})
+    server.wait_finished(created["id"])
+
+
+def test_cancel_everything_needs_the_admin_token_and_stops_every_users_runs(
+    server: LiveServer,
+) -> None:
+    ada = server.submit(body(epochs=2000, variants=1), user="ada")
+    bob = server.submit(body(epochs=2000, variants=1), user="bob")
+
+    assert server.http.post("/api/admin/cancel-all").status_code == 403
+    wrong = server.http.post("/api/admin/cancel-all", headers={"X-Reglab-Admin": "wrong"})
+    assert wrong.status_code == 403
+    done = server.http.post("/api/admin/cancel-all", headers={"X-Reglab-Admin": "sesame"})
+
+    assert done.status_code == 202
+    expected = {ada["runs"][0]["id"], bob["runs"][0]["id"]}
+    assert expected <= set(done.json()["cancelled"])
+    for created in (ada, bob):
+        assert server.wait_finished(created["id"])["runs"][0]["status"] == "cancelled"
 
 
 def test_clone_returns_a_spec_that_submits_again(server: LiveServer) -> None:

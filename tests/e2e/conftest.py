@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_
 from playwright.sync_api import Error as PlaywrightError
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+ADMIN_TOKEN = "sesame"
 CHROMIUM = os.environ.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -81,6 +82,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         **os.environ,
         "REGLAB_DATABASE_URL": f"sqlite:///{tmp / 'reglab.db'}",
         "REGLAB_WORKERS": "2",
+        "REGLAB_ADMIN_TOKEN": ADMIN_TOKEN,
     }
     log = (tmp / "server.log").open("wb")
     # The command a teacher runs (`make run`), from this interpreter's environment.

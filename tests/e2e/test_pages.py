@@ -7,9 +7,9 @@ import io
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, Server, settle, wait_for
+from tests.e2e.conftest import ADMIN_TOKEN, ARTIFACTS, Server, settle, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -150,3 +150,21 @@ def test_delete_from_history_removes_the_comparison(page: Page, server: Server) 
     row.locator("button", has_text="Delete").click()
     expect(row).to_have_count(0)
     assert server.http.get(f"/api/experiments/{created['id']}").status_code == 404
+
+
+def test_teacher_cancels_everything_with_the_admin_token(page: Page, server: Server) -> None:
+    long = {**TINY, "train": {"epochs": 2000}}
+    created = server.submit({"name": "a long one", "base": long}, user="Bob")
+    page.goto("/#/history")
+    answers = iter(["wrong", ADMIN_TOKEN])
+
+    def answer(dialog: Dialog) -> None:
+        dialog.accept(next(answers) if dialog.type == "prompt" else None)
+
+    page.on("dialog", answer)
+    page.click("#cancel-everything")
+    expect(page.locator(".toast.error")).to_contain_text("admin token")
+    page.click("#cancel-everything")  # the wrong token was forgotten: it asks again
+    expect(page.locator(".toast").last).to_contain_text("Cancelled")
+
+    assert server.wait_finished(created["id"])["runs"][0]["status"] == "cancelled"

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from reglab.api import errors, experiments, exports, meta, runs, stream
+from reglab.api import admin, errors, experiments, exports, meta, runs, stream
 from reglab.api.limits import BodyLimit
 from reglab.config import Settings
 from reglab.jobs.runtime import Runtime
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (meta, experiments, exports, runs, stream):
+    for module in (meta, experiments, exports, runs, admin, stream):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(

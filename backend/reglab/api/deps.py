@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from typing import Annotated
 from urllib.parse import unquote
@@ -9,6 +10,8 @@ from urllib.parse import unquote
 from fastapi import Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 
+from reglab.config import Settings
+from reglab.errors import Forbidden
 from reglab.jobs.runtime import Runtime
 from reglab.store.records import ExperimentRecord, RunRecord
 
@@ -57,6 +60,23 @@ def get_admin(
 
 
 AdminDep = Annotated[str | None, Depends(get_admin)]
+
+
+def is_admin(admin: str | None, settings: Settings) -> bool:
+    """Whether the caller sent the admin token (never true when the server has none)."""
+    token = settings.admin_token
+    return bool(token) and admin is not None and hmac.compare_digest(admin, token or "")
+
+
+def authorize(
+    *, caller: str, admin: str | None, owner: str, settings: Settings, action: str, what: str
+) -> None:
+    """Let the owner, or an admin, change what belongs to the owner; refuse anyone else."""
+    if caller != owner and not is_admin(admin, settings):
+        raise Forbidden(
+            f"{what} belongs to {owner}; only they (or an admin, with the {ADMIN_HEADER} "
+            f"token) may {action} it."
+        )
 
 
 def run_or_404(run_id: int, runtime: RuntimeDep) -> RunRecord:

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from reglab.api.deps import AdminDep, ExperimentDep, OwnerDep, RuntimeDep
+from reglab.api.deps import AdminDep, ExperimentDep, OwnerDep, RuntimeDep, authorize
 from reglab.api.lessons import lesson_names, lesson_spec
 from reglab.api.schemas import Cancelled, ExperimentRead, Page
-from reglab.errors import Conflict, Forbidden
+from reglab.errors import Conflict
 from reglab.spec import ExperimentSpec
 
 router = APIRouter(prefix="/api/experiments", tags=["experiments"])
@@ -70,8 +70,18 @@ def read_experiment(experiment: ExperimentDep) -> Any:
 @router.post(
     "/{experiment_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=Cancelled
 )
-def cancel_experiment(experiment: ExperimentDep, runtime: RuntimeDep) -> Any:
-    """Stop every unfinished run of the experiment at its next step."""
+def cancel_experiment(
+    experiment: ExperimentDep, owner: OwnerDep, admin: AdminDep, runtime: RuntimeDep
+) -> Any:
+    """Stop every unfinished run of the experiment at its next step (its owner, or an admin)."""
+    authorize(
+        caller=owner,
+        admin=admin,
+        owner=experiment.owner,
+        settings=runtime.settings,
+        action="cancel",
+        what=f"Experiment {experiment.id}",
+    )
     return {"cancelled": runtime.scheduler.cancel_experiment(experiment)}
 
 
@@ -80,12 +90,14 @@ def delete_experiment(
     experiment: ExperimentDep, owner: OwnerDep, admin: AdminDep, runtime: RuntimeDep
 ) -> Response:
     """Delete a finished experiment and all it recorded (its owner, or the admin token)."""
-    token = runtime.settings.admin_token
-    if owner != experiment.owner and not (token and admin == token):
-        raise Forbidden(
-            f"Experiment {experiment.id} belongs to {experiment.owner}; only they (or an admin) "
-            "may delete it."
-        )
+    authorize(
+        caller=owner,
+        admin=admin,
+        owner=experiment.owner,
+        settings=runtime.settings,
+        action="delete",
+        what=f"Experiment {experiment.id}",
+    )
     if experiment.status != "finished":
         raise Conflict(f"Experiment {experiment.id} is still {experiment.status}; cancel it first.")
     runtime.store.delete_experiment(experiment.id)

@@ -126,6 +126,14 @@ class Scheduler:
         self._cancel(ids)
         return sorted(ids)
 
+    def cancel_all(self) -> list[int]:
+        """Cancel every unfinished run of every user (the teacher's emergency stop)."""
+        runs, _ = self.store.list_runs(statuses=["queued", "running"], limit=100_000)
+        ids = {r.id for r in runs}
+        if ids:
+            self._cancel(ids)
+        return sorted(ids)
+
     def on_group_done(self, group_id: str, error: str | None) -> None:
         """The executor finished a group (the pump calls this after storing its events)."""
         with self._lock:
