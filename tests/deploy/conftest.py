@@ -14,7 +14,8 @@ from reglab.events import EpochEvent, Event, StatusEvent
 def ray_runtime() -> Iterator[None]:
     """A real Ray on this machine; starting one takes seconds, so a module shares it."""
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # "local": a runtime of its own, even when a cluster runs on this machine (another test's).
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield
     finally:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "docker-compose.yml"
 ENTRYPOINT_SCRIPT = ROOT / "docker" / "entrypoint.sh"
 DOCKERIGNORE = ROOT / ".dockerignore"
+BIN = Path(sys.executable).parent  # where the venv puts `reglab` and `ray`, as /opt/venv/bin
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,11 @@ def command_argv(name: str) -> list[str]:
     if isinstance(command, str):
         return shlex.split(command)
     return [str(c) for c in command]
+
+
+def image_env(**extra: str) -> dict[str, str]:
+    """This environment minus any REGLAB_ or RAY_ setting, plus what the image sets."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGLAB_", "RAY_"))}
+    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PYTHONUNBUFFERED="1")
+    env.update(RAY_USAGE_STATS_ENABLED="0", REGLAB_WORKERS="1", **extra)
+    return env

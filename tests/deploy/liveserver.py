@@ -50,7 +50,7 @@ class Live:
         return self.url.replace("http://", "ws://")
 
     def submit(self, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.http.post("/api/experiments", json=body, headers={"X-Reglab-User": "t"})
+        response = self.http.post("/api/experiments", json=body)
         assert response.status_code == 201, response.text
         created: dict[str, Any] = response.json()
         return created
@@ -84,7 +84,10 @@ def serving(tmp: Path, **settings: Any) -> Iterator[Live]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for(lambda: server.started, 60, "uvicorn to start")
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    # One display name for every request: the owner of what it submits may also cancel it.
+    http = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"X-Reglab-User": "t"}
+    )
     try:
         yield Live(f"http://127.0.0.1:{port}", db, http)
     finally:

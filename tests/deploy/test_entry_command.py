@@ -7,10 +7,8 @@ out like the image's /app, with the image's health check run against it.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,12 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from deployfiles import ENTRYPOINT_SCRIPT, dockerfile_stages, last, service
+from deployfiles import ENTRYPOINT_SCRIPT, dockerfile_stages, image_env, last, service
 from liveserver import free_port, wait_for
 
 pytestmark = pytest.mark.slow
-
-BIN = Path(sys.executable).parent  # where the venv puts `reglab` and `ray`, as /opt/venv/bin
 
 
 def container_argv(port: int) -> list[str]:
@@ -34,14 +30,6 @@ def container_argv(port: int) -> list[str]:
     command = last(final, "CMD").exec_form()
     assert command[-2:] == ["--port", "8000"]
     return ["sh", str(ENTRYPOINT_SCRIPT), *command[:-1], str(port)]
-
-
-def image_env(**extra: str) -> dict[str, str]:
-    """This environment minus any REGLAB_ or RAY_ setting, plus what the image sets."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGLAB_", "RAY_"))}
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PYTHONUNBUFFERED="1")
-    env.update(RAY_USAGE_STATS_ENABLED="0", REGLAB_WORKERS="1", **extra)
-    return env
 
 
 @dataclass

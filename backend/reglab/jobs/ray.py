@@ -167,8 +167,11 @@ class RayExecutor(Executor):
             main = threading.current_thread() is threading.main_thread()
             on_sigterm = signal.getsignal(signal.SIGTERM) if main else None
             try:
-                # An address joins a running cluster; none starts a Ray runtime on this machine.
-                ray.init(address=self._address, include_dashboard=False, log_to_driver=False)
+                # An address joins a running cluster. Without one, "local" starts a Ray runtime
+                # here: None would attach to whatever cluster this machine started last.
+                ray.init(
+                    address=self._address or "local", include_dashboard=False, log_to_driver=False
+                )
             except Exception as exc:
                 where = self._address or "a new local runtime"
                 raise ExecutorUnavailable(
