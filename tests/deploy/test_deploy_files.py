@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
 
 import pytest
 from deployfiles import (
+    COMPOSE,
     DOCKERIGNORE,
     ENTRYPOINT_SCRIPT,
     ROOT,
@@ -206,3 +208,39 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_build_context() -
         assert path in ignored, f".dockerignore lets {path} into the image"
     for needed in ("backend", "frontend", "pyproject.toml", "README.md", "docker"):
         assert needed not in ignored, f".dockerignore drops {needed}, which the build copies"
+
+
+CLASSROOM = ROOT / "docs" / "classroom.md"
+
+
+def _route_shape(path: str) -> str:
+    """/api/experiments/42/cancel and /api/experiments/{experiment_id}/cancel look alike."""
+    return re.sub(r"/(\{[^}]+\}|\d+)", "/*", path.rstrip("/"))
+
+
+def test_classroom_guide_names_only_real_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    named = set(re.findall(r"REGLAB_[A-Z_]+", CLASSROOM.read_text()))
+    assert {"REGLAB_ADMIN_TOKEN", "REGLAB_EXECUTOR", "REGLAB_CORS_ORIGINS"} <= named
+    for key in named:
+        assert key.removeprefix("REGLAB_").lower() in Settings.model_fields, f"{key} is no setting"
+
+
+def test_classroom_guide_names_only_real_routes(tmp_path: Path) -> None:
+    from reglab.api.app import create_app
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+    routes = {_route_shape(path) for path in app.openapi()["paths"]}
+    named = set(re.findall(r"(/api/[\w/{}.-]+)", CLASSROOM.read_text()))
+    assert "/api/admin/cancel-all" in named
+    for path in named:
+        assert _route_shape(path) in routes, f"docs/classroom.md names {path}, which is no route"
+
+
+def test_classroom_guide_commands_match_the_compose_file() -> None:
+    text = CLASSROOM.read_text()
+    assert "docker compose --profile cluster up -d" in text
+    assert "--scale ray-worker=" in text
+    for variable in set(re.findall(r"\b(RAY_[A-Z_]+)\b", text)) - {"RAY_AUTH_MODE"}:
+        assert variable in COMPOSE.read_text(), f"the guide's {variable} is not in compose"
+    assert "reglab-data" in text and "reglab-data" in compose()["volumes"]
+    assert "/app/data" in text
