@@ -234,6 +234,8 @@ class RayExecutor(Executor):
             reader.join(timeout=5)
         if self._owns_ray:
             ray.shutdown()
+        elif self._board is not None:
+            ray.kill(self._board)  # a runtime we only borrowed keeps no actor of ours
 
     def _kill(self, group_id: str) -> None:
         with self._lock:
