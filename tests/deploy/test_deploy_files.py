@@ -7,12 +7,15 @@ Ray cluster never publishes a port.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
 import pytest
 from deployfiles import (
+    BIN,
     COMPOSE,
     DOCKERIGNORE,
     ENTRYPOINT_SCRIPT,
@@ -244,3 +247,18 @@ def test_classroom_guide_commands_match_the_compose_file() -> None:
         assert variable in COMPOSE.read_text(), f"the guide's {variable} is not in compose"
     assert "reglab-data" in text and "reglab-data" in compose()["volumes"]
     assert "/app/data" in text
+
+
+def test_builder_requirement_list_is_the_project_dependencies_and_the_ray_extra(
+    tmp_path: Path,
+) -> None:
+    """Runs the builder's own one-liner (from the Dockerfile) on pyproject.toml."""
+    run = next(i.args for i in dockerfile_stages()[0] if "tomllib" in i.args)
+    listing = run.split("&&")[0].replace("/tmp/requirements.txt", str(tmp_path / "req.txt"))
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    subprocess.run(["sh", "-c", listing], cwd=tmp_path, env=env, check=True, timeout=60)
+    listed = (tmp_path / "req.txt").read_text().split()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert listed == project["dependencies"] + project["optional-dependencies"]["ray"]
+    assert "torch==2.13.0" in listed
