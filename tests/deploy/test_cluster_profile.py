@@ -122,6 +122,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
+    pytest.importorskip("ray")  # the `ray` command comes with the reglab[ray] extra
     root = Path(tempfile.mkdtemp(prefix="rl", dir="/tmp"))
     running = Cluster(root)
     head = _substituted(command_argv("ray-head"), port=str(running.port))
