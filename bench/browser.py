@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,15 +25,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import sync_playwright
 
-CHROMIUM = os.environ.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from tests.support import CHROMIUM, CHROMIUM_ARGS, free_port
+
 RUNS = 8
 EPOCHS = int(os.environ.get("BENCH_EPOCHS", 1500))
 FRAME_P95_MS = 50.0
@@ -76,20 +68,13 @@ STATS = """() => {
 }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def _start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "REGLAB_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",

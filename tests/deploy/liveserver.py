@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import threading
 import time
@@ -19,24 +18,9 @@ from reglab.api.app import create_app
 from reglab.config import Settings
 from websockets.sync.client import connect
 
+from tests.support import free_port, wait_for
+
 EPOCH_COLUMNS = ("epoch", "train_loss", "val_loss", "train_acc", "val_acc", "weight_l2")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @dataclass

@@ -30,7 +30,8 @@ from deployfiles import (
     last,
     service,
 )
-from liveserver import free_port, wait_for
+
+from tests.support import free_port, wait_for
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

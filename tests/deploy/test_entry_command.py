@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 from deployfiles import ENTRYPOINT_SCRIPT, dockerfile_stages, image_env, last, service
-from liveserver import free_port, wait_for
+
+from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.slow
 

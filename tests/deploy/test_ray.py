@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 from conftest import RecordingSink
-from liveserver import Live, serving, stream, streamed_epochs, summarized, wait_for
+from liveserver import Live, serving, stream, streamed_epochs, summarized
 from reglab.config import Settings
 from reglab.events import EpochEvent, Event, StatusEvent, SummaryEvent
 from reglab.jobs.executor import Executor, make_executor
 from reglab.spec import RunSpec
 from reglab.training.plan import Group, Member
+
+from tests.support import wait_for
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

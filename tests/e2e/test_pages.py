@@ -9,7 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from tests.e2e.conftest import ADMIN_TOKEN, ARTIFACTS, Server, settle, wait_for
+from tests.e2e.conftest import ADMIN_TOKEN, ARTIFACTS, Server, settle
+from tests.support import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

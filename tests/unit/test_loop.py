@@ -1,6 +1,5 @@
 """The lockstep engine: members train as if alone, freeze on their own, and tell it in order."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,15 +9,6 @@ from reglab.spec import RunSpec
 from reglab.training.loop import Lockstep, train_group
 from reglab.training.plan import Group, Member
 from reglab.training.probes import GRID, HIST_EDGES
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Train on one thread, as workers do: on a busy 2-core machine, two threads spin."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def spec(**sections: dict[str, Any]) -> RunSpec:
