@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import unquote
 
@@ -68,15 +69,27 @@ def is_admin(admin: str | None, settings: Settings) -> bool:
     return bool(token) and admin is not None and hmac.compare_digest(admin, token or "")
 
 
-def authorize(
-    *, caller: str, admin: str | None, owner: str, settings: Settings, action: str, what: str
-) -> None:
-    """Let the owner, or an admin, change what belongs to the owner; refuse anyone else."""
-    if caller != owner and not is_admin(admin, settings):
-        raise Forbidden(
-            f"{what} belongs to {owner}; only they (or an admin, with the {ADMIN_HEADER} "
-            f"token) may {action} it."
-        )
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent the request: a display name, and whether the admin token came with it."""
+
+    name: str
+    admin: bool
+
+    def may_change(self, owner: str, what: str, action: str) -> None:
+        """Let the owner, or an admin, change what belongs to the owner; refuse anyone else."""
+        if self.name != owner and not self.admin:
+            raise Forbidden(
+                f"{what} belongs to {owner}; only they (or an admin, with the {ADMIN_HEADER} "
+                f"token) may {action} it."
+            )
+
+
+def get_caller(owner: OwnerDep, admin: AdminDep, runtime: RuntimeDep) -> Caller:
+    return Caller(owner, is_admin(admin, runtime.settings))
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
 def run_or_404(run_id: int, runtime: RuntimeDep) -> RunRecord:

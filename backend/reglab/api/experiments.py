@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from reglab.api.deps import AdminDep, ExperimentDep, OwnerDep, RuntimeDep, authorize
+from reglab.api.deps import CallerDep, ExperimentDep, OwnerDep, RuntimeDep
 from reglab.api.lessons import lesson_names, lesson_spec
 from reglab.api.schemas import Cancelled, ExperimentRead, Page
 from reglab.errors import Conflict
@@ -70,34 +70,18 @@ def read_experiment(experiment: ExperimentDep) -> Any:
 @router.post(
     "/{experiment_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=Cancelled
 )
-def cancel_experiment(
-    experiment: ExperimentDep, owner: OwnerDep, admin: AdminDep, runtime: RuntimeDep
-) -> Any:
+def cancel_experiment(experiment: ExperimentDep, caller: CallerDep, runtime: RuntimeDep) -> Any:
     """Stop every unfinished run of the experiment at its next step (its owner, or an admin)."""
-    authorize(
-        caller=owner,
-        admin=admin,
-        owner=experiment.owner,
-        settings=runtime.settings,
-        action="cancel",
-        what=f"Experiment {experiment.id}",
-    )
+    caller.may_change(experiment.owner, f"Experiment {experiment.id}", "cancel")
     return {"cancelled": runtime.scheduler.cancel_experiment(experiment)}
 
 
 @router.delete("/{experiment_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_experiment(
-    experiment: ExperimentDep, owner: OwnerDep, admin: AdminDep, runtime: RuntimeDep
+    experiment: ExperimentDep, caller: CallerDep, runtime: RuntimeDep
 ) -> Response:
     """Delete a finished experiment and all it recorded (its owner, or the admin token)."""
-    authorize(
-        caller=owner,
-        admin=admin,
-        owner=experiment.owner,
-        settings=runtime.settings,
-        action="delete",
-        what=f"Experiment {experiment.id}",
-    )
+    caller.may_change(experiment.owner, f"Experiment {experiment.id}", "delete")
     if experiment.status != "finished":
         raise Conflict(f"Experiment {experiment.id} is still {experiment.status}; cancel it first.")
     runtime.store.delete_experiment(experiment.id)

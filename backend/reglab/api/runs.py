@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from reglab.api.deps import AdminDep, OwnerDep, RunDep, RuntimeDep, authorize
+from reglab.api.deps import CallerDep, OwnerDep, RunDep, RuntimeDep
 from reglab.api.schemas import Cancelled, Page, RunRead
 from reglab.events import RunStatus
 from reglab.spec import ExperimentSpec, RunSpec, Variant
@@ -75,15 +75,8 @@ def read_snapshots(
 
 
 @router.post("/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=Cancelled)
-def cancel_run(run: RunDep, owner: OwnerDep, admin: AdminDep, runtime: RuntimeDep) -> Any:
+def cancel_run(run: RunDep, caller: CallerDep, runtime: RuntimeDep) -> Any:
     """Stop the run at its next step; the rest of its group goes on (its owner, or an admin)."""
-    authorize(
-        caller=owner,
-        admin=admin,
-        owner=run.owner,
-        settings=runtime.settings,
-        action="cancel",
-        what=f"Run {run.id}",
-    )
+    caller.may_change(run.owner, f"Run {run.id}", "cancel")
     runtime.scheduler.cancel_run(run)
     return {"cancelled": [run.id]}
