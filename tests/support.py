@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import httpx
+import uvicorn
+from websockets.sync.client import connect
 
 # Debian's chromium, started the way this machine allows (no sandbox as root, no network chatter).
 CHROMIUM = os.environ.get("REGLAB_CHROMIUM", "/usr/bin/chromium")
@@ -38,3 +45,83 @@ def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condi
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Api:
+    """A running reglab server as tests drive it: HTTP under one display name, and its socket."""
+
+    def __init__(self, url: str, user: str = "tester") -> None:
+        self.url = url
+        self.ws_url = url.replace("http://", "ws://", 1)
+        # Every request carries one display name, who may cancel what it submitted.
+        self.http = httpx.Client(base_url=url, timeout=30, headers={"X-Reglab-User": user})
+
+    def submit(self, body: dict[str, Any], user: str | None = None) -> dict[str, Any]:
+        headers = {"X-Reglab-User": user} if user else {}
+        response = self.http.post("/api/experiments", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    def experiment(self, experiment_id: int) -> dict[str, Any]:
+        found: dict[str, Any] = self.http.get(f"/api/experiments/{experiment_id}").json()
+        return found
+
+    def run_status(self, run_id: int) -> str:
+        status: str = self.http.get(f"/api/runs/{run_id}").json()["status"]
+        return status
+
+    def wait_finished(self, experiment_id: int, timeout: float = 120) -> dict[str, Any]:
+        """The experiment once every one of its runs has a final status."""
+
+        def done() -> dict[str, Any] | None:
+            exp = self.experiment(experiment_id)
+            return exp if all(r["status"] in FINAL for r in exp["runs"]) else None
+
+        found: dict[str, Any] = wait_for(done, timeout, f"experiment {experiment_id} to finish")
+        return found
+
+    def read_stream(
+        self,
+        experiment_id: int,
+        until: Callable[[list[dict[str, Any]]], bool],
+        *,
+        since: int = 0,
+        timeout: float = 90,
+    ) -> list[dict[str, Any]]:
+        """Messages of the experiment's websocket after `since`, until `until(messages)` holds."""
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        with connect(f"{self.ws_url}/ws/experiments/{experiment_id}?since={since}") as ws:
+            while not until(messages):
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, f"the stream stalled after {len(messages)} messages"
+                messages.append(json.loads(ws.recv(timeout=remaining)))
+        return messages
+
+
+@dataclass
+class Uvicorn:
+    """An app served by uvicorn in a thread of this process, on a free loopback port."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "the server did not stop"
+
+
+def start_uvicorn(app: Any) -> Uvicorn:
+    port = free_port()
+    # websockets-sansio: the implementation `reglab serve` uses, without deprecation warnings.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, 60, "uvicorn to start")
+    return Uvicorn(server, thread, f"http://127.0.0.1:{port}")

@@ -3,37 +3,26 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from reglab.api.app import create_app
 from reglab.config import Settings
 from reglab.jobs.runtime import Runtime
-from websockets.sync.client import connect
 
-from tests.support import free_port, wait_for
+from tests.support import Api, Uvicorn, start_uvicorn, wait_for
 
 
-@dataclass
-class LiveServer:
-    settings: Settings
-    url: str
-    ws_url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-    app: Any
-    http: httpx.Client = field(init=False)
+class LiveServer(Api):
+    """create_app(settings) served in this process, with its runtime at hand for the tests."""
 
-    def __post_init__(self) -> None:
-        # Requests are the default submitter's ("tester"), who may cancel what they submitted.
-        self.http = httpx.Client(base_url=self.url, timeout=30, headers={"X-Reglab-User": "tester"})
+    def __init__(self, settings: Settings, app: Any, served: Uvicorn) -> None:
+        super().__init__(served.url)
+        self.settings = settings
+        self.app = app
+        self.served = served
 
     @property
     def runtime(self) -> Runtime:
@@ -42,9 +31,7 @@ class LiveServer:
 
     def stop(self) -> None:
         self.http.close()
-        self.server.should_exit = True
-        self.thread.join(timeout=60)
-        assert not self.thread.is_alive(), "server did not stop"
+        self.served.stop()
 
     def wait_ready(self, timeout: float = 90) -> None:
         workers = self.settings.workers
@@ -54,38 +41,10 @@ class LiveServer:
             "warm workers",
         )
 
-    def submit(self, body: dict[str, Any], user: str = "tester") -> dict[str, Any]:
-        response = self.http.post("/api/experiments", json=body, headers={"X-Reglab-User": user})
-        assert response.status_code == 201, response.text
-        created: dict[str, Any] = response.json()
-        return created
-
-    def experiment(self, experiment_id: int) -> dict[str, Any]:
-        got: dict[str, Any] = self.http.get(f"/api/experiments/{experiment_id}").json()
-        return got
-
-    def wait_finished(self, experiment_id: int, timeout: float = 90) -> dict[str, Any]:
-        found: dict[str, Any] = wait_for(
-            lambda: (e := self.experiment(experiment_id))["status"] == "finished" and e,
-            timeout,
-            f"experiment {experiment_id} to finish",
-        )
-        return found
-
 
 def start_server(settings: Settings) -> LiveServer:
-    port = free_port()
     app = create_app(settings)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, 60, "uvicorn to start")
-    return LiveServer(
-        settings, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", server, thread, app
-    )
+    return LiveServer(settings, app, start_uvicorn(app))
 
 
 def settings_for(tmp: Path, **overrides: Any) -> Settings:
@@ -124,15 +83,8 @@ def collect(
     timeout: float = 90,
 ) -> list[dict[str, Any]]:
     """Messages of the experiment's socket from `since` until every run is done (or `stop`)."""
-    stop = stop or (lambda ms: is_done(ms, run_ids))
-    messages: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    with connect(f"{live.ws_url}/ws/experiments/{experiment_id}?since={since}") as ws:
-        while not stop(messages):
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"stream timed out; got {len(messages)} messages"
-            messages.append(json.loads(ws.recv(timeout=remaining)))
-    return messages
+    until = stop or (lambda ms: is_done(ms, run_ids))
+    return live.read_stream(experiment_id, until, since=since, timeout=timeout)
 
 
 def tiny(lesson: dict[str, Any], epochs: int = 4, n_train: int = 60) -> dict[str, Any]:

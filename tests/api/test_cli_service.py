@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.conftest import LiveServer, free_port, wait_for
+from api.conftest import LiveServer
+from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.slow
 REGLAB = [str(Path(sys.executable).parent / "reglab")]

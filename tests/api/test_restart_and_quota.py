@@ -13,7 +13,8 @@ from reglab.events import EpochEvent, StatusEvent
 from reglab.spec import ExperimentSpec
 from reglab.store.repo import Store
 
-from api.conftest import LiveServer, settings_for, start_server, wait_for
+from api.conftest import LiveServer, settings_for, start_server
+from tests.support import wait_for
 
 pytestmark = pytest.mark.slow
 

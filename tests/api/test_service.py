@@ -13,7 +13,8 @@ from reglab.live import RESUME_CLOSE_CODE, Frame
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from api.conftest import LiveServer, collect, tiny, wait_for
+from api.conftest import LiveServer, collect, tiny
+from tests.support import wait_for
 
 pytestmark = pytest.mark.slow
 

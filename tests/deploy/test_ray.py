@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import RecordingSink
-from liveserver import Live, serving, stream, streamed_epochs, summarized
+from liveserver import Live, serving, streamed_epochs, summarized
 from reglab.config import Settings
 from reglab.events import EpochEvent, Event, StatusEvent, SummaryEvent
 from reglab.jobs.executor import Executor, make_executor
@@ -221,7 +221,7 @@ def lesson_through(live: Live, body: dict[str, Any]) -> dict[str, dict[str, Any]
     """Submit, follow the websocket to the end; per run name: streamed and stored epochs."""
     created = live.submit(body)
     run_ids = {run["id"] for run in created["runs"]}
-    messages = stream(live, created["id"], summarized(run_ids), timeout=90)
+    messages = live.read_stream(created["id"], summarized(run_ids), timeout=90)
     wait_for(
         lambda: all(live.run_status(r) == "completed" for r in run_ids), 30, "runs to complete"
     )
@@ -264,7 +264,7 @@ def test_cancel_through_the_api_stops_a_run_on_ray_while_its_sibling_goes_on(
     with serving(tmp_path, executor="ray", ray_slots=2) as live:
         created = live.submit(body)
         kept, stopped = (run["id"] for run in created["runs"])
-        stream(live, created["id"], lambda ms: bool(streamed_epochs(ms, stopped)), timeout=60)
+        live.read_stream(created["id"], lambda ms: bool(streamed_epochs(ms, stopped)), timeout=60)
 
         assert live.http.post(f"/api/runs/{stopped}/cancel").status_code == 202
         wait_for(lambda: live.run_status(stopped) == "cancelled", 30, "the run to stop")

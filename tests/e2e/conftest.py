@@ -7,47 +7,21 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, FINAL, free_port, wait_for
+from tests.support import CHROMIUM, CHROMIUM_ARGS, Api, free_port, wait_for
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ADMIN_TOKEN = "sesame"
 
 
-@dataclass
-class Server:
-    url: str
-    http: httpx.Client
-
-    def submit(self, body: dict[str, Any], user: str = "tester") -> dict[str, Any]:
-        response = self.http.post("/api/experiments", json=body, headers={"X-Reglab-User": user})
-        assert response.status_code == 201, response.text
-        created: dict[str, Any] = response.json()
-        return created
-
-    def experiment(self, experiment_id: int) -> dict[str, Any]:
-        data: dict[str, Any] = self.http.get(f"/api/experiments/{experiment_id}").json()
-        return data
-
-    def wait_finished(self, experiment_id: int, timeout: float = 120) -> dict[str, Any]:
-        def done() -> dict[str, Any] | None:
-            exp = self.experiment(experiment_id)
-            return exp if all(r["status"] in FINAL for r in exp["runs"]) else None
-
-        result: dict[str, Any] = wait_for(done, timeout, f"experiment {experiment_id} to finish")
-        return result
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """One server per test module: starting one (and warming its workers) costs seconds."""
     tmp = tmp_path_factory.mktemp("reglab-e2e")
     port = free_port()
@@ -68,23 +42,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         str(port),
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
-    url = f"http://127.0.0.1:{port}"
-    http = httpx.Client(base_url=url, timeout=30)
+    api = Api(f"http://127.0.0.1:{port}")
 
     def ready() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"server exited: {(tmp / 'server.log').read_text()[-3000:]}")
         try:
-            health = http.get("/api/health").json()
+            health = api.http.get("/api/health").json()
         except httpx.HTTPError:
             return False
         return bool(health.get("workers_ready") == health.get("workers"))
 
     try:
         wait_for(ready, 90, "the server and its warm workers")
-        yield Server(url, http)
+        yield api
     finally:
-        http.close()
+        api.http.close()
         proc.terminate()
         try:
             proc.wait(timeout=30)
@@ -122,7 +95,7 @@ def settle(page: Page) -> None:
 
 
 @pytest.fixture
-def page(browser: Browser, server: Server, request: pytest.FixtureRequest) -> Iterator[Page]:
+def page(browser: Browser, server: Api, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh tab whose user is already named; leaves a screenshot; fails on any script error."""
     context = browser.new_context(
         viewport={"width": 1400, "height": 1000}, base_url=server.url, accept_downloads=True

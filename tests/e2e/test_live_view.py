@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Server
-from tests.support import wait_for
+from tests.support import Api, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -42,7 +41,7 @@ def slow_body(name: str, epochs: int) -> dict[str, Any]:
 
 
 def test_overfitting_lesson_draws_every_run_growing_and_marks_early_stopping(
-    page: Page, server: Server
+    page: Page, server: Api
 ) -> None:
     page.goto("/#/lessons")
     page.click('[data-lesson="overfitting"] button.primary')
@@ -86,7 +85,7 @@ def test_overfitting_lesson_draws_every_run_growing_and_marks_early_stopping(
     assert page.evaluate(axis_type) == "log"
 
 
-def test_cancel_one_run_marks_it_and_the_others_go_on(page: Page, server: Server) -> None:
+def test_cancel_one_run_marks_it_and_the_others_go_on(page: Page, server: Api) -> None:
     created = server.submit(slow_body("cancel one", 400), user="Ada")
     victim = created["runs"][1]
     page.goto(f"/#/experiments/{created['id']}")
@@ -104,7 +103,7 @@ def test_cancel_one_run_marks_it_and_the_others_go_on(page: Page, server: Server
 
 
 def test_reload_and_dropped_socket_show_the_whole_history_exactly_once(
-    page: Page, server: Server
+    page: Page, server: Api
 ) -> None:
     created = server.submit(slow_body("resume", 150), user="Ada")
     page.goto(f"/#/experiments/{created['id']}")

@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
-from tests.e2e.conftest import ADMIN_TOKEN, ARTIFACTS, Server, settle
-from tests.support import wait_for
+from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, settle
+from tests.support import Api, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -36,7 +36,7 @@ def test_bad_variant_override_is_marked_on_that_variant_row(page: Page) -> None:
     expect(row).to_contain_text("less than or equal to 1")
 
 
-def test_history_lists_the_comparison_and_exports_its_csv(page: Page, server: Server) -> None:
+def test_history_lists_the_comparison_and_exports_its_csv(page: Page, server: Api) -> None:
     variants = [
         {"name": "plain", "override": {}},
         {"name": "l2", "override": {"regularization": {"l2": 0.01}}},
@@ -60,7 +60,7 @@ def test_history_lists_the_comparison_and_exports_its_csv(page: Page, server: Se
     assert {"epoch", "train_loss", "val_loss"} <= set(rows[0])
 
 
-def test_user_text_is_shown_as_text_never_as_markup(page: Page, server: Server) -> None:
+def test_user_text_is_shown_as_text_never_as_markup(page: Page, server: Api) -> None:
     name = '<img src=x onerror="window.__pwned=1">'
     script = "<script>window.__pwned=2</script>"
     created = server.submit({"name": name, "description": script, "base": TINY}, user="Eve")
@@ -93,7 +93,7 @@ def test_share_link_opens_the_form_filled_in_with_locked_controls(page: Page) ->
 
 
 def test_first_visit_asks_for_a_name_and_sends_it_as_the_owner(
-    browser: Browser, server: Server
+    browser: Browser, server: Api
 ) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server.url)
     page = context.new_page()
@@ -120,7 +120,7 @@ def test_first_visit_asks_for_a_name_and_sends_it_as_the_owner(
         context.close()
 
 
-def test_clone_from_history_opens_the_form_with_that_setup(page: Page, server: Server) -> None:
+def test_clone_from_history_opens_the_form_with_that_setup(page: Page, server: Api) -> None:
     body = {
         "name": "to clone",
         "base": {**TINY, "optimizer": {"kind": "sgd", "lr": 0.2}},
@@ -142,7 +142,7 @@ def test_clone_from_history_opens_the_form_with_that_setup(page: Page, server: S
     expect(page.locator(override)).to_have_value("0.4")
 
 
-def test_delete_from_history_removes_the_comparison(page: Page, server: Server) -> None:
+def test_delete_from_history_removes_the_comparison(page: Page, server: Api) -> None:
     created = server.submit({"name": "to delete", "base": TINY}, user="Ada")
     server.wait_finished(created["id"])
     page.goto("/#/history?owner=Ada")
@@ -153,7 +153,7 @@ def test_delete_from_history_removes_the_comparison(page: Page, server: Server) 
     assert server.http.get(f"/api/experiments/{created['id']}").status_code == 404
 
 
-def test_teacher_cancels_everything_with_the_admin_token(page: Page, server: Server) -> None:
+def test_teacher_cancels_everything_with_the_admin_token(page: Page, server: Api) -> None:
     long = {**TINY, "train": {"epochs": 2000}}
     created = server.submit({"name": "a long one", "base": long}, user="Bob")
     page.goto("/#/history")
