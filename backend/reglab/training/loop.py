@@ -162,7 +162,8 @@ class Lockstep:
                     add_penalty_grads(weights, l1=hyper.l1_sub, l2=hyper.l2)
                 if i in measured:
                     steps.before(weights)
-                opt.step(self.active)
+                # None while every member trains: the step then skips its freezing work.
+                opt.step(None if all(self.alive) else self.active)
                 if prox:
                     proximal_l1(weights, threshold * self.active)
                 if i in measured:

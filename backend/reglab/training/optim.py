@@ -3,7 +3,7 @@
 Every parameter is one tensor shaped (K, ...): member k owns slice [k]. torch.optim cannot give
 each slice its own learning rate, so the updates are written here, one short class per kind, each
 held equal to torch.optim on a single member by tests/unit/test_optim.py. Hyperparameters are (K,)
-tensors, fixed for the optimizer's life, viewed as (K, 1, …, 1) per parameter so they broadcast.
+tensors, fixed for the optimizer's life, viewed as (K, 1) columns of the flat (K, P) buffers.
 
 Weight decay here is always *decoupled* (AdamW's kind, Loshchilov & Hutter): before the update,
 w ← (1 − η·λ)·w on the parameters whose decay_mask is True (weights, never biases). With plain SGD
@@ -21,15 +21,18 @@ from torch import Tensor
 
 from reglab.spec import OptimizerKind
 
-# What the torch._foreach_* ops take and return.
-Tensors = list[Tensor] | tuple[Tensor, ...]
-
 
 class VectorOptimizer:
     """Base: decoupled decay, frozen members and the final step; subclasses give the direction.
 
-    A subclass gives, per parameter, a numerator n and a denominator d (or none), and the base
-    applies θ ← θ − s·n / d with the per-member step size s (η; η / (1 − β1ᵗ) for Adam).
+    A subclass gives a numerator n and a denominator d (or none), and the base applies
+    θ ← θ − s·n / d with the per-member step size s (η; η / (1 − β1ᵗ) for Adam).
+
+    All parameters live in one flat (K, P) buffer: the optimizer re-points each parameter's data
+    at its slice of the buffer (the tensors stay the caller's leaves), and gathers the gradients
+    into a (K, P) buffer with one copy per step. An update is then a handful of ops on one tensor
+    instead of a handful per parameter, which is what a lesson's small nets spend most of their
+    step on (CPU foreach ops loop over the tensors one by one).
     """
 
     def __init__(
@@ -58,140 +61,171 @@ class VectorOptimizer:
                     f"parameter {i} has shape {tuple(p.shape)}; its first dimension must be the "
                     f"{self.k} members."
                 )
-        self._shapes = [(self.k,) + (1,) * (p.dim() - 1) for p in self.params]
         self.lr, self.momentum, self.eps = lr, momentum, eps
         self.beta1, self.beta2, self.alpha = beta1, beta2, alpha
         self.weight_decay = weight_decay
         self.decay_mask = list(decay_mask)
         self.steps = 0
+        self._flatten()
         # Worked out once: each step is Python-overhead-bound for the small nets of a lesson.
         # Scalars in float64, as torch.optim does with its Python floats.
-        self._decayed = [p for p, m in zip(self.params, self.decay_mask, strict=True) if m]
-        self._decay_shapes = [(self.k,) + (1,) * (p.dim() - 1) for p in self._decayed]
-        self._decay_factor = (1 - lr.double() * weight_decay.double()).float()
-        self._decays = bool(self._decayed) and bool((weight_decay != 0).any())
-        self._neg_lr = self.per_param(-lr)
+        self._decay_factor = self.col((1 - lr.double() * weight_decay.double()).float())
+        self._decays = self._n_decayed > 0 and bool((weight_decay != 0).any())
+        self._neg_lr = self.col(-lr)
+        self._update = torch.empty_like(self.flat)  # (K, P) scratch for −s·n / d
         self._init_state()
 
-    def per_param(self, h: Tensor) -> list[Tensor]:
-        """A (K,) tensor as one broadcastable (K, 1, …, 1) view per parameter."""
-        return [h.view(shape) for shape in self._shapes]
+    def _flatten(self) -> None:
+        """Move every parameter (and its gradient) into one (K, P) buffer, decayed ones first.
 
-    def zeros(self) -> list[Tensor]:
-        """Fresh optimizer state: one zero tensor per parameter."""
-        return [torch.zeros_like(p) for p in self.params]
+        Decayed parameters first, so that decoupled decay is one op on the slice [:, :n].
+        """
+        order = sorted(range(len(self.params)), key=lambda i: not self.decay_mask[i])
+        sizes = [self.params[i][0].numel() for i in order]
+        total = sum(sizes)
+        self.flat = torch.empty(self.k, total)  # (K, P): member k's parameters in row k
+        self.flat_grad = torch.empty(self.k, total)
+        self._n_decayed = sum(s for i, s in zip(order, sizes, strict=True) if self.decay_mask[i])
+        self._order = [self.params[i] for i in order]
+        offset = 0
+        with torch.no_grad():
+            for p, size in zip(self._order, sizes, strict=True):
+                data = self.flat[:, offset : offset + size].view(p.shape)
+                data.copy_(p)
+                p.data = data
+                offset += size
+
+    def col(self, h: Tensor) -> Tensor:
+        """A (K,) tensor as a (K, 1) column, which broadcasts against the (K, P) buffers."""
+        return h.view(self.k, 1)
+
+    def zeros(self) -> Tensor:
+        """Fresh optimizer state: zeros shaped like the (K, P) parameter buffer."""
+        return torch.zeros_like(self.flat)
 
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None
 
+    def _gather_grads(self) -> Tensor:
+        """The gradients as one (K, P) tensor, in the buffer's order; a missing one counts as 0.
+
+        Autograd keeps its own contiguous `.grad` tensors: views into the (K, P) buffer would
+        break its gradient layout contract (a member's slice is not dense) and cost a zeroing
+        pass besides; one concatenation is the cheaper copy.
+        """
+        k = self.k
+        grads = [
+            (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(k, -1)
+            for p in self._order
+        ]
+        return torch.cat(grads, dim=1, out=self.flat_grad)
+
     @torch.no_grad()
-    def step(self, active: Tensor) -> None:
-        """One update of every member whose `active` entry is 1; the others do not move at all.
+    def step(self, active: Tensor | None = None) -> None:
+        """One update of every member whose `active` entry is 1 (None: all); the others keep still.
 
         The state (moments, sums) advances for every member; a frozen member only keeps still.
         """
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self.params]
+        grad = self._gather_grads()  # (K, P)
         self.steps += 1
-        frozen = not bool(active.all())
-        keep = active.bool()
+        frozen = active is not None and not bool(active.all())
+        keep = self.col(active.bool()) if active is not None and frozen else None
+        flat = self.flat
 
         if self._decays:
             # Decoupled decay θ ← (1 − η·λ)·θ, on weights only; the factor is 1 for frozen members.
             factor = self._decay_factor
-            if frozen:
-                factor = torch.where(keep, factor, torch.ones_like(factor))
-            torch._foreach_mul_(self._decayed, [factor.view(shape) for shape in self._decay_shapes])
+            if keep is not None:
+                factor = torch.where(keep, factor, 1.0)
+            flat[:, : self._n_decayed].mul_(factor)
 
-        numerators, denominators = self._direction(grads)
-        neg_step = self._neg_step()
-        if denominators is None and not frozen:
-            torch._foreach_addcmul_(self.params, numerators, neg_step)  # θ ← θ − s·n
+        numerator, denominator = self._direction(grad)
+        neg_step = self._neg_step()  # (K, 1)
+        if denominator is None and keep is None:
+            flat.addcmul_(numerator, neg_step)  # θ ← θ − s·n
             return
         # θ ← θ + (−s·n) / d, multiplied, then divided, in torch.optim's order, so that rounding
         # matches it too: adaptive steps amplify a last-bit difference over many steps.
-        updates = torch._foreach_mul(numerators, neg_step)
-        if denominators is not None:
-            torch._foreach_div_(updates, denominators)
-        if not frozen:
-            torch._foreach_add_(self.params, updates)
+        update = torch.mul(numerator, neg_step, out=self._update)
+        if keep is None:
+            assert denominator is not None
+            flat.addcdiv_(update, denominator)  # θ + 1·(u / d): the same rounding as add(u / d)
             return
+        if denominator is not None:
+            update.div_(denominator)
         # torch.where, not a multiplication by 0: a diverged member's NaN update must not leak
         # into its frozen weights (0·NaN = NaN).
-        for p, u, shape in zip(self.params, updates, self._shapes, strict=True):
-            p.add_(torch.where(keep.view(shape), u, 0.0))
+        flat.add_(torch.where(keep, update, 0.0))
 
     def _init_state(self) -> None:
-        """Allocate the kind's state (zeros) and the hyperparameter views it reads each step."""
+        """Allocate the kind's state (zeros) and the hyperparameter columns it reads each step."""
 
-    def _neg_step(self) -> list[Tensor]:
-        """−s per parameter, the step size with its sign: −η unless the kind says otherwise."""
+    def _neg_step(self) -> Tensor:
+        """−s (K, 1), the step size with its sign: −η unless the kind says otherwise."""
         return self._neg_lr
 
-    def _direction(self, grads: list[Tensor]) -> tuple[Tensors, Tensors | None]:
-        """The step's numerator and denominator (None: 1) per parameter: θ ← θ − s·n / d."""
+    def _direction(self, grad: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The step's numerator and denominator (None: 1), (K, P) each: θ ← θ − s·n / d."""
         raise NotImplementedError
 
 
 class SGD(VectorOptimizer):
     """θ ← θ − η·g."""
 
-    def _direction(self, grads: list[Tensor]) -> tuple[Tensors, Tensors | None]:
-        return grads, None
+    def _direction(self, grad: Tensor) -> tuple[Tensor, Tensor | None]:
+        return grad, None
 
 
 class Momentum(VectorOptimizer):
     """v ← λ·v − η·g;  θ ← θ + v.  As torch writes it (dampening 0): b ← μ·b + g;  θ ← θ − η·b."""
 
     def _init_state(self) -> None:
-        self.mu = self.per_param(self.momentum)
-        self.buffers = self.zeros()
+        self.mu = self.col(self.momentum)
+        self.buffer = self.zeros()
 
-    def _direction(self, grads: list[Tensor]) -> tuple[Tensors, Tensors | None]:
-        torch._foreach_mul_(self.buffers, self.mu)
-        torch._foreach_add_(self.buffers, grads)
-        return self.buffers, None
+    def _direction(self, grad: Tensor) -> tuple[Tensor, Tensor | None]:
+        self.buffer.mul_(self.mu).add_(grad)
+        return self.buffer, None
 
 
 class Nesterov(Momentum):
     """Look ahead before stepping: b ← μ·b + g;  θ ← θ − η·(g + μ·b)  (SGD(nesterov=True))."""
 
-    def _direction(self, grads: list[Tensor]) -> tuple[Tensors, Tensors | None]:
-        buffers, _ = super()._direction(grads)
-        return torch._foreach_addcmul(grads, buffers, self.mu), None
+    def _direction(self, grad: Tensor) -> tuple[Tensor, Tensor | None]:
+        buffer, _ = super()._direction(grad)
+        return torch.addcmul(grad, buffer, self.mu), None
 
 
 class Adagrad(VectorOptimizer):
     """σ² ← σ² + g²;  θ ← θ − η·g / (√σ² + ε): the sum only grows, so every step shrinks."""
 
     def _init_state(self) -> None:
-        self.eps_views = self.per_param(self.eps)
+        self.eps_col = self.col(self.eps)
         self.sums = self.zeros()
+        self.denom = self.zeros()
 
-    def _direction(self, grads: list[Tensor]) -> tuple[Tensors, Tensors | None]:
-        torch._foreach_addcmul_(self.sums, grads, grads)
-        denom = torch._foreach_sqrt(self.sums)
-        torch._foreach_add_(denom, self.eps_views)
-        return grads, denom
+    def _direction(self, grad: Tensor) -> tuple[Tensor, Tensor | None]:
+        self.sums.addcmul_(grad, grad)
+        torch.sqrt(self.sums, out=self.denom).add_(self.eps_col)
+        return grad, self.denom
 
 
 class RMSProp(VectorOptimizer):
     """σ² ← α·σ² + (1 − α)·g²;  θ ← θ − η·g / (√σ² + ε): a moving average, so steps never die."""
 
     def _init_state(self) -> None:
-        self.alpha_views = self.per_param(self.alpha)
-        self.one_minus_alpha = self.per_param(1 - self.alpha)
-        self.eps_views = self.per_param(self.eps)
+        self.alpha_col = self.col(self.alpha)
+        self.one_minus_alpha = self.col(1 - self.alpha)
+        self.eps_col = self.col(self.eps)
         self.squares = self.zeros()
+        self.denom = self.zeros()  # also the scratch for (1 − α)·g before it
 
-    def _direction(self, grads: list[Tensor]) -> tuple[Tensors, Tensors | None]:
-        torch._foreach_mul_(self.squares, self.alpha_views)
-        torch._foreach_addcmul_(
-            self.squares, torch._foreach_mul(grads, self.one_minus_alpha), grads
-        )
-        denom = torch._foreach_sqrt(self.squares)
-        torch._foreach_add_(denom, self.eps_views)
-        return grads, denom
+    def _direction(self, grad: Tensor) -> tuple[Tensor, Tensor | None]:
+        scaled = torch.mul(grad, self.one_minus_alpha, out=self.denom)
+        self.squares.mul_(self.alpha_col).addcmul_(scaled, grad)
+        torch.sqrt(self.squares, out=self.denom).add_(self.eps_col)
+        return grad, self.denom
 
 
 class Adam(VectorOptimizer):
@@ -199,31 +233,28 @@ class Adam(VectorOptimizer):
     with the bias corrections m̂ = m / (1 − β1ᵗ) and v̂ = v / (1 − β2ᵗ)."""
 
     def _init_state(self) -> None:
-        self.one_minus_beta1 = self.per_param(1 - self.beta1)
-        self.beta2_views = self.per_param(self.beta2)
-        self.one_minus_beta2 = self.per_param(1 - self.beta2)
-        self.eps_views = self.per_param(self.eps)
+        self.one_minus_beta1 = self.col(1 - self.beta1)
+        self.beta2_col = self.col(self.beta2)
+        self.one_minus_beta2 = self.col(1 - self.beta2)
+        self.eps_col = self.col(self.eps)
         self._neg_lr64, self._beta1_64 = -self.lr.double(), self.beta1.double()
         self._beta2_64 = self.beta2.double()
         self.means = self.zeros()
         self.squares = self.zeros()
+        self.denom = self.zeros()  # also the scratch for (1 − β2)·g before it
 
-    def _neg_step(self) -> list[Tensor]:
+    def _neg_step(self) -> Tensor:
         # −η / (1 − β1ᵗ): m̂'s correction folded into the step, as torch does, in float64 as there.
-        return self.per_param((self._neg_lr64 / (1 - self._beta1_64**self.steps)).float())
+        return self.col((self._neg_lr64 / (1 - self._beta1_64**self.steps)).float())
 
-    def _direction(self, grads: list[Tensor]) -> tuple[Tensors, Tensors | None]:
-        torch._foreach_lerp_(self.means, grads, self.one_minus_beta1)
-        torch._foreach_mul_(self.squares, self.beta2_views)
-        torch._foreach_addcmul_(
-            self.squares, torch._foreach_mul(grads, self.one_minus_beta2), grads
-        )
+    def _direction(self, grad: Tensor) -> tuple[Tensor, Tensor | None]:
+        self.means.lerp_(grad, self.one_minus_beta1)
+        scaled = torch.mul(grad, self.one_minus_beta2, out=self.denom)
+        self.squares.mul_(self.beta2_col).addcmul_(scaled, grad)
         # √v̂ + ε = √v / √(1 − β2ᵗ) + ε: ε outside the correction, as in torch.
-        correction = torch.sqrt(1 - self._beta2_64**self.steps).float()
-        denom = torch._foreach_sqrt(self.squares)
-        torch._foreach_div_(denom, self.per_param(correction))
-        torch._foreach_add_(denom, self.eps_views)
-        return self.means, denom
+        correction = self.col(torch.sqrt(1 - self._beta2_64**self.steps).float())
+        torch.sqrt(self.squares, out=self.denom).div_(correction).add_(self.eps_col)
+        return self.means, self.denom
 
 
 _KINDS: dict[str, type[VectorOptimizer]] = {

@@ -118,7 +118,8 @@ def histograms(weights: Sequence[Tensor]) -> list[dict[str, Any]]:
     bins = len(HIST_EDGES) - 1
     layers = []
     for w in weights:
-        flat = w.detach().flatten(1)  # (K, n)
+        # (K, n); contiguous because the optimizer keeps a member's weights beside its others.
+        flat = w.detach().flatten(1).contiguous()
         # bucketize gives 0 below the first edge and bins + 1 above the last.
         idx = torch.bucketize(flat, _EDGES, right=True)
         counts = torch.zeros(k, bins + 2).scatter_add_(1, idx, torch.ones_like(flat))
