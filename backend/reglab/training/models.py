@@ -131,8 +131,10 @@ def forward(net: Net, x: Tensor, masks: Sequence[Tensor | None] = ()) -> Tensor:
 
 
 def _activate(h: Tensor, arch: Architecture) -> Tensor:
+    # ReLU's in place: h is a fresh layer output that nothing else holds (baddbmm's backward
+    # needs its inputs, not its output), and a fresh (K, N, H) tensor is costly for large N.
     if arch.activation == "relu":
-        return torch.relu(h)
+        return torch.relu_(h)
     if arch.activation == "sigmoid":
         return torch.sigmoid(_apart(h))
     if arch.activation == "tanh":
