@@ -137,7 +137,12 @@ class Lockstep:
         penalize = bool((hyper.l1_sub > 0).any() or (hyper.l2 > 0).any())
         prox = bool((hyper.l1_prox > 0).any())
         threshold = hyper.lr * hyper.l1_prox
+        # The probes look at a few sampled updates per epoch (StepMeter.sampled), not at all.
         grads = probes.GradMeter(len(weights), net.size)
+        # Every weight of a member side by side, (K, n): the optimizer keeps them first in its
+        # flat buffer, so the step probe is a few ops on one tensor.
+        all_weights = [opt.decayed()]
+        ones = torch.ones(len(self.members))
         steps = probes.StepMeter(net.size)
         n = d.x_train.shape[0]
         max_epochs = max(s.train.epochs for s in self.specs)
@@ -155,19 +160,23 @@ class Lockstep:
                 xb, yb = d.x_train[idx], d.y_train[idx]
                 masks = self.dropout.sample(xb.shape[0]) if self.dropout.active else ()
                 opt.zero_grad()
-                loss = losses(forward(net, xb, masks), yb, task).sum()
-                loss.backward()  # type: ignore[no-untyped-call]
-                grads.add(weights)
+                # Each member's loss (K,) seeded with ones: the gradient of their sum, without
+                # a sum node in the graph.
+                loss = losses(forward(net, xb, masks), yb, task)
+                torch.autograd.backward(loss, ones)
+                sample = i in measured
+                if sample:
+                    grads.add(weights)
                 if penalize:
                     add_penalty_grads(weights, l1=hyper.l1_sub, l2=hyper.l2)
-                if i in measured:
-                    steps.before(weights)
+                if sample:
+                    steps.before(all_weights)
                 # None while every member trains: the step then skips its freezing work.
                 opt.step(None if all(self.alive) else self.active)
                 if prox:
                     proximal_l1(weights, threshold * self.active)
-                if i in measured:
-                    steps.after(weights)
+                if sample:
+                    steps.after(all_weights)
             yield from self._close_epoch(epoch, grads.take(), steps.take())
             if not any(self.alive):
                 return

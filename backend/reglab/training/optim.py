@@ -95,6 +95,10 @@ class VectorOptimizer:
                 p.data = data
                 offset += size
 
+    def decayed(self) -> Tensor:
+        """The decayed parameters (a net's weights) of each member side by side: (K, n), a view."""
+        return self.flat[:, : self._n_decayed]
+
     def col(self, h: Tensor) -> Tensor:
         """A (K,) tensor as a (K, 1) column, which broadcasts against the (K, P) buffers."""
         return h.view(self.k, 1)

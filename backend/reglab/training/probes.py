@@ -46,7 +46,8 @@ def weight_stats(weights: Sequence[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
 
 
 class GradMeter:
-    """Per-layer L2 norm of the weights' data-loss gradient, averaged over an epoch's updates."""
+    """Per-layer L2 norm of the weights' data-loss gradient, averaged over the updates it is
+    given: the loop gives it the same few sampled updates per epoch as the StepMeter."""
 
     def __init__(self, layers: int, members: int) -> None:
         self._sum = torch.zeros(layers, members)
@@ -97,7 +98,8 @@ class StepMeter:
         total = torch.zeros_like(self._sum)
         count = 0
         for w, old in zip(weights, self._before, strict=True):
-            total += (w.detach() - old).abs().flatten(1).sum(dim=1)
+            # Δw into the copy's own memory: no fresh tensor of the weights' size.
+            total += torch.sub(w.detach(), old, out=old).abs_().flatten(1).sum(dim=1)
             count += old[0].numel()
         self._sum += total / count
         self._count += 1
