@@ -91,19 +91,26 @@ class StepMeter:
 
     @torch.no_grad()
     def before(self, weights: Sequence[Tensor]) -> None:
-        self._before = [w.detach().clone() for w in weights]
+        # Copied into buffers kept from one sample to the next: a fresh copy of a wide net's
+        # weights costs more than the copying (new memory is faulted in page by page).
+        if [b.shape for b in self._before] != [w.shape for w in weights]:
+            self._before = [
+                torch.empty_like(w, memory_format=torch.contiguous_format) for w in weights
+            ]
+        for b, w in zip(self._before, weights, strict=True):
+            b.copy_(w)
 
     @torch.no_grad()
     def after(self, weights: Sequence[Tensor]) -> None:
         total = torch.zeros_like(self._sum)
         count = 0
         for w, old in zip(weights, self._before, strict=True):
-            # Δw into the copy's own memory: no fresh tensor of the weights' size.
-            total += torch.sub(w.detach(), old, out=old).abs_().flatten(1).sum(dim=1)
+            # Δw into the copy's own memory, then Σ|Δw| as an L1 norm: one pass each.
+            delta = torch.sub(w.detach(), old, out=old).flatten(1)  # (K, n)
+            total += torch.linalg.vector_norm(delta, ord=1, dim=1)
             count += old[0].numel()
         self._sum += total / count
         self._count += 1
-        self._before = []
 
     def take(self) -> Tensor:
         """The epoch's mean |Δw| per update (K,), and a fresh start."""
