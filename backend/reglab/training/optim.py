@@ -26,7 +26,8 @@ class VectorOptimizer:
     """Base: decoupled decay, frozen members and the final step; subclasses give the direction.
 
     A subclass gives a numerator n and a denominator d (or none), and the base applies
-    θ ← θ − s·n / d with the per-member step size s (η; η / (1 − β1ᵗ) for Adam).
+    θ ← θ − s·n / d with the per-member step size s (η unless the kind says otherwise); Adam
+    instead replaces that whole move with torch's fused kernel.
 
     All parameters live in one flat (K, P) buffer: the optimizer re-points each parameter's data
     at its slice of the buffer (the tensors stay the caller's leaves), and gathers the gradients
@@ -76,15 +77,18 @@ class VectorOptimizer:
         self._init_state()
 
     def _flatten(self) -> None:
-        """Move every parameter (and its gradient) into one (K, P) buffer, decayed ones first.
+        """Move every parameter into one (K, P) buffer, decayed ones first.
 
         Decayed parameters first, so that decoupled decay is one op on the slice [:, :n].
         """
+        dtype = self.params[0].dtype
+        if any(p.dtype != dtype for p in self.params):
+            raise ValueError("all parameters must share one dtype: they share one buffer.")
         order = sorted(range(len(self.params)), key=lambda i: not self.decay_mask[i])
         sizes = [self.params[i][0].numel() for i in order]
         total = sum(sizes)
-        self.flat = torch.empty(self.k, total)  # (K, P): member k's parameters in row k
-        self.flat_grad = torch.empty(self.k, total)
+        self.flat = torch.empty(self.k, total, dtype=dtype)  # (K, P): member k's in row k
+        self.flat_grad = torch.empty_like(self.flat)
         self._n_decayed = sum(s for i, s in zip(order, sizes, strict=True) if self.decay_mask[i])
         self._order = [self.params[i] for i in order]
         offset = 0
