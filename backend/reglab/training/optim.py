@@ -136,7 +136,6 @@ class VectorOptimizer:
         The state (moments, sums) advances for every member and a frozen member only keeps
         still, except in Adam, which skips a frozen member altogether (it never trains again).
         """
-        grad = self._gather_grads()  # (K, P)
         self.steps += 1
         frozen = active is not None and not bool(active.all())
         keep = self.col(active.bool()) if active is not None and frozen else None
@@ -148,12 +147,12 @@ class VectorOptimizer:
                 factor = torch.where(keep, factor, 1.0)
             self.flat[:, : self._n_decayed].mul_(factor)
 
-        self._move(grad, keep)
+        self._move(keep)
 
-    def _move(self, grad: Tensor, keep: Tensor | None) -> None:
+    def _move(self, keep: Tensor | None) -> None:
         """θ ← θ − s·n / d for the members that `keep` (K, 1) marks (None: all of them)."""
         flat = self.flat
-        numerator, denominator = self._direction(grad)
+        numerator, denominator = self._direction(self._gather_grads())
         neg_step = self._neg_step()  # (K, 1)
         if denominator is None and keep is None:
             flat.addcmul_(numerator, neg_step)  # θ ← θ − s·n
@@ -245,10 +244,11 @@ class Adam(VectorOptimizer):
     """m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²;  θ ← θ − η·m̂ / (√v̂ + ε),
     with the bias corrections m̂ = m / (1 − β1ᵗ) and v̂ = v / (1 − β2ᵗ).
 
-    Each member's row goes through torch's fused CPU Adam kernel (what Adam(fused=True) runs),
-    with that member's hyperparameters: one pass over the row instead of a dozen elementwise
-    ops over all rows, which for a wide net is most of a step's memory traffic. A member
-    computes exactly alike alone or in a group: its row is its own call. A frozen member is
+    Each member goes through torch's fused CPU Adam kernel (what Adam(fused=True) runs) with its
+    own hyperparameters: one pass over its parameters instead of a dozen elementwise ops over all
+    members, which for a wide net is most of a step's memory traffic. The kernel takes lists, so
+    it reads each member's gradients where autograd left them (no gathering copy). A member
+    computes exactly alike alone or in a group: its pieces are its own call. A frozen member is
     skipped, moments and all (it never trains again).
     """
 
@@ -266,24 +266,39 @@ class Adam(VectorOptimizer):
                 strict=True,
             )
         ]
-        self._step = torch.zeros(())  # t, which the kernel reads; shared by all rows
-        self._rows = [
-            ([self.flat[k]], [self.flat_grad[k]], [self.means[k]], [self.squares[k]])
-            for k in range(self.k)
-        ]
+        self._step = torch.zeros(())  # t, which the kernel reads; shared by all members
+        # Per member, its slice of each parameter in the buffers' order: contiguous views.
+        self._params, self._means, self._squares = (
+            self._per_member(buffer) for buffer in (self.flat, self.means, self.squares)
+        )
 
-    def _move(self, grad: Tensor, keep: Tensor | None) -> None:
+    def _per_member(self, buffer: Tensor) -> list[list[Tensor]]:
+        """A (K, P) buffer as K lists (members) of views shaped like one member's parameters."""
+        pieces, offset = [], 0
+        for p in self._order:
+            size = p[0].numel()
+            pieces.append(buffer[:, offset : offset + size].view(p.shape).unbind(0))
+            offset += size
+        return [list(member) for member in zip(*pieces, strict=True)]
+
+    def _move(self, keep: Tensor | None) -> None:
         self._step.fill_(self.steps)
         kept = [True] * self.k if keep is None else keep.flatten().tolist()
-        for (param, g, mean, square), hyper, on in zip(self._rows, self._hyper, kept, strict=True):
+        by_param = [
+            (p.grad if p.grad is not None else torch.zeros_like(p)).contiguous().unbind(0)
+            for p in self._order
+        ]
+        grads = zip(*by_param, strict=True)  # per member, its gradient pieces
+        rows = zip(self._params, grads, self._means, self._squares, self._hyper, kept, strict=True)
+        for param, grad, mean, square, hyper, on in rows:
             if on:
                 torch._fused_adam_(
                     param,
-                    g,
+                    list(grad),
                     mean,
                     square,
                     [],  # no AMSGrad maxima
-                    [self._step],
+                    [self._step] * len(param),
                     weight_decay=0.0,  # decoupled decay is done above, on weights only
                     amsgrad=False,
                     maximize=False,
