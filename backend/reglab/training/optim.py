@@ -73,7 +73,8 @@ class VectorOptimizer:
         self._decay_factor = self.col((1 - lr.double() * weight_decay.double()).float())
         self._decays = self._n_decayed > 0 and bool((weight_decay != 0).any())
         self._neg_lr = self.col(-lr)
-        self._update = torch.empty_like(self.flat)  # (K, P) scratch for −s·n / d
+        # (K, P) buffers of the generic step (Adam needs neither): gathered gradients, −s·n / d.
+        self._buffers: dict[str, Tensor] = {}
         self._init_state()
 
     def _flatten(self) -> None:
@@ -88,7 +89,6 @@ class VectorOptimizer:
         sizes = [self.params[i][0].numel() for i in order]
         total = sum(sizes)
         self.flat = torch.empty(self.k, total, dtype=dtype)  # (K, P): member k's in row k
-        self.flat_grad = torch.empty_like(self.flat)
         self._n_decayed = sum(s for i, s in zip(order, sizes, strict=True) if self.decay_mask[i])
         self._order = [self.params[i] for i in order]
         offset = 0
@@ -98,6 +98,12 @@ class VectorOptimizer:
                 data.copy_(p)
                 p.data = data
                 offset += size
+
+    def _buffer(self, name: str) -> Tensor:
+        """A (K, P) scratch buffer, allocated on first use and kept."""
+        if name not in self._buffers:
+            self._buffers[name] = torch.empty_like(self.flat)
+        return self._buffers[name]
 
     def decayed(self) -> Tensor:
         """The decayed parameters (a net's weights) of each member side by side: (K, n), a view."""
@@ -127,7 +133,7 @@ class VectorOptimizer:
             (p.grad if p.grad is not None else torch.zeros_like(p)).reshape(k, -1)
             for p in self._order
         ]
-        return torch.cat(grads, dim=1, out=self.flat_grad)
+        return torch.cat(grads, dim=1, out=self._buffer("grad"))
 
     @torch.no_grad()
     def step(self, active: Tensor | None = None) -> None:
@@ -159,7 +165,7 @@ class VectorOptimizer:
             return
         # θ ← θ + (−s·n) / d, multiplied, then divided, in torch.optim's order, so that rounding
         # matches it too: adaptive steps amplify a last-bit difference over many steps.
-        update = torch.mul(numerator, neg_step, out=self._update)
+        update = torch.mul(numerator, neg_step, out=self._buffer("update"))
         if keep is None:
             assert denominator is not None
             flat.addcdiv_(update, denominator)  # θ + 1·(u / d): the same rounding as add(u / d)
