@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import sync_playwright
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, free_port
+from tests.support import CHROMIUM, CHROMIUM_ARGS, reglab_serve
 
 RUNS = 8
 EPOCHS = int(os.environ.get("BENCH_EPOCHS", 1500))
@@ -73,40 +71,6 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def _start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "REGLAB_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
-        "REGLAB_WORKERS": "2",
-    }
-    cmd = [
-        str(Path(sys.executable).with_name("reglab")),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the server exited during start-up")
-        try:
-            health = httpx.get(f"{url}/api/health", timeout=2).json()
-            if health["workers_ready"] == health["workers"]:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the server did not get ready in 90 s")
-
-
 def measure(url: str) -> dict[str, Any]:
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"Chromium is missing at {CHROMIUM}: install Debian's chromium.")
@@ -150,13 +114,8 @@ def measure(url: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _start_server(Path(tmp))
-        try:
-            result = measure(url)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    with tempfile.TemporaryDirectory() as tmp, reglab_serve(Path(tmp)) as server:
+        result = measure(server.url)
     print(json.dumps(result, indent=2))
     ok_frames = result["frame_ms_p95"] < FRAME_P95_MS
     ok_draw = result["draw_ms_p95"] < DRAW_P95_MS

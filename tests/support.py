@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -125,3 +129,44 @@ def start_uvicorn(app: Any) -> Uvicorn:
     thread.start()
     wait_for(lambda: server.started, 60, "uvicorn to start")
     return Uvicorn(server, thread, f"http://127.0.0.1:{port}")
+
+
+@contextlib.contextmanager
+def reglab_serve(tmp: Path, **env: str) -> Iterator[Api]:
+    """`reglab serve` (what `make run` runs) as a subprocess on a free port, its workers warm.
+
+    The SQLite file and the server's log live in `tmp`; `env` adds REGLAB_ settings.
+    """
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "REGLAB_DATABASE_URL": f"sqlite:///{tmp / 'reglab.db'}",
+        "REGLAB_WORKERS": "2",
+        **env,
+    }
+    cmd = [str(Path(sys.executable).with_name("reglab")), "serve"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    log_path = tmp / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+        api = Api(f"http://127.0.0.1:{port}")
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited: {log_path.read_text()[-3000:]}")
+            try:
+                health = api.http.get("/api/health").json()
+            except httpx.HTTPError:
+                return False
+            return bool(health.get("workers_ready") == health.get("workers"))
+
+        try:
+            wait_for(ready, 90, "the server and its warm workers")
+            yield api
+        finally:
+            api.http.close()
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()

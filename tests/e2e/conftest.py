@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.support import CHROMIUM, CHROMIUM_ARGS, Api, free_port, wait_for
+from tests.support import CHROMIUM, CHROMIUM_ARGS, Api, reglab_serve
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ADMIN_TOKEN = "sesame"
@@ -24,46 +20,8 @@ ADMIN_TOKEN = "sesame"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """One server per test module: starting one (and warming its workers) costs seconds."""
     tmp = tmp_path_factory.mktemp("reglab-e2e")
-    port = free_port()
-    env = {
-        **os.environ,
-        "REGLAB_DATABASE_URL": f"sqlite:///{tmp / 'reglab.db'}",
-        "REGLAB_WORKERS": "2",
-        "REGLAB_ADMIN_TOKEN": ADMIN_TOKEN,
-    }
-    log = (tmp / "server.log").open("wb")
-    # The command a teacher runs (`make run`), from this interpreter's environment.
-    cmd = [
-        str(Path(sys.executable).with_name("reglab")),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
-    api = Api(f"http://127.0.0.1:{port}")
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {(tmp / 'server.log').read_text()[-3000:]}")
-        try:
-            health = api.http.get("/api/health").json()
-        except httpx.HTTPError:
-            return False
-        return bool(health.get("workers_ready") == health.get("workers"))
-
-    try:
-        wait_for(ready, 90, "the server and its warm workers")
+    with reglab_serve(tmp, REGLAB_ADMIN_TOKEN=ADMIN_TOKEN) as api:
         yield api
-    finally:
-        api.http.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
