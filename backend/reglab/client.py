@@ -17,10 +17,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 Say = Callable[[str], None]
+
+
 # Statuses after which no summary follows (the engine never ran the member, or died with it).
-_NO_SUMMARY = {"failed", "interrupted"}
-
-
 class SubmitError(RuntimeError):
     """The server refused the submission; the message is its answer."""
 
@@ -93,9 +92,7 @@ def _show(
     elif kind == "status" and message["status"] not in ("queued",):
         why = f" — {message['message']}" if message.get("message") else ""
         say(f"{name:>16}  {message['status']}{why}")
-        if message["status"] in _NO_SUMMARY or message.get("message") == (
-            "Cancelled before it started."
-        ):
+        if message.get("last"):  # the service ended it: no summary follows
             final[run_id] = {"status": message["status"]}
     elif kind == "summary":
         final[run_id] = message

@@ -69,6 +69,10 @@ class StatusEvent:
     status: RunStatus
     message: str | None = None
     epoch: int | None = None  # the epoch at which it happened, when it matters
+    # True when nothing follows for this run: the service ended it (failed, interrupted,
+    # cancelled before or around training), so no SummaryEvent comes. Training's own final
+    # statuses are followed by a summary and leave this False.
+    last: bool = False
     type: Literal["status"] = "status"
 
     def to_dict(self) -> dict[str, Any]:

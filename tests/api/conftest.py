@@ -66,10 +66,7 @@ def is_done(messages: list[dict[str, Any]], run_ids: set[int]) -> bool:
     """Every run has said its last word: a summary, or a final status no summary follows."""
     done = set()
     for m in messages:
-        if m["type"] == "summary" or (
-            (m["type"] == "status" and m["status"] in {"failed", "interrupted"})
-            or m.get("message") == "Cancelled before it started."
-        ):
+        if m["type"] == "summary" or (m["type"] == "status" and m.get("last")):
             done.add(m["run_id"])
     return run_ids <= done
 

@@ -13,7 +13,7 @@ from reglab.events import EpochEvent, StatusEvent
 from reglab.spec import ExperimentSpec
 from reglab.store.repo import Store
 
-from api.conftest import LiveServer, settings_for, start_server
+from api.conftest import LiveServer, collect, settings_for, start_server
 from tests.support import wait_for
 
 pytestmark = pytest.mark.slow
@@ -124,5 +124,9 @@ def test_a_worker_deaf_to_cancel_is_killed_and_replaced(restarted: LiveServer) -
     for run in finished["runs"]:
         assert run["status"] == "cancelled"
         assert "did not stop within 1 s and was replaced" in run["message"]
+    # A stream reader learns that no summary will come for these runs, so it stops waiting.
+    messages = collect(restarted, created["id"], set(run_ids), timeout=20)
+    ends = [m for m in messages if m["type"] == "status" and m["status"] == "cancelled"]
+    assert {m["run_id"] for m in ends if m["last"]} == set(run_ids)
     after = restarted.submit(small(2), user="dee")
     assert restarted.wait_finished(after["id"])["runs"][0]["status"] == "completed"

@@ -74,7 +74,9 @@ class Scheduler:
     def recover(self) -> int:
         """Mark runs left `running` interrupted, queue the `queued` ones; returns how many were."""
         running, _ = self.store.list_runs(statuses=["running"], limit=100_000)
-        self.recorder.record([StatusEvent(r.id, "interrupted", INTERRUPTED) for r in running])
+        self.recorder.record(
+            [StatusEvent(r.id, "interrupted", INTERRUPTED, last=True) for r in running]
+        )
         queued, _ = self.store.list_runs(statuses=["queued"], limit=100_000)
         by_experiment: dict[int, list[RunRecord]] = {}
         for run in queued:
@@ -190,7 +192,9 @@ class Scheduler:
             self.executor.cancel(to_executor)
         if now_cancelled:
             message = "Cancelled before it started."
-            self.recorder.record([StatusEvent(r, "cancelled", message) for r in now_cancelled])
+            self.recorder.record(
+                [StatusEvent(r, "cancelled", message, last=True) for r in now_cancelled]
+            )
 
     def _settle(self, job: _Job, reason: str, *, status: str = "failed") -> None:
         """Give every run of a finished group without a final status one."""
@@ -201,9 +205,9 @@ class Scheduler:
         events = []
         for run_id in sorted(open_ids):
             if run_id in job.cancelled:
-                events.append(StatusEvent(run_id, "cancelled", _cancel_reason(reason)))
+                events.append(StatusEvent(run_id, "cancelled", _cancel_reason(reason), last=True))
             else:
-                events.append(StatusEvent(run_id, status, reason))  # type: ignore[arg-type]
+                events.append(StatusEvent(run_id, status, reason, last=True))  # type: ignore[arg-type]
         self.recorder.record(events)
 
     def _check_quota(self, owner: str, runs: list[tuple[str, RunSpec]]) -> None:
