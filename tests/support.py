@@ -80,7 +80,8 @@ class Api:
 
         def done() -> dict[str, Any] | None:
             exp = self.experiment(experiment_id)
-            return exp if all(r["status"] in FINAL for r in exp["runs"]) else None
+            runs = exp["runs"]
+            return exp if runs and all(r["status"] in FINAL for r in runs) else None
 
         found: dict[str, Any] = wait_for(done, timeout, f"experiment {experiment_id} to finish")
         return found
@@ -158,7 +159,7 @@ def reglab_serve(tmp: Path, **env: str) -> Iterator[Api]:
                 health = api.http.get("/api/health").json()
             except httpx.HTTPError:
                 return False
-            return bool(health.get("workers_ready") == health.get("workers"))
+            return bool(health["workers"] > 0 and health["workers_ready"] == health["workers"])
 
         try:
             wait_for(ready, 90, "the server and its warm workers")

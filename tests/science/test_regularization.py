@@ -129,6 +129,7 @@ def test_every_overfitting_remedy_beats_none_on_validation_loss() -> None:
 
 def test_the_dropout_sweep_traces_a_u_curve() -> None:
     runs = run_lesson("dropout-sweep")
+    assert all(r.summary is not None for r in runs.values())
     best = [r.summary.best_val_loss for r in runs.values() if r.summary is not None]
     lowest = best.index(min(best))
     assert 0 < lowest < len(best) - 1  # neither no dropout nor the most is best

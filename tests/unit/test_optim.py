@@ -200,10 +200,11 @@ def test_adam_and_adamw_are_the_same_update() -> None:
     for decay in ("none", "decoupled"):
         a = our_trajectory("adam", list(range(K)), decay)  # type: ignore[arg-type]
         w = our_trajectory("adamw", list(range(K)), decay)  # type: ignore[arg-type]
+        assert len(a) == len(w) == STEPS
         assert all(
             torch.equal(p, q)
-            for ps, qs in zip(a, w, strict=False)
-            for p, q in zip(ps, qs, strict=False)
+            for ps, qs in zip(a, w, strict=True)
+            for p, q in zip(ps, qs, strict=True)
         )
 
 
