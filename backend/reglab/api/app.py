@@ -62,7 +62,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=WireJSONResponse,
     )
-    app.state.settings = settings
     errors.install(app)
     for module in (meta, experiments, exports, runs, admin, stream):
         app.include_router(module.router)

@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -257,7 +258,7 @@ class Lockstep:
         d, net = self.data, self.net
         hists = probes.histograms(net.weights)
         pictures: list[dict[str, object]] | None = None
-        kind: str | None = None
+        kind: Literal["boundary", "curve"] = "boundary"
         if d.n_inputs == 2 and d.task != "regression":
             pictures, kind = list(probes.boundaries(net, d.x_range)), "boundary"
         elif d.n_inputs == 1 and d.task == "regression":
@@ -272,7 +273,7 @@ class Lockstep:
                 data["train"] = probes.points(d.x_train, d.y_train)
                 data["val"] = probes.points(d.x_val, d.y_val)
                 self.sent_points[k] = True
-            yield SnapshotEvent(run_id, epoch, "boundary" if kind == "boundary" else "curve", data)
+            yield SnapshotEvent(run_id, epoch, kind, data)
 
     def _end(self, ending: list[tuple[int, RunStatus, str]]) -> Iterator[Event]:
         """Freeze these members, settle their reported weights, send each status and summary."""
