@@ -114,7 +114,8 @@ class Lockstep:
         self.restore = [r.early_stopping and r.restore_best for r in reg]
         # The best validation epoch's weights, kept for every member: early stopping restores
         # them, and a diverged member reports them instead of its NaNs.
-        self.best = [p.detach().clone() for p in self.net.parameters()]
+        # (K, P): all of a member's parameters are row k of the optimizer's flat buffer.
+        self.best = self.optimizer.flat.clone()
         k = len(self.members)
         self.active = torch.ones(k)
         self.alive = [True] * k
@@ -198,9 +199,8 @@ class Lockstep:
         # Frozen and diverged members are given +inf: never an improvement.
         inf = torch.full_like(val_loss, math.inf)
         improved, stop = self.stopper.update(torch.where(alive, val_loss, inf), epoch)
-        with torch.no_grad():
-            for p, b in zip(net.parameters(), self.best, strict=True):
-                b.copy_(torch.where(improved.view(-1, *[1] * (p.dim() - 1)), p, b))
+        if improved.any():
+            self.best[improved] = self.optimizer.flat[improved]
 
         now = time.perf_counter() - self.started
         cols = [train_loss, val_loss, l1, l2, sparsity, step]
@@ -286,8 +286,7 @@ class Lockstep:
             restored[k] = status == "diverged" or (self.restore[k] and best_epoch > 0)
             if restored[k]:
                 with torch.no_grad():
-                    for p, b in zip(self.net.parameters(), self.best, strict=True):
-                        p[k].copy_(b[k])
+                    self.optimizer.flat[k].copy_(self.best[k])
         # One evaluation of all K serves every member that ends now.
         d, net = self.data, self.net
         test = evaluate(net, d.x_test, d.y_test) if d.x_test.shape[0] > 0 else None
