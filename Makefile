@@ -6,8 +6,9 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 CHROMIUM ?= /usr/bin/chromium
+NODE    ?= node
 
-.PHONY: run test lint format bench browser install clean
+.PHONY: run test test-js lint format bench browser node install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,7 +36,21 @@ browser:
 	  fi; \
 	fi
 
-test: $(STAMP) browser
+# The page's pure modules (model, frame scheduler) are unit-tested with node's own test runner.
+node:
+	@if ! command -v $(NODE) >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -q && apt-get install -y -q nodejs) >/dev/null || \
+	      { echo "Could not install nodejs with apt-get; install node >= 18 and rerun (or set NODE=/path)."; exit 1; }; \
+	  else \
+	    echo "The frontend's unit tests need node >= 18: run 'sudo apt-get install -y nodejs' (or set NODE=/path)."; exit 1; \
+	  fi; \
+	fi
+
+test-js: node
+	$(NODE) --test tests/js/*.test.mjs
+
+test: $(STAMP) browser test-js
 	REGLAB_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -1,4 +1,6 @@
-// Small Plotly wrappers: each chart draws once, then extends; all drawing happens in one animation frame.
+// Small Plotly wrappers: each chart draws once, then extends, in the frame the scheduler gives it.
+
+import { FrameScheduler, screenObserver } from "./scheduler.js";
 
 const Plotly = window.Plotly;
 
@@ -6,99 +8,11 @@ const Plotly = window.Plotly;
 export const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#000000", "#F0E442"];
 export const runColor = (i) => PALETTE[i % PALETTE.length];
 
-/** What the page measured about its own drawing; the browser bench and the e2e tests read it. */
-export const drawStats = { newPlots: 0, extends: 0, latencies: [], frames: 0, flushMs: {}, dirty: 0 };
-
-/*
- * The frame scheduler. A Plotly redraw costs 15–60 ms on a classroom laptop that also trains,
- * so a frame holds at most one of them (plus cheap DOM updates such as the run table):
- * - the loss chart, the one a student watches, goes first, but never two frames running while
- *   another chart waits, so its newest epoch is on screen within about two frames;
- * - the other charts redraw at most `minInterval` ms apart, and only while on screen; one that
- *   is scrolled away keeps its points and draws them when it comes back into view.
- */
-const dirty = new Set();
-let framePending = false;
-let lastHeavy = null;
-let lastMark = 0;
-const QUIET_MS = 300; // no new data for this long: the stream paused or ended
-const HEAVY_BUDGET_MS = 10; // a second Plotly draw only if the first was this quick
-
-const visibility = typeof IntersectionObserver === "function"
-  ? new IntersectionObserver((entries) => {
-    for (const entry of entries) {
-      const chart = entry.target.__chart;
-      if (!chart) continue;
-      chart.visible = entry.isIntersecting;
-      if (chart.visible && dirty.has(chart)) requestFrame();
-    }
-  }, { rootMargin: "200px" })
-  : null;
-
-/** Tells the scheduler about a chart: `priority` 0 is the loss chart; `cheap` ones skip the budget. */
-export function register(chart, { priority = 1, minInterval = 0, cheap = false, watch = chart.el } = {}) {
-  Object.assign(chart, { priority, minInterval, cheap, visible: true, lastDraw: -Infinity });
-  if (visibility && watch) {
-    watch.__chart = chart;
-    visibility.observe(watch);
-  }
-}
-
-function requestFrame() {
-  if (!framePending) {
-    framePending = true;
-    requestAnimationFrame(flushAll);
-  }
-}
-
-/** Asks for `chart.flush()` in a coming animation frame; many calls before it still draw once. */
-export function schedule(chart, fresh = true) {
-  dirty.add(chart);
-  drawStats.dirty = dirty.size;
-  if (fresh) lastMark = performance.now();
-  requestFrame();
-}
-
-function run(chart, now) {
-  dirty.delete(chart);
-  chart.lastDraw = now;
-  const t0 = performance.now();
-  chart.flush();
-  const key = chart.el.dataset?.chart || chart.constructor.name;
-  (drawStats.flushMs[key] ??= []).push(performance.now() - t0);
-  if (drawStats.flushMs[key].length > 5000) drawStats.flushMs[key].splice(0, 2500);
-}
-
-function flushAll() {
-  framePending = false;
-  drawStats.frames += 1;
-  const start = performance.now();
-  const ready = [];
-  let waiting = false;
-  for (const chart of [...dirty]) {
-    if (!chart.el.isConnected) dirty.delete(chart);
-    else if (chart.cheap) run(chart, start);
-    else if (!chart.visible) continue; // drawn when it scrolls back into view
-    else if (start - chart.lastDraw >= chart.minInterval) ready.push(chart);
-    else waiting = true;
-  }
-  // Oldest first within a priority; the loss chart yields once if it drew in the last frame.
-  ready.sort((a, b) => a.priority - b.priority || (a.lastDraw === b.lastDraw ? 0 : a.lastDraw - b.lastDraw));
-  if (ready.length > 1 && ready[0] === lastHeavy) ready.push(ready.shift());
-  for (const chart of ready) {
-    if (chart !== ready[0] && performance.now() - start > HEAVY_BUDGET_MS) break;
-    run(chart, performance.now());
-    lastHeavy = chart;
-  }
-  if (ready.length === 0) {
-    lastHeavy = null;
-    // The stream paused or ended: catch up one scrolled-away chart per frame.
-    const hidden = [...dirty].find((c) => !c.visible);
-    if (hidden && !waiting && start - lastMark > QUIET_MS) run(hidden, performance.now());
-  }
-  drawStats.dirty = dirty.size;
-  if (dirty.size || waiting) requestFrame();
-}
+/** The page's one scheduler; its stats are what the browser bench and the e2e tests read. */
+export const scheduler = new FrameScheduler({ observe: screenObserver() });
+export const drawStats = scheduler.stats;
+export const register = (chart, options) => scheduler.register(chart, options);
+export const schedule = (chart, fresh) => scheduler.schedule(chart, fresh);
 
 export function fontSize() {
   return document.documentElement.classList.contains("large-type") ? 17 : 12;

@@ -1,59 +1,55 @@
-// The live view of one comparison: curves, weights, boundaries and the run table, fed by the websocket.
+// The live view of one comparison: layout() builds the page, draw() brings it up to the model,
+// which only applyEvent() (experiment-model.js) changes.
 
 import { api, exportUrl } from "../api.js";
 import { CurveOverlay, LayerBars, SeriesChart, SmallMultiples, runColor } from "../charts.js";
 import { h } from "../dom.js";
 import { LiveStream } from "../live.js";
+import { allFinal, applyEvent, markersOf, modelFrom, snapshotAt } from "./experiment-model.js";
 import { boundaryFigure, histogramFigure } from "./figures.js";
-import { diff } from "./schema.js";
-import { SummaryTable, isFinal } from "./summary.js";
+import { SummaryTable } from "./summary.js";
 
 const REGRESSION = new Set(["poly", "sine"]);
 const PLANE = new Set(["moons", "circles", "xor", "spiral", "gaussians"]);
-
-/** "l2 = 0.01, dropout = 0.5": what a run changes from the comparison's base setup. */
-function changesOf(spec, base) {
-  if (!base) return "";
-  const flat = (o, pre = "") => Object.entries(o).flatMap(([k, v]) =>
-    v && typeof v === "object" && !Array.isArray(v) ? flat(v, `${pre}${k}.`) : [[`${pre}${k}`, v]]);
-  return flat(diff(spec, base)).map(([path, v]) => `${path.split(".").pop()} = ${Array.isArray(v) ? v.join("×") : v}`).join(", ");
-}
-
-/** The experiment's data as the page keeps it: survives a view rebuild (large type) without refetching. */
-function modelFrom(meta) {
-  const runs = meta.runs.map((r, index) => ({
-    id: r.id,
-    name: r.name,
-    index,
-    color: runColor(index),
-    total: r.spec.train.epochs,
-    status: r.status,
-    message: r.message,
-    epochs: [],
-    best: null,
-    stoppedAt: null,
-    summary: r.summary || null,
-    snapshots: { histogram: new Map(), boundary: new Map(), curve: new Map() },
-    grads: null,
-    points: null,
-    changes: changesOf(r.spec, meta.spec?.base),
-  }));
-  const kind = meta.runs[0].spec.data.kind;
-  return { id: String(meta.id), meta, runs, byId: new Map(runs.map((r) => [r.id, r])), cursor: 0, connection: "connecting",
-    duplicates: 0, kind, snapshotEpochs: [], follow: true, sliderEpoch: null, logY: false };
-}
 
 export async function render(root, ctx) {
   const id = ctx.state.route.id;
   let model = ctx.state.experiment;
   if (!model || model.id !== String(id)) {
-    model = modelFrom(await api.experiment(id));
+    model = modelFrom(await api.experiment(id), runColor);
     ctx.state.experiment = model;
   }
+  const view = layout(root, model, ctx);
+  // A rebuilt view (large type, coming back) draws what the model already holds, then resumes.
+  draw(view, model);
+
+  const stream = new LiveStream(model.id, {
+    since: model.cursor,
+    onEvent: (msg) => {
+      model.cursor = stream.cursor;
+      const change = applyEvent(model, msg);
+      if (change) draw(view, model, change);
+    },
+    onState: (s) => {
+      model.connection = s;
+      draw(view, model);
+    },
+  }).start();
+  window.reglab.stream = stream;
+
+  return () => {
+    stream.stop();
+    window.reglab.stream = null;
+  };
+}
+
+const CONNECTION_TEXT = { connecting: "connecting…", live: "● live", reconnecting: "reconnecting…", closed: "disconnected", missing: "not found", finished: "finished" };
+
+/** Builds the page for the model (header, table, charts, snapshot panels) and returns its parts. */
+function layout(root, model, ctx) {
   const task = REGRESSION.has(model.kind) ? "regression" : "classification";
   const runs = model.runs;
 
-  // ---- layout ---------------------------------------------------------------------------------
   const conn = h("span", { class: "conn", "data-conn": model.connection });
   const cancelAll = h("button", { type: "button", class: "danger", id: "cancel-all" }, "■ Cancel all");
   cancelAll.addEventListener("click", async () => {
@@ -141,164 +137,103 @@ export async function render(root, ctx) {
   const slider = h("input", { type: "range", min: 0, max: 0, value: 0, id: "epoch-slider", "aria-label": "Snapshot epoch" });
   const sliderLabel = h("output", { for: "epoch-slider", class: "slider-label" }, "no snapshot yet");
   const follow = h("input", { type: "checkbox", checked: model.follow, id: "follow-live" });
-  const snapHead = h("div", { class: "snap-head" },
-    h("h2", {}, "Inside the networks"),
-    h("label", { class: "slider" }, "Epoch ", slider, sliderLabel),
-    h("label", { class: "inline", for: "follow-live" }, follow, " follow the latest"));
-  root.append(h("section", { class: "snapshots" }, snapHead));
-  const snapSection = root.lastChild;
+  const snapSection = h("section", { class: "snapshots" },
+    h("div", { class: "snap-head" },
+      h("h2", {}, "Inside the networks"),
+      h("label", { class: "slider" }, "Epoch ", slider, sliderLabel),
+      h("label", { class: "inline", for: "follow-live" }, follow, " follow the latest")));
+  root.append(snapSection);
 
   const multiples = [];
-  const addMultiples = (title, help, figure) => {
+  const addMultiples = (kind, title, help, figure) => {
     const box = h("div", { class: "multiples" });
     snapSection.append(h("h3", {}, title), h("p", { class: "muted small" }, help), box);
     const sm = new SmallMultiples(box, { runs, figure });
     box.append(...runs.map((r) => h("div", { class: "multiple" }, sm.cell(r.id))));
-    multiples.push(["histogram", sm]);
-    return sm;
+    multiples.push([kind, sm]);
   };
-  const hist = addMultiples("Weight histograms", "Every weight of the network (biases excluded), darker = nearer the input. L1 piles weights up at exactly zero; L2 keeps a narrow bell around it.", histogramFigure);
-  let boundary = null;
+  addMultiples("histogram", "Weight histograms", "Every weight of the network (biases excluded), darker = nearer the input. L1 piles weights up at exactly zero; L2 keeps a narrow bell around it.", histogramFigure);
   let curve = null;
   if (PLANE.has(model.kind)) {
-    boundary = addMultiples("Decision boundaries", "What each network predicts over the input plane, with the training points. A wiggly boundary that hugs single points is overfitting.", boundaryFigure);
-    multiples[multiples.length - 1][0] = "boundary";
+    addMultiples("boundary", "Decision boundaries", "What each network predicts over the input plane, with the training points. A wiggly boundary that hugs single points is overfitting.", boundaryFigure);
   } else if (task === "regression") {
     const el = h("div", { class: "chart chart-tall", "data-chart": "curve" });
     snapSection.append(h("h3", {}, "Fitted curve"), h("div", { class: "panel" }, el));
     curve = new CurveOverlay(el, { runs });
   }
 
-  function snapshotAt(run, kind, epoch) {
-    let best = null;
-    for (const [e, data] of run.snapshots[kind]) if (e <= epoch && (!best || e > best.epoch)) best = { epoch: e, data };
-    return best;
-  }
-
-  function showSnapshots() {
-    const epochs = model.snapshotEpochs;
-    if (!epochs.length) return;
-    if (model.follow) model.sliderEpoch = epochs.at(-1);
-    const i = Math.max(0, epochs.indexOf(model.sliderEpoch));
-    slider.max = String(epochs.length - 1);
-    slider.value = String(i);
-    sliderLabel.textContent = `${epochs[i]}`;
-    for (const run of runs) {
-      for (const [kind, sm] of multiples) {
-        const snap = snapshotAt(run, kind, epochs[i]);
-        if (snap) sm.show(run.id, snap);
-      }
-      const c = snapshotAt(run, "curve", epochs[i]);
-      if (curve && c) curve.show(run.id, { ...c, points: run.points });
-    }
-  }
+  const view = { conn, cancelAll, table, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, drawn: new Map(), markersVersion: -1, snapshotsShown: null };
   slider.addEventListener("input", () => {
     model.follow = false;
     follow.checked = false;
     model.sliderEpoch = model.snapshotEpochs[Number(slider.value)];
-    showSnapshots();
+    drawSnapshots(view, model);
   });
-  follow.addEventListener("change", () => ((model.follow = follow.checked), showSnapshots()));
-
-  // ---- events → model → charts ----------------------------------------------------------------
-  let markersDirty = false;
-  function markers() {
-    const best = runs.filter((r) => r.best).map((r) => ({ x: r.summary?.best_epoch ?? r.best.epoch, y: r.summary?.best_val_loss ?? r.best.val, color: r.color, name: r.name }));
-    const stopped = runs.filter((r) => r.stoppedAt).map((r) => {
-      const row = r.epochs.find((e) => e.epoch === r.stoppedAt) || r.epochs.at(-1);
-      return { x: r.stoppedAt, y: row ? row.val_loss : null, color: r.color, name: r.name };
-    });
-    charts.loss.setMarkers(best, stopped);
-  }
-
-  function drawEpoch(run, row, receivedAt) {
-    for (const c of lineCharts) c.push(run.id, row.epoch, row, receivedAt);
-    if (row.grad_norms) bars.set(run.id, row.grad_norms);
-  }
-
-  function onEpoch(run, msg, receivedAt) {
-    const last = run.epochs.at(-1);
-    if (last && msg.epoch <= last.epoch) {
-      model.duplicates += 1; // a replay overlapping what we hold: counted, never drawn twice
-      return;
-    }
-    run.epochs.push(msg);
-    if (run.status === "queued") run.status = "running";
-    if (Number.isFinite(msg.val_loss) && (!run.best || msg.val_loss < run.best.val)) {
-      run.best = { epoch: msg.epoch, val: msg.val_loss };
-      markersDirty = true;
-    }
-    drawEpoch(run, msg, receivedAt);
-  }
-
-  function onEvent(msg) {
-    const receivedAt = performance.now();
-    model.cursor = stream.cursor;
-    const run = model.byId.get(msg.run_id);
-    if (!run) return;
-    if (msg.type === "epoch") onEpoch(run, msg, receivedAt);
-    else if (msg.type === "snapshot") {
-      if (!run.snapshots[msg.kind]) run.snapshots[msg.kind] = new Map();
-      run.snapshots[msg.kind].set(msg.epoch, msg.data);
-      // Data points come once per run, with its first boundary or curve snapshot.
-      if (msg.data.train) run.points = { train: msg.data.train, val: msg.data.val };
-      if (!model.snapshotEpochs.includes(msg.epoch)) {
-        model.snapshotEpochs.push(msg.epoch);
-        model.snapshotEpochs.sort((a, b) => a - b);
-      }
-      if (model.follow) showSnapshots();
-    } else if (msg.type === "status") {
-      run.status = msg.status;
-      run.message = msg.message || null;
-      if (msg.status === "stopped_early") {
-        run.stoppedAt = msg.epoch ?? run.epochs.at(-1)?.epoch ?? null;
-        markersDirty = true;
-      }
-    } else if (msg.type === "summary") {
-      run.summary = msg;
-      run.status = msg.status || run.status;
-      if (run.status === "stopped_early" && !run.stoppedAt) run.stoppedAt = msg.epochs_run;
-      markersDirty = true;
-    }
-    if (markersDirty) {
-      markersDirty = false;
-      markers();
-    }
-    table.update();
-    showConnection();
-  }
-
-  // Once every run is over the socket has nothing left to say; the view says "finished".
-  function showConnection() {
-    const allDone = runs.every((r) => isFinal(r.status));
-    cancelAll.hidden = allDone;
-    if (allDone && runs.some((r) => r.epochs.length < r.total)) for (const c of lineCharts) c.fitX();
-    if (allDone && model.connection === "live") {
-      conn.dataset.conn = "finished";
-      conn.textContent = "finished";
-    }
-  }
-
-  // A rebuilt view (large type, coming back) redraws what the model already holds, then resumes.
-  for (const run of runs) for (const row of run.epochs) drawEpoch(run, row);
-  markers();
-  showSnapshots();
-
-  const stream = new LiveStream(model.id, {
-    since: model.cursor,
-    onEvent,
-    onState: (s) => {
-      model.connection = s;
-      conn.dataset.conn = s;
-      conn.textContent = { connecting: "connecting…", live: "● live", reconnecting: "reconnecting…", closed: "disconnected", missing: "not found" }[s] || s;
-      showConnection();
-    },
-  }).start();
-  window.reglab.stream = stream;
-
-  return () => {
-    stream.stop();
-    window.reglab.stream = null;
-  };
+  follow.addEventListener("change", () => ((model.follow = follow.checked), drawSnapshots(view, model)));
+  return view;
 }
 
+/**
+ * Brings the page up to the model: hands each chart the epochs it has not seen yet (drawing
+ * happens in the scheduler's frames), moves markers and snapshots, updates the table and the
+ * connection badge. `change` (from applyEvent) narrows the work to one run; without it, all.
+ */
+function draw(view, model, change = null) {
+  const receivedAt = change ? performance.now() : undefined;
+  for (const run of change ? [change.run] : model.runs) {
+    const from = view.drawn.get(run.id) || 0;
+    if (from === run.epochs.length) continue;
+    view.drawn.set(run.id, run.epochs.length);
+    let grads = null;
+    for (const row of run.epochs.slice(from)) {
+      for (const c of view.lineCharts) c.push(run.id, row.epoch, row, receivedAt);
+      grads = row.grad_norms || grads;
+    }
+    if (grads) view.bars.set(run.id, grads);
+  }
+  if (view.markersVersion !== model.markersVersion) {
+    view.markersVersion = model.markersVersion;
+    const { best, stopped } = markersOf(model);
+    view.charts.loss.setMarkers(best, stopped);
+  }
+  if (!change || change.type === "snapshot") {
+    if (model.follow || view.snapshotsShown === null) drawSnapshots(view, model);
+  }
+  view.table.update();
+  drawConnection(view, model);
+}
+
+/** Shows every run's snapshot at the slider's epoch (the latest one while following). */
+function drawSnapshots(view, model) {
+  const epochs = model.snapshotEpochs;
+  if (!epochs.length) return;
+  if (model.follow) model.sliderEpoch = epochs.at(-1);
+  const i = Math.max(0, epochs.indexOf(model.sliderEpoch));
+  view.snapshotsShown = epochs[i];
+  view.slider.max = String(epochs.length - 1);
+  view.slider.value = String(i);
+  view.sliderLabel.textContent = `${epochs[i]}`;
+  for (const run of model.runs) {
+    for (const [kind, sm] of view.multiples) {
+      const snap = snapshotAt(run, kind, epochs[i]);
+      if (snap) sm.show(run.id, snap);
+    }
+    const c = snapshotAt(run, "curve", epochs[i]);
+    if (view.curve && c) view.curve.show(run.id, { ...c, points: run.points });
+  }
+}
+
+// Once every run is over the socket has nothing left to say; the view says "finished".
+function drawConnection(view, model) {
+  const done = allFinal(model);
+  view.cancelAll.hidden = done;
+  if (done && !view.fitted && model.runs.some((r) => r.epochs.length < r.total)) {
+    view.fitted = true;
+    for (const c of view.lineCharts) c.fitX();
+  }
+  const state = done && model.connection === "live" ? "finished" : model.connection;
+  if (view.conn.dataset.conn !== state) {
+    view.conn.dataset.conn = state;
+    view.conn.textContent = CONNECTION_TEXT[state] || state;
+  }
+}

@@ -2,9 +2,7 @@
 
 import { register, schedule } from "../charts.js";
 import { fmt, h, pct, seconds } from "../dom.js";
-
-const FINAL = new Set(["completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"]);
-export const isFinal = (status) => FINAL.has(status);
+import { isFinal } from "./experiment-model.js";
 
 const STATUS_TEXT = {
   queued: "queued", running: "running", completed: "completed", stopped_early: "stopped early",
