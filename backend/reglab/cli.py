@@ -12,6 +12,7 @@ import torch
 import typer
 from pydantic import ValidationError
 
+from reglab.errors import located
 from reglab.events import EpochEvent, StatusEvent, SummaryEvent
 from reglab.presets import LESSONS, LessonNotFound, get_lesson
 from reglab.spec import ExperimentSpec, RunSpec
@@ -55,9 +56,9 @@ def _load(lesson: str | None, spec_file: Path | None) -> ExperimentSpec:
     except json.JSONDecodeError as exc:
         raise _fail(f"{spec_file} is not valid JSON: {exc.msg} at line {exc.lineno}.") from None
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "the file"
-        raise _fail(f"{spec_file}: {where}: {err['msg']}") from None
+        loc, msg = located(exc.errors()[0])
+        where = ".".join(str(p) for p in loc) or "the file"
+        raise _fail(f"{spec_file}: {where}: {msg}") from None
 
 
 def _members(experiment: ExperimentSpec, epochs: int | None) -> list[Member]:

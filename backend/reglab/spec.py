@@ -7,9 +7,12 @@ alive. Specs are validated once, at the edge (API, CLI); everything below trusts
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from reglab.errors import SpecError, sentence
 
 MAX_MEMBERS = 64
 MAX_EPOCHS = 2000
@@ -31,7 +34,8 @@ REGRESSION_1D: frozenset[str] = frozenset({"poly", "sine"})
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and ±Inf are refused in every number (JSON bodies may carry NaN; no bound holds it).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataSpec(_Spec):
@@ -116,7 +120,8 @@ class ModelSpec(_Spec):
     def _widths_in_range(self) -> ModelSpec:
         for i, width in enumerate(self.hidden):
             if not 1 <= width <= MAX_WIDTH:
-                raise ValueError(f"hidden layer {i} has width {width}; use 1 to {MAX_WIDTH} units.")
+                msg = f"hidden layer {i} has width {width}; use 1 to {MAX_WIDTH} units."
+                raise SpecError(("hidden", i), msg)
         return self
 
 
@@ -262,25 +267,30 @@ class ExperimentSpec(_Spec):
     def _runs_are_valid(self) -> ExperimentSpec:
         runs = self.runs()  # raises with a precise location when an override is wrong
         if len(runs) > MAX_MEMBERS:
-            raise ValueError(f"{len(runs)} runs in one experiment; the limit is {MAX_MEMBERS}.")
+            where = ("grid",) if self.grid else ("variants",)
+            msg = f"{len(runs)} runs in one experiment; the limit is {MAX_MEMBERS}."
+            raise SpecError(where, msg)
         total = sum(spec.train.epochs for _, spec in runs)
         if total > MAX_MEMBER_EPOCHS:
-            raise ValueError(
+            raise SpecError(
+                ("base", "train", "epochs"),
                 f"{total} epochs over all runs; the limit is {MAX_MEMBER_EPOCHS}. "
-                "Use fewer variants or fewer epochs."
+                "Use fewer variants or fewer epochs.",
             )
         return self
 
     def runs(self) -> list[tuple[str, RunSpec]]:
         """The (name, spec) of every run, in order: the variants, else the grid, else the base."""
         if self.variants and self.grid:
-            raise ValueError("give variants or a grid, not both.")
+            raise SpecError(("variants",), "give variants or a grid, not both.")
         named: list[tuple[str, dict[str, Any]]]
         if self.variants:
             names = [v.name for v in self.variants]
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
-                raise ValueError(f"variant names must be unique; repeated: {', '.join(dupes)}.")
+                raise SpecError(
+                    ("variants",), f"variant names must be unique; repeated: {', '.join(dupes)}."
+                )
             named = [(v.name, v.override) for v in self.variants]
         elif self.grid:
             named = [("", {})]
@@ -296,9 +306,20 @@ class ExperimentSpec(_Spec):
         base = self.base.model_dump()
         out = []
         for i, (name, override) in enumerate(named):
-            where = f"variants[{i}]" if self.variants else f"grid run {name!r}"
-            out.append((name, _apply(base, override, where)))
+            out.append((name, _apply(base, override, self._where(i))))
         return out
+
+    def _where(self, index: int) -> Callable[[tuple[str | int, ...]], tuple[str | int, ...]]:
+        """Where a field of run `index`'s override sits in this spec: its variant or grid axis."""
+        if self.variants:
+            return lambda loc: ("variants", index, "override", *loc)
+        axes = [axis.field for axis in self.grid]
+
+        def axis(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+            field = ".".join(str(p) for p in loc[:2])
+            return ("grid", axes.index(field), "values") if field in axes else ("grid",)
+
+        return axis
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -311,10 +332,17 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _apply(base: dict[str, Any], override: dict[str, Any], where: str) -> RunSpec:
+def _apply(
+    base: dict[str, Any],
+    override: dict[str, Any],
+    where: Callable[[tuple[str | int, ...]], tuple[str | int, ...]],
+) -> RunSpec:
+    """The base with `override` merged in; a SpecError placed by `where` when it is invalid."""
     try:
         return RunSpec.model_validate(_merge(base, override))
     except ValidationError as exc:
         err = exc.errors()[0]
-        path = ".".join(str(p) for p in err["loc"])
-        raise ValueError(f"{where}: override.{path}: {err['msg']}") from None
+        inner = err.get("ctx", {}).get("error")
+        if isinstance(inner, SpecError):
+            raise SpecError(where((*err["loc"], *inner.loc)), inner.msg) from None
+        raise SpecError(where(tuple(err["loc"])), sentence(err)) from None

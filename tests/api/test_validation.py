@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from reglab.api.stream import INVALID_CLOSE_CODE
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from api.conftest import LiveServer
 
@@ -22,7 +26,7 @@ def field_of(response: httpx.Response) -> list[str]:
     ("body", "field"),
     [
         ({"base": {"data": {"n_train": 5}}}, "base.data.n_train"),
-        ({"base": {"model": {"hidden": [64, 0]}}}, "base.model"),
+        ({"base": {"model": {"hidden": [64, 0]}}}, "base.model.hidden.1"),
         ({"base": {"model": {"activation": "swish"}}}, "base.model.activation"),
         ({"base": {"optimizer": {"lr": -1}}}, "base.optimizer.lr"),
         ({"base": {"train": {"epochs": 5000}}}, "base.train.epochs"),
@@ -161,3 +165,86 @@ def test_openapi_lists_every_resource(server: LiveServer) -> None:
         "/api/experiments/{experiment_id}/export.csv",
     ]:
         assert path in paths
+
+
+TOO_BIG = str(2**64)  # beyond any integer SQLite (or a C long) holds
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("GET", f"/api/experiments/{TOO_BIG}", "experiment_id"),
+        ("POST", f"/api/experiments/{TOO_BIG}/cancel", "experiment_id"),
+        ("DELETE", f"/api/experiments/{TOO_BIG}", "experiment_id"),
+        ("GET", f"/api/experiments/{TOO_BIG}/export.csv", "experiment_id"),
+        ("GET", f"/api/runs/{TOO_BIG}", "run_id"),
+        ("GET", f"/api/runs/{TOO_BIG}/snapshots", "run_id"),
+        ("GET", f"/api/experiments?offset={TOO_BIG}", "offset"),
+        ("GET", f"/api/runs?offset={TOO_BIG}", "offset"),
+        ("GET", f"/api/runs?experiment_id={TOO_BIG}", "experiment_id"),
+        ("GET", f"/api/runs/RUN/metrics?after_epoch={TOO_BIG}", "after_epoch"),
+        ("GET", f"/api/runs/RUN/snapshots?epoch={TOO_BIG}", "epoch"),
+    ],
+)
+def test_integers_beyond_what_the_store_holds_are_422_naming_the_parameter(
+    server: LiveServer, method: str, path: str, field: str
+) -> None:
+    if "RUN" in path:  # a run that exists, so that only the query can be wrong
+        path = path.replace("RUN", str(server.submit({"base": BASE})["runs"][0]["id"]))
+    assert field_of(server.http.request(method, path)) == [field]
+
+
+def test_a_non_ascii_admin_header_is_403_not_a_server_error(server: LiveServer) -> None:
+    response = server.http.post(
+        "/api/admin/cancel-all", headers={"X-Reglab-Admin": "sésame".encode()}
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [("since=abc", "since"), (f"since={TOO_BIG}", "since"), ("since=-1", "since")],
+)
+def test_bad_stream_parameters_close_with_a_code_and_a_reason(
+    server: LiveServer, query: str, reason: str
+) -> None:
+    created = server.submit({"base": BASE})
+    url = f"{server.ws_url}/ws/experiments/{created['id']}?{query}"
+    with connect(url) as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=10)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == INVALID_CLOSE_CODE
+    assert reason in closed.value.rcvd.reason
+
+
+def test_an_experiment_id_too_big_for_the_store_closes_the_stream_with_a_reason(
+    server: LiveServer,
+) -> None:
+    with (
+        connect(f"{server.ws_url}/ws/experiments/{TOO_BIG}") as ws,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        ws.recv(timeout=10)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == INVALID_CLOSE_CODE
+    assert "experiment" in closed.value.rcvd.reason
+
+
+@pytest.mark.parametrize("where", ["base", "variant"])
+def test_nan_in_a_spec_is_422_must_be_a_finite_number(server: LiveServer, where: str) -> None:
+    lr = {"optimizer": {"lr": float("nan")}}
+    body = (
+        {"base": {**BASE, **lr}}
+        if where == "base"
+        else {"base": BASE, "variants": [{"name": "v", "override": lr}]}
+    )
+    response = server.http.post(
+        "/api/experiments",
+        content=json.dumps(body),  # json.dumps writes NaN, as a careless client would
+        headers={"content-type": "application/json"},
+    )
+    detail = response.json()["detail"]
+    assert response.status_code == 422, detail
+    expected = "base.optimizer.lr" if where == "base" else "variants.0.override.optimizer.lr"
+    assert [d["field"] for d in detail] == [expected]
+    assert detail[0]["msg"].startswith("must be a finite number")

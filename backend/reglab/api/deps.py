@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
 
 from reglab.config import Settings
@@ -64,9 +64,14 @@ AdminDep = Annotated[str | None, Depends(get_admin)]
 
 
 def is_admin(admin: str | None, settings: Settings) -> bool:
-    """Whether the caller sent the admin token (never true when the server has none)."""
+    """Whether the caller sent the admin token (never true when the server has none).
+
+    Compared as bytes: a header arrives as Latin-1 text, and compare_digest refuses non-ASCII str.
+    """
     token = settings.admin_token
-    return bool(token) and admin is not None and hmac.compare_digest(admin, token or "")
+    if not token or admin is None:
+        return False
+    return hmac.compare_digest(admin.encode("latin-1"), token.encode("utf-8"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +97,18 @@ def get_caller(owner: OwnerDep, admin: AdminDep, runtime: RuntimeDep) -> Caller:
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def run_or_404(run_id: int, runtime: RuntimeDep) -> RunRecord:
+# The largest integer the store holds (SQLite's INTEGER, PostgreSQL's BIGINT): ids and offsets
+# beyond it are 422 before they reach a query.
+MAX_STORED_INT = 2**63 - 1
+RunId = Annotated[int, Path(ge=1, le=MAX_STORED_INT, description="A run's id.")]
+ExperimentId = Annotated[int, Path(ge=1, le=MAX_STORED_INT, description="An experiment's id.")]
+
+
+def run_or_404(run_id: RunId, runtime: RuntimeDep) -> RunRecord:
     return runtime.store.get_run(run_id)  # raises NotFound → 404
 
 
-def experiment_or_404(experiment_id: int, runtime: RuntimeDep) -> ExperimentRecord:
+def experiment_or_404(experiment_id: ExperimentId, runtime: RuntimeDep) -> ExperimentRecord:
     return runtime.store.get_experiment(experiment_id)  # raises NotFound → 404
 
 

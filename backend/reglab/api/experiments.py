@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from reglab.api.deps import CallerDep, ExperimentDep, OwnerDep, RuntimeDep
+from reglab.api.deps import MAX_STORED_INT, CallerDep, ExperimentDep, OwnerDep, RuntimeDep
 from reglab.api.lessons import lesson_names, lesson_spec
 from reglab.api.schemas import Cancelled, ExperimentRead, Page
 from reglab.errors import Conflict
@@ -49,9 +49,9 @@ def submit_experiment(spec: ExperimentSpec, owner: OwnerDep, runtime: RuntimeDep
 @router.get("", response_model=Page[ExperimentRead])
 def list_experiments(
     runtime: RuntimeDep,
-    owner: str | None = None,
-    lesson: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    owner: Annotated[str | None, Query(max_length=40)] = None,
+    lesson: Annotated[str | None, Query(max_length=80)] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_STORED_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     """Experiments, newest first, optionally of one owner or one lesson."""

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from reglab.api.deps import CallerDep, OwnerDep, RunDep, RuntimeDep
+from reglab.api.deps import MAX_STORED_INT, CallerDep, OwnerDep, RunDep, RuntimeDep
 from reglab.api.schemas import Cancelled, Page, RunRead
 from reglab.events import RunStatus
-from reglab.spec import ExperimentSpec, RunSpec, Variant
+from reglab.spec import MAX_EPOCHS, ExperimentSpec, RunSpec, Variant
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -32,10 +32,10 @@ def submit_run(
 @router.get("", response_model=Page[RunRead])
 def list_runs(
     runtime: RuntimeDep,
-    experiment_id: int | None = None,
-    owner: str | None = None,
+    experiment_id: Annotated[int | None, Query(ge=1, le=MAX_STORED_INT)] = None,
+    owner: Annotated[str | None, Query(max_length=40)] = None,
     status: RunStatus | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_STORED_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Any:
     """Runs, oldest first, filtered by experiment, owner or status."""
@@ -57,7 +57,7 @@ def read_run(run: RunDep) -> Any:
 
 @router.get("/{run_id}/metrics")
 def read_metrics(
-    run: RunDep, runtime: RuntimeDep, after_epoch: Annotated[int, Query(ge=0)] = 0
+    run: RunDep, runtime: RuntimeDep, after_epoch: Annotated[int, Query(ge=0, le=MAX_EPOCHS)] = 0
 ) -> list[dict[str, Any]]:
     """Per-epoch metrics after `after_epoch`, oldest first (non-finite floats as "NaN" etc.)."""
     return [asdict(row) for row in runtime.store.metrics(run.id, after_epoch=after_epoch)]
@@ -67,8 +67,8 @@ def read_metrics(
 def read_snapshots(
     run: RunDep,
     runtime: RuntimeDep,
-    kind: str | None = None,
-    epoch: Annotated[int | None, Query(ge=0)] = None,
+    kind: Annotated[str | None, Query(max_length=20)] = None,
+    epoch: Annotated[int | None, Query(ge=0, le=MAX_EPOCHS)] = None,
 ) -> list[dict[str, Any]]:
     """Snapshots (histogram, boundary, curve) of a run, optionally one kind or one epoch."""
     return [asdict(s) for s in runtime.store.snapshots(run.id, kind=kind, epoch=epoch)]

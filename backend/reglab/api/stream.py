@@ -13,6 +13,7 @@ import contextlib
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from reglab.api.deps import MAX_STORED_INT
 from reglab.errors import NotFound
 from reglab.jobs.pump import wire_text
 from reglab.jobs.runtime import Runtime
@@ -21,6 +22,7 @@ from reglab.live import RESUME_CLOSE_CODE, RESUME_REASON, Frame
 router = APIRouter(tags=["stream"])
 REPLAY_PAGE = 500
 NOT_FOUND_CLOSE_CODE = 4404
+INVALID_CLOSE_CODE = 4422
 
 
 async def _until_closed(websocket: WebSocket) -> None:
@@ -30,23 +32,36 @@ async def _until_closed(websocket: WebSocket) -> None:
             pass
 
 
+def _whole(text: str, name: str, least: int) -> int:
+    """`text` as an integer the store can hold, or ValueError with a sentence naming `name`."""
+    if not (text.isascii() and text.isdigit()) or not least <= int(text) <= MAX_STORED_INT:
+        raise ValueError(f"{name} must be a whole number from {least} to {MAX_STORED_INT}.")
+    return int(text)
+
+
 @router.websocket("/ws/experiments/{experiment_id}")
-async def stream_experiment(websocket: WebSocket, experiment_id: int, since: int = 0) -> None:
+async def stream_experiment(websocket: WebSocket, experiment_id: str, since: str = "0") -> None:
     """Every event of the experiment with cursor > since, as JSON, then live ones as they come."""
     runtime: Runtime = websocket.app.state.runtime
     await websocket.accept()
+    # Parsed here, after the handshake: a browser sees a close code and reason, not a bare 403.
     try:
-        await run_in_threadpool(runtime.store.get_experiment, experiment_id)
+        topic = _whole(experiment_id, "the experiment id", 1)
+        last = _whole(since, "since", 0)
+    except ValueError as exc:
+        await websocket.close(code=INVALID_CLOSE_CODE, reason=str(exc))
+        return
+    try:
+        await run_in_threadpool(runtime.store.get_experiment, topic)
     except NotFound as exc:
         await websocket.close(code=NOT_FOUND_CLOSE_CODE, reason=str(exc))
         return
-    subscription = runtime.hub.subscribe(experiment_id)
+    subscription = runtime.hub.subscribe(topic)
     closed = asyncio.create_task(_until_closed(websocket))
     try:
-        last = since
         while True:
             page = await run_in_threadpool(
-                runtime.store.replay, experiment_id, after=last, limit=REPLAY_PAGE
+                runtime.store.replay, topic, after=last, limit=REPLAY_PAGE
             )
             for logged in page:
                 await websocket.send_text(wire_text(logged.message))
