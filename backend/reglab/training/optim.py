@@ -69,8 +69,9 @@ class VectorOptimizer:
         self.steps = 0
         self._flatten()
         # Worked out once: each step is Python-overhead-bound for the small nets of a lesson.
-        # Scalars in float64, as torch.optim does with its Python floats.
-        self._decay_factor = self.col((1 - lr.double() * weight_decay.double()).float())
+        # Scalars in float64, as torch.optim does with its Python floats; then the buffer's dtype.
+        factor = 1 - lr.double() * weight_decay.double()
+        self._decay_factor = self.col(factor.to(self.flat.dtype))
         self._decays = self._n_decayed > 0 and bool((weight_decay != 0).any())
         self._neg_lr = self.col(-lr)
         # (K, P) buffers of the generic step (Adam needs neither): gathered gradients, −s·n / d.
