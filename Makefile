@@ -8,7 +8,7 @@ PORT    ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 NODE    ?= node
 
-.PHONY: run test test-js lint format bench browser node install clean
+.PHONY: run test test-js test-cpus lint format bench browser node install clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,8 +50,22 @@ node:
 test-js: node
 	$(NODE) --test tests/js/*.test.mjs
 
-test: $(STAMP) browser test-js
+test: $(STAMP) browser test-js test-cpus
 	REGLAB_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
+
+# The equality tests (our optimizers vs torch.optim, a member alone vs in a group) once more on
+# every float path torch has on this CPU: a newcomer's or CI's CPU may take another one.
+EQUALITY_TESTS := tests/unit/test_optim.py tests/unit/test_loop.py tests/unit/test_models.py
+test-cpus: $(STAMP)
+	@for cap in default avx2 avx512; do \
+	  case $$cap in \
+	    avx2) grep -qw avx2 /proc/cpuinfo || continue ;; \
+	    avx512) grep -qw avx512f /proc/cpuinfo || continue ;; \
+	  esac; \
+	  echo "equality tests on torch's $$cap kernels (ATEN_CPU_CAPABILITY=$$cap)"; \
+	  ATEN_CPU_CAPABILITY=$$cap $(BIN)/python -m pytest -q -p no:cacheprovider $(EQUALITY_TESTS) \
+	    || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
