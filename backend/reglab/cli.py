@@ -63,12 +63,13 @@ def _load(lesson: str | None, spec_file: Path | None) -> ExperimentSpec:
 
 def _members(experiment: ExperimentSpec, epochs: int | None) -> list[Member]:
     members = []
-    for run_id, (name, spec) in enumerate(experiment.runs(), start=1):
+    for run_id, planned in enumerate(experiment.members(), start=1):
+        spec = planned.spec
         if epochs is not None:
             spec = spec.model_copy(
                 update={"train": spec.train.model_copy(update={"epochs": epochs})}
             )
-        members.append(Member(run_id, name, spec))
+        members.append(Member(run_id, planned.name, spec))
     return members
 
 

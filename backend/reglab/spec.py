@@ -7,14 +7,17 @@ alive. Specs are validated once, at the edge (API, CLI); everything below trusts
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from reglab.errors import SpecError, sentence
 
 MAX_MEMBERS = 64
+MAX_REPEATS = 10
+MAX_CLAIMS = 8
 MAX_EPOCHS = 2000
 MAX_WIDTH = 512
 MAX_DEPTH = 8
@@ -217,7 +220,11 @@ class RunSpec(_Spec):
     train: TrainSpec = Field(default_factory=TrainSpec)
 
     def group_key(self) -> tuple[Any, ...]:
-        """What runs must share to be trained in lockstep as one batched computation."""
+        """What runs must share to be trained in lockstep as one batched computation.
+
+        Not the train seed: each member draws its own minibatch order and dropout masks from
+        it (members with one seed share them), so replicates train together.
+        """
         return (
             self.data.model_dump_json(),
             tuple(self.model.hidden),
@@ -225,8 +232,31 @@ class RunSpec(_Spec):
             self.model.maxout_pieces,
             self.optimizer.kind,
             self.train.batch_size,
-            self.train.seed,
         )
+
+    def replicate(self, r: int) -> RunSpec:
+        """Replicate r of this run: its own initial weights, batch order and dropout masks.
+
+        r = 0 is the run itself; r > 0 derives both seeds from the run's own and r, so that
+        replicate r of every variant of an experiment shares initial weights and batch order
+        (the comparison stays paired). The data split (data.seed) is never changed.
+        """
+        if r == 0:
+            return self
+        return self.model_copy(
+            update={
+                "model": self.model.model_copy(
+                    update={"init_seed": derive_seed(self.model.init_seed, r)}
+                ),
+                "train": self.train.model_copy(update={"seed": derive_seed(self.train.seed, r)}),
+            }
+        )
+
+
+def derive_seed(seed: int, r: int) -> int:
+    """A seed for replicate r > 0, a fixed function of (seed, r), in the seeds' range."""
+    digest = hashlib.sha256(f"reglab-replicate:{seed}:{r}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (2**31 - 1)
 
 
 class Variant(_Spec):
@@ -253,8 +283,22 @@ class GridAxis(_Spec):
     values: list[Any] = Field(min_length=1, max_length=16, description="Values to try.")
 
 
+class Planned(NamedTuple):
+    """One run an experiment asks for: replicate r (of R) of a variant, and its full spec."""
+
+    variant: str
+    replicate: int
+    repeats: int
+    spec: RunSpec
+
+    @property
+    def name(self) -> str:
+        """The run's label: the variant's name, with the replicate's number when repeated."""
+        return self.variant if self.repeats == 1 else f"{self.variant} #{self.replicate + 1}"
+
+
 class ExperimentSpec(_Spec):
-    """A comparison: a base run and its variants (or a grid of one or two fields)."""
+    """A comparison: a base run and its variants (or a grid of one or two fields), repeated."""
 
     name: str = Field("comparison", min_length=1, max_length=80)
     description: str = Field("", max_length=2000)
@@ -262,22 +306,67 @@ class ExperimentSpec(_Spec):
     base: RunSpec = Field(default_factory=RunSpec)
     variants: list[Variant] = Field(default_factory=list, max_length=MAX_MEMBERS)
     grid: list[GridAxis] = Field(default_factory=list, max_length=2)
+    repeats: int = Field(
+        1,
+        ge=1,
+        le=MAX_REPEATS,
+        description="Times each variant is trained, each replicate with its own initial weights, "
+        "batch order and dropout masks on the same data split (count).",
+    )
+    reference: str | None = Field(
+        None,
+        max_length=40,
+        description="The variant every other one is compared against; default: 'none' if there "
+        "is one, else the first.",
+    )
+    claims: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+        default_factory=list,
+        max_length=MAX_CLAIMS,
+        description="What a student should see (sentences shown next to the verdicts).",
+    )
 
     @model_validator(mode="after")
     def _runs_are_valid(self) -> ExperimentSpec:
         runs = self.runs()  # raises with a precise location when an override is wrong
-        if len(runs) > MAX_MEMBERS:
-            where = ("grid",) if self.grid else ("variants",)
-            msg = f"{len(runs)} runs in one experiment; the limit is {MAX_MEMBERS}."
+        total_runs = len(runs) * self.repeats
+        if total_runs > MAX_MEMBERS:
+            where = ("repeats",) if self.repeats > 1 else ("grid",) if self.grid else ("variants",)
+            msg = (
+                f"{len(runs)} variants × {self.repeats} repeats = {total_runs} runs in one "
+                f"experiment; the limit is {MAX_MEMBERS}."
+                if self.repeats > 1
+                else f"{len(runs)} runs in one experiment; the limit is {MAX_MEMBERS}."
+            )
             raise SpecError(where, msg)
-        total = sum(spec.train.epochs for _, spec in runs)
+        total = sum(spec.train.epochs for _, spec in runs) * self.repeats
         if total > MAX_MEMBER_EPOCHS:
             raise SpecError(
                 ("base", "train", "epochs"),
                 f"{total} epochs over all runs; the limit is {MAX_MEMBER_EPOCHS}. "
-                "Use fewer variants or fewer epochs.",
+                "Use fewer variants, repeats or epochs.",
+            )
+        names = [name for name, _ in runs]
+        if self.reference is not None and self.reference not in names:
+            raise SpecError(
+                ("reference",),
+                f"reference {self.reference!r} is not one of the variants: {', '.join(names)}.",
             )
         return self
+
+    def reference_name(self) -> str:
+        """The variant the others are compared against: as named, else 'none', else the first."""
+        names = [name for name, _ in self.runs()]
+        if self.reference is not None:
+            return self.reference
+        return "none" if "none" in names else names[0]
+
+    def members(self) -> list[Planned]:
+        """Every run to train: each variant's replicates 0..R-1, variant by variant."""
+        return [
+            Planned(variant, r, self.repeats, spec.replicate(r))
+            for variant, spec in self.runs()
+            for r in range(self.repeats)
+        ]
 
     def runs(self) -> list[tuple[str, RunSpec]]:
         """The (name, spec) of every run, in order: the variants, else the grid, else the base."""

@@ -51,7 +51,7 @@ def test_a_relu_nets_evaluation_output_is_close_to_the_average_of_many_thinned_n
     )
     x = run.data.x_val
     full = predict(run.net, x)[0, :, 0]  # (N,) evaluation mode: no dropout
-    masks = DropoutMasks(torch.zeros(1), torch.tensor([p]), run.net.arch.widths, seed=123)
+    masks = DropoutMasks(torch.zeros(1), torch.tensor([p]), run.net.arch.widths, seeds=[123])
     with torch.no_grad():
         samples = torch.stack(
             [

@@ -96,7 +96,7 @@ def test_regression_has_mse_and_no_accuracy() -> None:
 
 def test_dropout_mask_keeps_p0_members_exact_and_scales_the_others() -> None:
     p = torch.tensor([0.0, 0.5])
-    masks = DropoutMasks(torch.zeros(2), p, widths=[2, 200], seed=1).sample(64)
+    masks = DropoutMasks(torch.zeros(2), p, widths=[2, 200], seeds=[1, 1]).sample(64)
     assert masks[0] is None  # nobody drops inputs, so that site draws nothing
     hidden = masks[1]
     assert hidden is not None and hidden.shape == (2, 64, 200)
@@ -106,15 +106,17 @@ def test_dropout_mask_keeps_p0_members_exact_and_scales_the_others() -> None:
 
 
 def test_dropout_masks_are_resampled_every_update() -> None:
-    masks = DropoutMasks(torch.zeros(1), torch.tensor([0.5]), widths=[2, 50], seed=0)
+    masks = DropoutMasks(torch.zeros(1), torch.tensor([0.5]), widths=[2, 50], seeds=[0])
     first, second = masks.sample(16)[1], masks.sample(16)[1]
     assert first is not None and second is not None
     assert not torch.equal(first, second)
 
 
 def test_a_member_draws_the_same_dropout_masks_alone_or_in_a_group() -> None:
-    group = DropoutMasks(torch.tensor([0.3, 0.0]), torch.tensor([0.0, 0.5]), [2, 10, 10], seed=4)
-    alone = DropoutMasks(torch.tensor([0.0]), torch.tensor([0.5]), [2, 10, 10], seed=4)
+    group = DropoutMasks(
+        torch.tensor([0.3, 0.0]), torch.tensor([0.0, 0.5]), [2, 10, 10], seeds=[4, 4]
+    )
+    alone = DropoutMasks(torch.tensor([0.0]), torch.tensor([0.5]), [2, 10, 10], seeds=[4])
     for _ in range(3):
         g, a = group.sample(8), alone.sample(8)
         for site in (1, 2):
@@ -124,8 +126,21 @@ def test_a_member_draws_the_same_dropout_masks_alone_or_in_a_group() -> None:
 
 
 def test_a_lower_dropout_rate_drops_a_subset_of_a_higher_one() -> None:
-    masks = DropoutMasks(torch.zeros(2), torch.tensor([0.2, 0.6]), [2, 100], seed=0).sample(32)[1]
+    masks = DropoutMasks(torch.zeros(2), torch.tensor([0.2, 0.6]), [2, 100], seeds=[0, 0]).sample(
+        32
+    )[1]
     assert masks is not None
     dropped_low, dropped_high = masks[0] == 0, masks[1] == 0
     assert bool((dropped_low <= dropped_high).all())
     assert int(dropped_low.sum()) < int(dropped_high.sum())
+
+
+def test_a_replicate_draws_its_own_seeds_masks_alone_or_in_a_group() -> None:
+    p = torch.tensor([0.5, 0.5, 0.2])
+    group = DropoutMasks(torch.zeros(3), p, [2, 10], seeds=[4, 9, 4])
+    alone = DropoutMasks(torch.zeros(1), torch.tensor([0.5]), [2, 10], seeds=[9])
+    for _ in range(3):
+        g, a = group.sample(8)[1], alone.sample(8)[1]
+        assert g is not None and a is not None
+        assert torch.equal(g[1], a[0])
+        assert not torch.equal(g[0], g[1])  # another seed, other masks

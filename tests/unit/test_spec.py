@@ -140,3 +140,65 @@ def test_plan_groups_runs_that_can_share_a_batch() -> None:
 def test_a_validation_split_too_small_to_measure_is_refused() -> None:
     with pytest.raises(ValidationError, match="leaves 0 validation examples"):
         DataSpec(n_train=10, val_fraction=0.01)
+
+
+def test_repeats_train_every_variant_r_times_with_paired_seeds() -> None:
+    exp = ExperimentSpec.model_validate(
+        {
+            "repeats": 3,
+            "base": {"data": {"seed": 5}, "model": {"init_seed": 1}, "train": {"seed": 2}},
+            "variants": [
+                {"name": "none"},
+                {"name": "l2", "override": {"regularization": {"l2": 0.1}}},
+            ],
+        }
+    )
+    planned = exp.members()
+    assert [(p.variant, p.replicate, p.name) for p in planned] == [
+        ("none", 0, "none #1"),
+        ("none", 1, "none #2"),
+        ("none", 2, "none #3"),
+        ("l2", 0, "l2 #1"),
+        ("l2", 1, "l2 #2"),
+        ("l2", 2, "l2 #3"),
+    ]
+    by = {(p.variant, p.replicate): p.spec for p in planned}
+    assert by["none", 0].model.init_seed == 1 and by["none", 0].train.seed == 2
+    for r in range(3):
+        # Replicate r of every variant shares initial weights and batch order: a paired design.
+        assert by["none", r].model.init_seed == by["l2", r].model.init_seed
+        assert by["none", r].train.seed == by["l2", r].train.seed
+        assert by["l2", r].regularization.l2 == 0.1
+        assert by["none", r].data == by["none", 0].data  # one split for all
+    assert len({by["none", r].model.init_seed for r in range(3)}) == 3
+    assert len({by["none", r].train.seed for r in range(3)}) == 3
+
+
+def test_one_repeat_keeps_the_names_and_seeds_of_today() -> None:
+    exp = ExperimentSpec.model_validate({"variants": [{"name": "a"}, {"name": "b"}]})
+    assert [(p.name, p.spec) for p in exp.members()] == exp.runs()
+
+
+def test_replicates_share_one_lockstep_group() -> None:
+    exp = ExperimentSpec.model_validate({"repeats": 4, "variants": [{"name": "a"}, {"name": "b"}]})
+    members = [Member(i, p.name, p.spec) for i, p in enumerate(exp.members())]
+    assert len(plan(members)) == 1
+
+
+def test_repeats_count_toward_the_run_and_epoch_limits() -> None:
+    variants = [{"name": f"v{i}"} for i in range(7)]
+    with pytest.raises(ValidationError, match="7 variants × 10 repeats = 70 runs"):
+        ExperimentSpec.model_validate({"repeats": 10, "variants": variants})
+    with pytest.raises(ValidationError, match="repeats"):
+        ExperimentSpec.model_validate({"repeats": 11})
+
+
+def test_the_reference_must_be_a_variant_and_defaults_to_none_else_the_first() -> None:
+    two = [{"name": "a"}, {"name": "none"}]
+    assert ExperimentSpec.model_validate({"variants": two}).reference_name() == "none"
+    assert ExperimentSpec.model_validate({"variants": two[:1]}).reference_name() == "a"
+    assert (
+        ExperimentSpec.model_validate({"variants": two, "reference": "a"}).reference_name() == "a"
+    )
+    with pytest.raises(ValidationError, match="reference 'b' is not one of the variants"):
+        ExperimentSpec.model_validate({"variants": two, "reference": "b"})

@@ -7,10 +7,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from reglab.errors import NotFound
 from reglab.events import EpochEvent, SnapshotEvent, StatusEvent, SummaryEvent
 from reglab.spec import ExperimentSpec
-from reglab.store.repo import Store
+from reglab.store.repo import _MIGRATIONS, Store
+from sqlalchemy import create_engine
 
 
 def epoch(run_id: int, n: int, loss: float = 0.5) -> EpochEvent:
@@ -178,3 +181,40 @@ def test_list_filters_by_owner_and_lesson_and_paginates(store: Store) -> None:
     assert total == 1 and items[0].lesson == "overfitting"
     runs, total = store.list_runs(owner="bob", statuses=["queued"])
     assert total == 2 and {r.owner for r in runs} == {"bob"}
+
+
+def test_runs_stored_before_repeats_become_the_one_replicate_of_their_variant(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    engine.dispose()
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute(
+            "INSERT INTO experiment (name, description, owner, spec, created_at) "
+            "VALUES ('old', '', 'ada', '{}', '2026-01-01 00:00:00')"
+        )
+        conn.execute(
+            "INSERT INTO run (experiment_id, position, name, owner, spec, epochs, status, "
+            "created_at) VALUES (1, 0, 'l2', 'ada', '{}', 5, 'completed', '2026-01-01 00:00:00')"
+        )
+    run = Store(url).get_experiment(1).runs[0]
+    assert (run.name, run.variant, run.replicate) == ("l2", "l2", 0)
+
+
+def test_a_repeated_experiment_stores_each_replicate_with_its_variant(store: Store) -> None:
+    spec = SPEC.model_copy(update={"repeats": 2})
+    experiment, _ = store.create_experiment(owner="ada", spec=spec)
+    assert [(r.name, r.variant, r.replicate) for r in experiment.runs] == [
+        ("none #1", "none", 0),
+        ("none #2", "none", 1),
+        ("l2 #1", "l2", 0),
+        ("l2 #2", "l2", 1),
+    ]
+    seeds = [r.spec["train"]["seed"] for r in experiment.runs]
+    assert seeds[0] == seeds[2] != seeds[1] == seeds[3]

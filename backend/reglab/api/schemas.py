@@ -22,6 +22,8 @@ class RunRead(_Read):
     experiment_id: int
     position: int
     name: str
+    variant: str
+    replicate: int
     owner: str
     status: str
     message: str | None

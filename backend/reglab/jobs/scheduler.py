@@ -106,7 +106,7 @@ class Scheduler:
 
     def submit(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
         """Admit an experiment if the owner's quotas allow it, store it, and queue its groups."""
-        runs = spec.runs()
+        runs = [planned.spec for planned in spec.members()]
         with self._lock:
             self._check_quota(owner, runs)
             experiment = self.recorder.create_experiment(owner=owner, spec=spec)
@@ -210,10 +210,10 @@ class Scheduler:
                 events.append(StatusEvent(run_id, status, reason, last=True))  # type: ignore[arg-type]
         self.recorder.record(events)
 
-    def _check_quota(self, owner: str, runs: list[tuple[str, RunSpec]]) -> None:
+    def _check_quota(self, owner: str, runs: list[RunSpec]) -> None:
         s = self.settings
         load = self.store.user_load(owner)
-        epochs = sum(spec.train.epochs for _, spec in runs)
+        epochs = sum(spec.train.epochs for spec in runs)
         if load.experiments + 1 > s.max_queued_experiments_per_user:
             raise QuotaExceeded(
                 f"{owner} already has {load.experiments} unfinished experiments; the limit is "

@@ -49,6 +49,8 @@ class RunRecord:
     experiment_id: int
     position: int
     name: str
+    variant: str
+    replicate: int
     owner: str
     spec: dict[str, Any]
     epochs: int
@@ -140,6 +142,8 @@ def run_record(row: tables.Run) -> RunRecord:
         experiment_id=row.experiment_id,
         position=row.position,
         name=row.name,
+        variant=row.variant,
+        replicate=row.replicate,
         owner=row.owner,
         spec=row.spec,
         epochs=row.epochs,

@@ -93,14 +93,16 @@ class Store:
                 tables.Run(
                     experiment_id=row.id,
                     position=i,
-                    name=name or f"run {i}",
+                    name=planned.name or f"run {i}",
+                    variant=planned.variant or f"run {i}",
+                    replicate=planned.replicate,
                     owner=owner,
-                    spec=run_spec.model_dump(mode="json"),
-                    epochs=run_spec.train.epochs,
+                    spec=planned.spec.model_dump(mode="json"),
+                    epochs=planned.spec.train.epochs,
                     status="queued",
                     created_at=moment,
                 )
-                for i, (name, run_spec) in enumerate(spec.runs())
+                for i, planned in enumerate(spec.members())
             ]
             s.add_all(runs)
             s.flush()

@@ -34,6 +34,9 @@ class Run(Base):
     )
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(80))
+    # Which variant of the experiment this run trains, and which of its replicates (0-based).
+    variant: Mapped[str] = mapped_column(String(80), default="")
+    replicate: Mapped[int] = mapped_column(Integer, default=0)
     owner: Mapped[str] = mapped_column(String(40), index=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     epochs: Mapped[int] = mapped_column(Integer)  # planned, for the member-epoch quota

@@ -1,8 +1,10 @@
 """The lockstep engine: the K runs of a group trained as one batched computation, told as events.
 
-One minibatch order (from train.seed) feeds all members; each member has its own hyperparameters
-as (K,) tensors. A member that completes, stops early, diverges or is cancelled freezes (its
-weights never move again) while the others go on. Events, per run, in this order:
+Each member draws its minibatch order and dropout masks from its own train seed (members that
+share a seed share one minibatch, so a comparison's variants see the same batches; replicates,
+with seeds of their own, get theirs by a gather per step); each member has its own
+hyperparameters as (K,) tensors. A member that completes, stops early, diverges or is cancelled
+freezes (its weights never move again) while the others go on. Events, per run, in this order:
 
     StatusEvent(running)
     EpochEvent per epoch (+ SnapshotEvents every train.snapshot_every epochs and at the last)
@@ -73,6 +75,29 @@ class Hyper:
         )
 
 
+class BatchOrder:
+    """Each member's minibatch order, a fresh permutation per epoch from its train seed.
+
+    Members that share a seed share one permutation stream; with a single seed in the group the
+    batches are plain index vectors (B,) that every member reads, otherwise (K, B) index rows,
+    member k's from its own seed's stream: exactly the batches it would get alone.
+    """
+
+    def __init__(self, seeds: list[int], n: int, batch_size: int) -> None:
+        unique = list(dict.fromkeys(seeds))
+        self.generators = [torch.Generator().manual_seed(s) for s in unique]
+        self.pick = None if len(unique) == 1 else torch.tensor([unique.index(s) for s in seeds])
+        self.n, self.batch_size = n, batch_size
+
+    def epoch(self) -> tuple[Tensor, ...]:
+        """This epoch's batches: index tensors (B,) shared by all, or (K, B) one row a member."""
+        perms = [torch.randperm(self.n, generator=g) for g in self.generators]
+        if self.pick is None:
+            return torch.split(perms[0], self.batch_size)
+        rows = torch.stack(perms)[self.pick]  # (K, n)
+        return torch.split(rows, self.batch_size, dim=1)
+
+
 class Lockstep:
     """One group's training state; `events()` runs it. Tests read `net` after the run."""
 
@@ -102,9 +127,11 @@ class Lockstep:
             weight_decay=_col(specs, lambda s: s.regularization.weight_decay),
             decay_mask=[True, False] * len(self.net.weights),
         )
+        seeds = [s.train.seed for s in specs]
         self.dropout = DropoutMasks(
-            self.hyper.input_dropout, self.hyper.dropout, arch.widths, first.train.seed
+            self.hyper.input_dropout, self.hyper.dropout, arch.widths, seeds
         )
+        self.order = BatchOrder(seeds, self.data.x_train.shape[0], first.train.batch_size)
         reg = [s.regularization for s in specs]
         self.stopper = EarlyStopping(
             enabled=torch.tensor([r.early_stopping for r in reg]),
@@ -134,8 +161,6 @@ class Lockstep:
         net, opt, hyper = self.net, self.optimizer, self.hyper
         weights = net.weights
         task = net.arch.task
-        batch_size = self.specs[0].train.batch_size
-        order = torch.Generator().manual_seed(self.specs[0].train.seed)
         penalize = bool((hyper.l1_sub > 0).any() or (hyper.l2 > 0).any())
         prox = bool((hyper.l1_prox > 0).any())
         threshold = hyper.lr * hyper.l1_prox
@@ -146,11 +171,10 @@ class Lockstep:
         all_weights = [opt.decayed()]
         ones = torch.ones(len(self.members))
         steps = probes.StepMeter(net.size)
-        n = d.x_train.shape[0]
         max_epochs = max(s.train.epochs for s in self.specs)
 
         for epoch in range(1, max_epochs + 1):
-            batches = torch.split(torch.randperm(n, generator=order), batch_size)
+            batches = self.order.epoch()
             measured = probes.StepMeter.sampled(len(batches))
             for i, idx in enumerate(batches):
                 if should_stop is not None:
@@ -159,8 +183,8 @@ class Lockstep:
                         yield from self._end([(k, "cancelled", _CANCELLED) for k in cancelled])
                     if not any(self.alive):
                         return
-                xb, yb = d.x_train[idx], d.y_train[idx]
-                masks = self.dropout.sample(xb.shape[0]) if self.dropout.active else ()
+                xb, yb = d.x_train[idx], d.y_train[idx]  # (B, …), or (K, B, …) per member
+                masks = self.dropout.sample(idx.shape[-1]) if self.dropout.active else ()
                 opt.zero_grad()
                 # Each member's loss (K,) seeded with ones: the gradient of their sum, without
                 # a sum node in the graph.

@@ -100,7 +100,8 @@ def init_net(arch: Architecture, seeds: Sequence[int]) -> Net:
 
 
 def forward(net: Net, x: Tensor, masks: Sequence[Tensor | None] = ()) -> Tensor:
-    """Every member's output (K, N, out) for inputs x (N, d) shared by all members.
+    """Every member's output (K, N, out) for inputs x (N, d) shared by all members, or for
+    each member's own inputs x (K, N, d).
 
     `masks` (from `DropoutMasks.sample`) multiply the inputs and each hidden layer's outputs;
     empty in evaluation mode.
@@ -214,24 +215,32 @@ def predict(net: Net, x: Tensor) -> Tensor:
 class DropoutMasks:
     """Inverted-dropout masks, resampled at every update, one per site (inputs, hidden layers).
 
-    Each site draws one uniform tensor (B, units) per update from its own generator, seeded from
-    the group's train seed, and member k keeps the units where u ≥ p_k, scaled by 1/(1 − p_k).
-    So the masks of a member depend only on the seed and its own p — it trains identically
-    alone or beside others — and members that differ only in p see the same random numbers
-    (a member with p = 0.2 drops a subset of what p = 0.5 drops): the fair comparison again.
+    Each site draws one uniform tensor (B, units) per update from a generator seeded from a
+    member's train seed, and member k keeps the units where u ≥ p_k, scaled by 1/(1 − p_k).
+    Members that share a train seed share the draw. So the masks of a member depend only on its
+    seed and its own p — it trains identically alone or beside others — and members that differ
+    only in p see the same random numbers (a member with p = 0.2 drops a subset of what p = 0.5
+    drops): the fair comparison again. Replicates (other seeds) draw their own.
     A site is drawn only when some member drops there; a member with p = 0 gets exact ones.
     """
 
-    def __init__(self, p_input: Tensor, p_hidden: Tensor, widths: Sequence[int], seed: int):
-        self._sites: list[tuple[torch.Generator, int, Tensor, Tensor] | None] = []
+    def __init__(
+        self, p_input: Tensor, p_hidden: Tensor, widths: Sequence[int], seeds: Sequence[int]
+    ):
+        unique = list(dict.fromkeys(int(s) for s in seeds))
+        # Which seed's draw each member uses; None when all share one (no gather needed).
+        self._pick = (
+            None if len(unique) == 1 else torch.tensor([unique.index(int(s)) for s in seeds])
+        )
+        self._sites: list[tuple[list[torch.Generator], int, Tensor, Tensor] | None] = []
         for site, width in enumerate(widths):
             p = p_input if site == 0 else p_hidden  # (K,)
             if not bool((p > 0).any()):
                 self._sites.append(None)
                 continue
-            gen = torch.Generator().manual_seed(_site_seed(seed, site))
+            gens = [torch.Generator().manual_seed(_site_seed(seed, site)) for seed in unique]
             p3 = p.view(-1, 1, 1).to(torch.float32)  # (K, 1, 1)
-            self._sites.append((gen, width, p3, 1.0 / (1.0 - p3)))
+            self._sites.append((gens, width, p3, 1.0 / (1.0 - p3)))
         self.active = any(s is not None for s in self._sites)
 
     def sample(self, batch: int) -> list[Tensor | None]:
@@ -241,8 +250,12 @@ class DropoutMasks:
             if site is None:
                 masks.append(None)
                 continue
-            gen, width, p, scale = site
-            u = torch.rand(batch, width, generator=gen)  # (B, units), shared by members
+            gens, width, p, scale = site
+            if self._pick is None:
+                u = torch.rand(batch, width, generator=gens[0])  # (B, units), shared by members
+            else:
+                draws = torch.stack([torch.rand(batch, width, generator=g) for g in gens])
+                u = draws[self._pick]  # (K, B, units): each member its seed's draw
             masks.append((u >= p) * scale)  # (K, B, units)
         return masks
 
