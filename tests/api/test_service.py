@@ -151,7 +151,9 @@ def test_exports_hold_every_epoch(server: LiveServer) -> None:
     report = server.http.get(f"{base}/report.html")
 
     lines = csv_text.strip().splitlines()
-    assert lines[0].startswith("experiment_id,run_name,run_id,epoch,train_loss,val_loss")
+    assert lines[0].startswith(
+        "experiment_id,run_name,variant,replicate,run_id,epoch,train_loss,val_loss"
+    )
     assert len(lines) == 1 + 2 * 3
     assert [len(rows) for rows in exported["metrics"].values()] == [3, 3]
     assert exported["experiment"]["runs"][1]["name"] == "l2=0.01"

@@ -33,13 +33,15 @@ def export_csv(experiment: ExperimentDep, runtime: RuntimeDep) -> Response:
     out = io.StringIO()
     columns = [f.name for f in fields(MetricRow) if f.name != "grad_norms"]
     writer = csv.writer(out)
-    writer.writerow(["experiment_id", "run_name", *columns, "grad_norms"])
-    names = {run.id: run.name for run in experiment.runs}
+    writer.writerow(["experiment_id", "run_name", "variant", "replicate", *columns, "grad_norms"])
+    runs = {run.id: run for run in experiment.runs}
     for run_id, rows in _metrics(runtime, experiment).items():
+        run = runs[run_id]
         for row in rows:
             values = asdict(row)
             grads = ";".join(str(g) for g in row.grad_norms)
-            writer.writerow([experiment.id, names[run_id], *(values[c] for c in columns), grads])
+            who = [experiment.id, run.name, run.variant, run.replicate]
+            writer.writerow([*who, *(values[c] for c in columns), grads])
     return Response(
         out.getvalue(),
         media_type="text/csv",

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from reglab import compare
+from reglab.spec import ExperimentSpec
+from reglab.store.records import ExperimentRecord
 
 T = TypeVar("T")
 
@@ -35,8 +39,55 @@ class RunRead(_Read):
     summary: dict[str, Any] | None
 
 
+class Stats(BaseModel):
+    """A metric over a variant's finished replicates (sd: sample sd, 0 for one replicate)."""
+
+    mean: float
+    sd: float
+    min: float
+    max: float
+
+
+class Aggregate(BaseModel):
+    """One variant over its replicates; `value` is its swept value when the variants sweep one."""
+
+    variant: str
+    value: float | None
+    runs: int
+    n: int
+    finished: bool
+    best_val_loss: Stats | None
+    final_val_loss: Stats | None
+    final_train_loss: Stats | None
+    gap: Stats | None
+    test_acc: Stats | None
+    sparsity: Stats | None
+
+
+class Comparison(BaseModel):
+    """variant − reference on one metric, paired by replicate: mean, 95 % interval, verdict."""
+
+    variant: str
+    reference: str
+    metric: str
+    n: int
+    lower: int
+    mean_diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    verdict: str
+
+
+class Sweep(BaseModel):
+    """The one numeric field the variants differ in, and its values in variant order."""
+
+    field: str
+    values: list[float]
+    log: bool
+
+
 class ExperimentRead(_Read):
-    """An experiment with all its runs (statuses and summaries)."""
+    """An experiment with its runs (statuses and summaries) and what its replicates add up to."""
 
     id: int
     name: str
@@ -47,6 +98,31 @@ class ExperimentRead(_Read):
     spec: dict[str, Any]
     created_at: datetime
     runs: list[RunRead]
+    repeats: int
+    reference: str
+    claims: list[str]
+    sweep: Sweep | None
+    aggregates: list[Aggregate]
+    comparisons: list[Comparison]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _summed_up(cls, data: Any) -> Any:
+        """A store record gains its aggregates, verdicts and sweep, worked out from its runs."""
+        if not isinstance(data, ExperimentRecord):
+            return data
+        spec = ExperimentSpec.model_validate(data.spec)
+        return {
+            **{name: getattr(data, name) for name in ("id", "name", "description", "lesson")},
+            **{name: getattr(data, name) for name in ("owner", "status", "spec", "created_at")},
+            "runs": data.runs,
+            "repeats": spec.repeats,
+            "reference": spec.reference_name(),
+            "claims": spec.claims,
+            "sweep": compare.sweep(spec),
+            "aggregates": compare.aggregates(spec, data.runs),
+            "comparisons": compare.comparisons(spec, data.runs),
+        }
 
 
 class Page(BaseModel, Generic[T]):
