@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from reglab.events import FINAL_STATUSES
 from websockets.sync.client import connect
 
 # Debian's chromium, started the way this machine allows (no sandbox as root, no network chatter).
@@ -29,7 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-FINAL = {"completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"}
+FINAL = FINAL_STATUSES
 
 
 def free_port() -> int:

@@ -7,21 +7,29 @@ and the websocket sends `to_dict()` of each with a cursor added. Nothing here im
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
-RunStatus = Literal[
-    "queued",
-    "running",
-    "completed",
-    "stopped_early",
-    "diverged",
-    "cancelled",
-    "failed",
-    "interrupted",
-]
-FINAL_STATUSES: frozenset[str] = frozenset(
-    {"completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"}
-)
+
+class RunStatus(StrEnum):
+    """Where a run stands. The one list of statuses: the page reads it from /api/statuses."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED_EARLY = "stopped_early"
+    DIVERGED = "diverged"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def is_final(self) -> bool:
+        """A run in a final status never trains again (a re-queued interrupted run is new work)."""
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+FINAL_STATUSES: frozenset[str] = frozenset(s.value for s in RunStatus if s.is_final)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""/api/health, /api/lessons and /api/schema: what a client asks before it submits anything."""
+"""/api/health, /api/lessons, /api/statuses and /api/schema: what a client asks first."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from fastapi import APIRouter
 
 from reglab.api.deps import RuntimeDep
 from reglab.api.lessons import all_lessons
-from reglab.api.schemas import Health, Lesson
+from reglab.api.schemas import Health, Lesson, Statuses
+from reglab.events import RunStatus
 from reglab.jobs.local import LocalExecutor
 from reglab.spec import ExperimentSpec, RunSpec
 
@@ -33,6 +34,15 @@ def health(runtime: RuntimeDep) -> Any:
 def lessons() -> Any:
     """The lecture's lessons; submit one with POST /api/experiments {"lesson": name}."""
     return all_lessons()
+
+
+@router.get("/statuses", response_model=Statuses)
+def statuses() -> Any:
+    """Every run status, and which of them are final (the run will not train again)."""
+    return {
+        "statuses": [s.value for s in RunStatus],
+        "final": [s.value for s in RunStatus if s.is_final],
+    }
 
 
 @router.get("/schema/run-spec")

@@ -152,6 +152,13 @@ class Health(BaseModel):
     running_groups: int
 
 
+class Statuses(BaseModel):
+    """The run statuses in order, and the final ones: the page's one copy of that fact."""
+
+    statuses: list[str]
+    final: list[str]
+
+
 class Cancelled(BaseModel):
     """Which runs a cancel request reached (they stop at their next step)."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from reglab.config import Settings
 from reglab.errors import Conflict, QuotaExceeded
-from reglab.events import StatusEvent
+from reglab.events import RunStatus, StatusEvent
 from reglab.jobs.executor import Executor
 from reglab.jobs.pump import Recorder
 from reglab.spec import ExperimentSpec, RunSpec
@@ -75,7 +75,7 @@ class Scheduler:
         """Mark runs left `running` interrupted, queue the `queued` ones; returns how many were."""
         running, _ = self.store.list_runs(statuses=["running"], limit=100_000)
         self.recorder.record(
-            [StatusEvent(r.id, "interrupted", INTERRUPTED, last=True) for r in running]
+            [StatusEvent(r.id, RunStatus.INTERRUPTED, INTERRUPTED, last=True) for r in running]
         )
         queued, _ = self.store.list_runs(statuses=["queued"], limit=100_000)
         by_experiment: dict[int, list[RunRecord]] = {}
@@ -100,7 +100,7 @@ class Scheduler:
             flight = list(self._flight.values())
             self._flight.clear()
         for job in flight:
-            self._settle(job, INTERRUPTED, status="interrupted")
+            self._settle(job, INTERRUPTED, status=RunStatus.INTERRUPTED)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -193,10 +193,10 @@ class Scheduler:
         if now_cancelled:
             message = "Cancelled before it started."
             self.recorder.record(
-                [StatusEvent(r, "cancelled", message, last=True) for r in now_cancelled]
+                [StatusEvent(r, RunStatus.CANCELLED, message, last=True) for r in now_cancelled]
             )
 
-    def _settle(self, job: _Job, reason: str, *, status: str = "failed") -> None:
+    def _settle(self, job: _Job, reason: str, *, status: RunStatus = RunStatus.FAILED) -> None:
         """Give every run of a finished group without a final status one."""
         runs, _ = self.store.list_runs(
             experiment_id=job.experiment_id, statuses=["queued", "running"]
@@ -205,9 +205,11 @@ class Scheduler:
         events = []
         for run_id in sorted(open_ids):
             if run_id in job.cancelled:
-                events.append(StatusEvent(run_id, "cancelled", _cancel_reason(reason), last=True))
+                events.append(
+                    StatusEvent(run_id, RunStatus.CANCELLED, _cancel_reason(reason), last=True)
+                )
             else:
-                events.append(StatusEvent(run_id, status, reason, last=True))  # type: ignore[arg-type]
+                events.append(StatusEvent(run_id, status, reason, last=True))
         self.recorder.record(events)
 
     def _check_quota(self, owner: str, runs: list[RunSpec]) -> None:

@@ -18,6 +18,7 @@ from reglab.errors import NotFound
 from reglab.events import (
     EpochEvent,
     Event,
+    RunStatus,
     SnapshotEvent,
     StatusEvent,
     SummaryEvent,
@@ -106,7 +107,7 @@ class Store:
             ]
             s.add_all(runs)
             s.flush()
-            logged = self._log(s, [(row.id, StatusEvent(r.id, "queued")) for r in runs])
+            logged = self._log(s, [(row.id, StatusEvent(r.id, RunStatus.QUEUED)) for r in runs])
             return experiment_record(row, runs), logged
 
     def get_experiment(self, experiment_id: int) -> ExperimentRecord:

@@ -156,7 +156,7 @@ class Lockstep:
         """Train until every member has ended, yielding each run's events in order."""
         self.started = time.perf_counter()
         for m in self.members:
-            yield StatusEvent(m.run_id, "running")
+            yield StatusEvent(m.run_id, RunStatus.RUNNING)
         d = self.data
         net, opt, hyper = self.net, self.optimizer, self.hyper
         weights = net.weights
@@ -180,7 +180,9 @@ class Lockstep:
                 if should_stop is not None:
                     cancelled = self._cancelled(should_stop)
                     if cancelled:
-                        yield from self._end([(k, "cancelled", _CANCELLED) for k in cancelled])
+                        yield from self._end(
+                            [(k, RunStatus.CANCELLED, _CANCELLED) for k in cancelled]
+                        )
                     if not any(self.alive):
                         return
                 xb, yb = d.x_train[idx], d.y_train[idx]  # (B, …), or (K, B, …) per member
@@ -238,7 +240,7 @@ class Lockstep:
                 continue
             if not bool(finite[k]):
                 bad = "NaN" if math.isnan(rows[k][0]) or math.isnan(rows[k][1]) else "infinite"
-                ending.append((k, "diverged", _diverged_message(epoch, bad, self.specs[k])))
+                ending.append((k, RunStatus.DIVERGED, _diverged_message(epoch, bad, self.specs[k])))
                 continue
             tl, vl, wl1, wl2, sp, st = rows[k]
             event = EpochEvent(
@@ -261,9 +263,11 @@ class Lockstep:
             yield event
             if bool(stop[k]):
                 best = int(self.stopper.best_epoch[k])
-                ending.append((k, "stopped_early", _stopped_message(epoch, best, self.specs[k])))
+                ending.append(
+                    (k, RunStatus.STOPPED_EARLY, _stopped_message(epoch, best, self.specs[k]))
+                )
             elif epoch >= self.specs[k].train.epochs:
-                ending.append((k, "completed", f"Trained all {epoch} epochs."))
+                ending.append((k, RunStatus.COMPLETED, f"Trained all {epoch} epochs."))
 
         ends = {k for k, status, _ in ending if status != "diverged"}
         due = [
