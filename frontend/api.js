@@ -60,6 +60,8 @@ function query(params) {
 
 export const api = {
   health: () => request("GET", "/api/health"),
+  // Binds a free name to this browser (an HttpOnly cookie); 409 when another browser holds it.
+  claimName: (name) => request("POST", "/api/identity", { name }),
   lessons: () => request("GET", "/api/lessons"),
   runSpecSchema: () => request("GET", "/api/schema/run-spec"),
   createExperiment: (body) => request("POST", "/api/experiments", body),

@@ -1,6 +1,6 @@
 // The page's one state object and its router: views read and write `state`, nothing else is global.
 
-import { api, currentUser, setUser } from "./api.js";
+import { api, ApiError, currentUser, setUser } from "./api.js";
 import { drawStats } from "./charts.js";
 import { clear, h } from "./dom.js";
 import * as lessonsView from "./views/lessons.js";
@@ -78,18 +78,32 @@ export async function loadSchema() {
   return state.schema;
 }
 
-/** Resolves once the user has a name (asks with the dialog the first time). */
-export function ensureUser() {
+/** Resolves once the user has a name bound to this browser (asks with the dialog the first time). */
+export function ensureUser(why = "") {
   if (state.user) return Promise.resolve(state.user);
   const dialog = document.getElementById("name-dialog");
   const input = document.getElementById("name-input");
+  const error = document.getElementById("name-error");
+  const explain = (text) => {
+    error.textContent = text;
+    error.hidden = !text;
+  };
+  explain(why);
   return new Promise((resolve) => {
-    const done = () => {
+    const done = async () => {
       const name = input.value.trim();
       if (!name) {
         dialog.showModal();
         return;
       }
+      try {
+        await api.claimName(name); // the server binds the name to this browser, or says it is taken
+      } catch (err) {
+        explain(err.message);
+        dialog.showModal();
+        return;
+      }
+      explain("");
       setUser(name);
       state.user = name;
       showUser();
@@ -97,9 +111,21 @@ export function ensureUser() {
       resolve(name);
     };
     dialog.addEventListener("close", done);
-    input.value = state.user || "";
+    input.value = state.user || currentUser();
     if (!dialog.open) dialog.showModal();
   });
+}
+
+/** A name remembered from an earlier visit must still be this browser's (a teacher may reset it). */
+async function confirmUser() {
+  try {
+    await api.claimName(state.user);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 409) return; // offline or a server hiccup: ask later
+    state.user = "";
+    showUser();
+    ensureUser(err.message);
+  }
 }
 
 function showUser() {
@@ -128,3 +154,4 @@ applyLargeType();
 showUser();
 route();
 if (!state.user) ensureUser();
+else confirmUser();

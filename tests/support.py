@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import json
 import os
 import socket
@@ -53,16 +54,42 @@ def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condi
 
 
 class Api:
-    """A running reglab server as tests drive it: HTTP under one display name, and its socket."""
+    """A running reglab server as tests drive it: HTTP under one display name, and its socket.
+
+    Names are bound to secrets: `identity(name)` claims a name once and gives the header that
+    proves it. A write request that names nobody is sent as the default user, with its token.
+    """
 
     def __init__(self, url: str, user: str = "tester") -> None:
         self.url = url
         self.ws_url = url.replace("http://", "ws://", 1)
-        # Every request carries one display name, who may cancel what it submitted.
-        self.http = httpx.Client(base_url=url, timeout=30, headers={"X-Reglab-User": user})
+        self.user = user
+        self.tokens: dict[str, str] = {}
+        # No cookie jar: a test says who it is per request, as an API client does.
+        refuse_all = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+        self.http = httpx.Client(
+            base_url=url,
+            timeout=30,
+            cookies=http.cookiejar.CookieJar(policy=refuse_all),
+            event_hooks={"request": [self._as_default_user]},
+        )
+
+    def identity(self, name: str) -> dict[str, str]:
+        """Headers that prove `name` (claimed on first use, as a browser or `reglab submit` do)."""
+        if name not in self.tokens:
+            claimed = httpx.post(f"{self.url}/api/identity", json={"name": name}, timeout=30)
+            assert claimed.status_code == 201, claimed.text
+            self.tokens[name] = claimed.json()["token"]
+        return {"X-Reglab-Token": self.tokens[name]}
+
+    def _as_default_user(self, request: httpx.Request) -> None:
+        if request.method in ("GET", "HEAD") or request.url.path == "/api/identity":
+            return
+        if "X-Reglab-User" not in request.headers and "X-Reglab-Token" not in request.headers:
+            request.headers.update(self.identity(self.user))
 
     def submit(self, body: dict[str, Any], user: str | None = None) -> dict[str, Any]:
-        headers = {"X-Reglab-User": user} if user else {}
+        headers = self.identity(user) if user else {}
         response = self.http.post("/api/experiments", json=body, headers=headers)
         assert response.status_code == 201, response.text
         created: dict[str, Any] = response.json()

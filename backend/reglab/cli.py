@@ -191,6 +191,13 @@ def submit(
     lesson: Annotated[str | None, typer.Option(help="A lesson by name, e.g. overfitting.")] = None,
     server: Annotated[str, typer.Option(help="The reglab server.")] = "http://127.0.0.1:8000",
     user: Annotated[str, typer.Option(help="Your display name (X-Reglab-User).")] = "anonymous",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="REGLAB_TOKEN",
+            help="Your name's token; by default the one kept from the name's first use.",
+        ),
+    ] = None,
     every: Annotated[int, typer.Option(min=0, help="Print every Nth epoch (0: each).")] = 10,
 ) -> None:
     """Submit an experiment to a running server and follow it live until every run ends."""
@@ -203,7 +210,7 @@ def submit(
     except (OSError, ValueError) as exc:
         raise _fail(f"cannot read {spec}: {exc}") from None
     try:
-        created = client.submit(server, body, user=user)
+        created = client.submit(server, body, user=user, token=token)
         typer.echo(f"experiment {created['id']}: {len(created['runs'])} runs queued on {server}")
         final = client.follow(server, created, typer.echo, every=every)
     except client.SubmitError as exc:

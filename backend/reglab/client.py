@@ -7,8 +7,10 @@ typer.echo), so this module never prints by itself.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -24,13 +26,65 @@ class SubmitError(RuntimeError):
     """The server refused the submission; the message is its answer."""
 
 
-def submit(
-    server: str, body: dict[str, Any], *, user: str = "anonymous", timeout: float = 30
-) -> dict[str, Any]:
-    """POST the experiment; its id and runs, or SubmitError with the server's sentence."""
+def token_file() -> Path:
+    """Where `reglab submit` keeps the secrets of the names it chose, per server."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "reglab" / "tokens.json"
+
+
+def _tokens(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        found: dict[str, dict[str, str]] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _keep(path: Path, server: str, user: str, token: str) -> None:
+    tokens = _tokens(path)
+    tokens.setdefault(server, {})[user] = token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(json.dumps(tokens, indent=1, ensure_ascii=False))
+
+
+def identity(
+    http: httpx.Client, server: str, user: str, *, token: str | None, path: Path
+) -> dict[str, str]:
+    """Headers proving `user`: the given or kept token, else a newly claimed one (then kept)."""
     headers = {"X-Reglab-User": quote(user)}
+    if user == "anonymous":
+        return headers
+    token = token or _tokens(path).get(server, {}).get(user)
+    if token is None:
+        claimed = http.post("/api/identity", json={"name": user}, headers=headers)
+        if claimed.status_code != 201:
+            raise SubmitError(_explain(claimed))
+        token = str(claimed.json()["token"])
+        _keep(path, server, user, token)
+    return {**headers, "X-Reglab-Token": token}
+
+
+def submit(
+    server: str,
+    body: dict[str, Any],
+    *,
+    user: str = "anonymous",
+    token: str | None = None,
+    tokens: Path | None = None,
+    timeout: float = 30,
+) -> dict[str, Any]:
+    """POST the experiment as `user`; its id and runs, or SubmitError with the server's sentence.
+
+    The first submission under a name claims it and keeps its token in `tokens` (by default
+    token_file()); later ones send it, so that only this client may cancel what it submitted.
+    """
+    path = tokens if tokens is not None else token_file()
     with httpx.Client(base_url=server, timeout=timeout) as http:
+        headers = identity(http, server, user, token=token, path=path)
         response = http.post("/api/experiments", json=body, headers=headers)
+    if "X-Reglab-Token" in response.headers:  # a reset name, bound again by this request
+        _keep(path, server, user, response.headers["X-Reglab-Token"])
     if response.status_code != 201:
         raise SubmitError(_explain(response))
     created: dict[str, Any] = response.json()

@@ -48,6 +48,7 @@ def test_submit_follows_an_experiment_live_and_prints_its_table(
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)},
     )
 
     assert done.returncode == 0, done.stderr
@@ -57,6 +58,10 @@ def test_submit_follows_an_experiment_live_and_prints_its_table(
     assert any(line.split()[:2] == ["l2", "completed"] for line in lines[-2:])
     owner = server.http.get("/api/experiments?owner=cli user").json()
     assert owner["total"] == 1
+    # The name's first use claimed it; its token is kept for the next submission and proves it.
+    kept = json.loads((tmp_path / "reglab" / "tokens.json").read_text())[server.url]["cli user"]
+    whoami = server.http.get("/api/identity", headers={"X-Reglab-Token": kept}).json()
+    assert whoami == {"name": "cli user", "verified": True}
 
 
 def test_submit_of_an_invalid_spec_names_the_field_and_fails(
@@ -69,6 +74,7 @@ def test_submit_of_an_invalid_spec_names_the_field_and_fails(
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)},
     )
     assert done.returncode == 2
     assert "base.optimizer.lr" in done.stderr

@@ -83,7 +83,7 @@ def test_runs_left_queued_are_trained_after_the_restart(
 def test_over_quota_is_429_while_other_users_are_served(restarted: LiveServer) -> None:
     first = restarted.submit(small(2000), user="ada")
     second = restarted.http.post(
-        "/api/experiments", json=small(2), headers={"X-Reglab-User": "ada"}
+        "/api/experiments", json=small(2), headers=restarted.identity("ada")
     )
     assert second.status_code == 429
     assert "unfinished experiments" in second.json()["detail"]
@@ -93,7 +93,7 @@ def test_over_quota_is_429_while_other_users_are_served(restarted: LiveServer) -
     # One worker: the global limit holds bob's group in the queue until the slot frees.
     assert (health["running_groups"], health["pending_groups"]) == (1, 1)
     assert restarted.experiment(other["id"])["status"] == "queued"
-    restarted.http.post(f"/api/experiments/{first['id']}/cancel", headers={"X-Reglab-User": "ada"})
+    restarted.http.post(f"/api/experiments/{first['id']}/cancel", headers=restarted.identity("ada"))
     assert restarted.wait_finished(other["id"])["runs"][0]["status"] == "completed"
     assert restarted.wait_finished(first["id"])["runs"][0]["status"] == "cancelled"
 
@@ -116,7 +116,7 @@ def test_a_worker_deaf_to_cancel_is_killed_and_replaced(restarted: LiveServer) -
     os.kill(pid, signal.SIGSTOP)  # frozen: it cannot see the cancel flag
 
     cancel = restarted.http.post(
-        f"/api/experiments/{created['id']}/cancel", headers={"X-Reglab-User": "dee"}
+        f"/api/experiments/{created['id']}/cancel", headers=restarted.identity("dee")
     )
     assert cancel.status_code == 202
 

@@ -167,23 +167,24 @@ def test_delete_needs_the_owner_or_the_admin_token(server: LiveServer) -> None:
     path = f"/api/experiments/{created['id']}"
     server.wait_finished(created["id"])
 
-    assert server.http.delete(path, headers={"X-Reglab-User": "bob"}).status_code == 403
+    assert server.http.delete(path, headers=server.identity("bob")).status_code == 403
+    assert server.http.delete(path, headers={"X-Reglab-User": "ada"}).status_code == 403
     assert server.http.delete(path, headers={"X-Reglab-Admin": "wrong"}).status_code == 403
     assert server.http.delete(path, headers={"X-Reglab-Admin": "sesame"}).status_code == 204
     assert server.http.get(path).status_code == 404
 
     mine = server.submit(body(epochs=2, variants=1), user="ada")
     server.wait_finished(mine["id"])
-    deleted = server.http.delete(f"/api/experiments/{mine['id']}", headers={"X-Reglab-User": "ada"})
+    deleted = server.http.delete(f"/api/experiments/{mine['id']}", headers=server.identity("ada"))
     assert deleted.status_code == 204
 
 
 def test_delete_of_an_unfinished_experiment_is_409(server: LiveServer) -> None:
     created = server.submit(body(epochs=2000, variants=1), user="ada")
     path = f"/api/experiments/{created['id']}"
-    response = server.http.delete(path, headers={"X-Reglab-User": "ada"})
+    response = server.http.delete(path, headers=server.identity("ada"))
     assert response.status_code == 409
-    cancel = server.http.post(f"{path}/cancel", headers={"X-Reglab-User": "ada"})
+    cancel = server.http.post(f"{path}/cancel", headers=server.identity("ada"))
     assert cancel.json()["cancelled"] == [created["runs"][0]["id"]]
     assert server.wait_finished(created["id"])["runs"][0]["status"] == "cancelled"
 
@@ -192,19 +193,19 @@ def test_cancelling_someone_elses_run_is_403_unless_admin(server: LiveServer) ->
     created = server.submit(body(epochs=2000, variants=2), user="ada")
     first, second = (r["id"] for r in created["runs"])
 
-    refused = server.http.post(f"/api/runs/{first}/cancel", headers={"X-Reglab-User": "bob"})
+    refused = server.http.post(f"/api/runs/{first}/cancel", headers=server.identity("bob"))
     assert refused.status_code == 403
     assert "belongs to ada" in refused.json()["detail"]
     as_admin = server.http.post(
-        f"/api/runs/{first}/cancel", headers={"X-Reglab-User": "bob", "X-Reglab-Admin": "sesame"}
+        f"/api/runs/{first}/cancel", headers={**server.identity("bob"), "X-Reglab-Admin": "sesame"}
     )
     assert as_admin.status_code == 202
     whole = server.http.post(
-        f"/api/experiments/{created['id']}/cancel", headers={"X-Reglab-User": "bob"}
+        f"/api/experiments/{created['id']}/cancel", headers=server.identity("bob")
     )
     assert whole.status_code == 403
     assert server.http.get(f"/api/runs/{second}").json()["status"] in {"queued", "running"}
-    server.http.post(f"/api/experiments/{created['id']}/cancel", headers={"X-Reglab-User": "ada"})
+    server.http.post(f"/api/experiments/{created['id']}/cancel", headers=server.identity("ada"))
     server.wait_finished(created["id"])
 
 

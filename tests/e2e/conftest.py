@@ -58,7 +58,10 @@ def page(browser: Browser, server: Api, request: pytest.FixtureRequest) -> Itera
     context = browser.new_context(
         viewport={"width": 1400, "height": 1000}, base_url=server.url, accept_downloads=True
     )
+    # Ada's name is this browser's: its cookie holds the secret the server bound the name to.
     context.add_init_script("localStorage.setItem('reglab.user', 'Ada')")
+    token = server.identity("Ada")["X-Reglab-Token"]
+    context.add_cookies([{"name": "reglab_token", "value": token, "url": server.url}])
     page = context.new_page()
     page.set_default_timeout(20_000)
     errors: list[str] = []

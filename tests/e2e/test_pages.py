@@ -120,6 +120,30 @@ def test_first_visit_asks_for_a_name_and_sends_it_as_the_owner(
         context.close()
 
 
+def test_a_name_another_browser_holds_is_refused_in_the_prompt(
+    browser: Browser, server: Api
+) -> None:
+    server.identity("Lin")  # another client chose "Lin" first
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server.url)
+    context.add_init_script("localStorage.setItem('reglab.user', 'Lin')")  # a stale claim
+    page = context.new_page()
+    try:
+        page.goto("/#/")
+        expect(page.locator("#name-dialog")).to_be_visible()
+        expect(page.locator("#name-error")).to_contain_text("The name Lin is taken")
+        page.fill("#name-input", "Lin")
+        page.click("#name-form button[type=submit]")
+        expect(page.locator("#name-error")).to_contain_text("taken")
+        page.fill("#name-input", "Lin Two")
+        page.click("#name-form button[type=submit]")
+        expect(page.locator("#user-name")).to_have_text("Lin Two")
+        cookies = {c["name"]: c for c in context.cookies()}
+        assert cookies["reglab_token"]["httpOnly"]
+        assert page.evaluate("document.cookie") == ""  # the page's scripts never see the secret
+    finally:
+        context.close()
+
+
 def test_clone_from_history_opens_the_form_with_that_setup(page: Page, server: Api) -> None:
     body = {
         "name": "to clone",
@@ -169,3 +193,46 @@ def test_teacher_cancels_everything_with_the_admin_token(page: Page, server: Api
     expect(page.locator(".toast").last).to_contain_text("Cancelled")
 
     assert server.wait_finished(created["id"])["runs"][0]["status"] == "cancelled"
+
+
+CSP_WATCH = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
+
+
+def test_the_dashboard_draws_every_view_within_its_content_security_policy(
+    page: Page, server: Api
+) -> None:
+    created = server.submit({"name": "under csp", "base": TINY}, user="Ada")
+    server.wait_finished(created["id"])
+    page.add_init_script(CSP_WATCH)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server.url) else 0)
+    for view in ("/#/", "/#/new", "/#/history", f"/#/experiments/{created['id']}"):
+        page.goto(view)
+        page.wait_for_load_state("networkidle")
+        if "experiments" in view:
+            expect(page.locator(".js-plotly-plot").first).to_be_visible()
+            settle(page)
+        assert page.evaluate("window.__csp") == [], view
+    policy = page.request.get("/").headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert outside == []
+
+
+def test_api_docs_render_offline_within_the_policy(browser: Browser, server: Api) -> None:
+    context = browser.new_context(base_url=server.url)
+    context.add_init_script(CSP_WATCH)
+    page = context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server.url) else 0)
+    try:
+        page.goto("/docs")
+        expect(page.locator(".opblock").first).to_be_visible()
+        assert page.locator(".opblock").count() > 10
+        assert page.evaluate("window.__csp") == []
+        assert outside == []
+    finally:
+        context.close()

@@ -16,7 +16,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from reglab.api import admin, errors, experiments, exports, meta, runs, stream
+from reglab.api import admin, docs, errors, experiments, exports, identity, meta, runs, stream
+from reglab.api.headers import SecurityHeaders
 from reglab.api.limits import BodyLimit
 from reglab.config import Settings
 from reglab.jobs.runtime import Runtime
@@ -61,9 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         default_response_class=WireJSONResponse,
+        docs_url=None,  # served by docs.install from local files, not a CDN
+        redoc_url=None,
     )
     errors.install(app)
-    for module in (meta, experiments, exports, runs, admin, stream):
+    docs.install(app)
+    for module in (meta, identity, experiments, exports, runs, admin, stream):
         app.include_router(module.router)
     if settings.cors_origins:
         app.add_middleware(
@@ -73,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)  # outside BodyLimit: its 413 carries them too
 
     script = plotly_js()
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from reglab.config import Settings
@@ -18,9 +22,13 @@ from reglab.store.records import ExperimentRecord, RunRecord
 
 USER_HEADER = "X-Reglab-User"
 ADMIN_HEADER = "X-Reglab-Admin"
+TOKEN_HEADER = "X-Reglab-Token"
+TOKEN_COOKIE = "reglab_token"
+ANONYMOUS = "anonymous"
 # Letters of any script, digits, space and a few marks; browsers send non-Latin names
 # percent-encoded, since HTTP headers are Latin-1.
-_NAME = re.compile(r"^[\w .@'\-]{1,40}$")
+NAME_PATTERN = r"^[\w .@'\-]{1,40}$"
+_NAME = re.compile(NAME_PATTERN)
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -31,12 +39,12 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_owner(
+def claimed_name(
     x_reglab_user: Annotated[str | None, Header(alias=USER_HEADER)] = None,
-) -> str:
-    """The caller's display name (no passwords: this is a classroom); "anonymous" if unsent."""
+) -> str | None:
+    """The display name the caller says it has (no proof yet); None if unsent."""
     if x_reglab_user is None or not x_reglab_user.strip():
-        return "anonymous"
+        return None
     name = unquote(x_reglab_user).strip()
     if not _NAME.match(name):
         raise RequestValidationError(
@@ -48,10 +56,7 @@ def get_owner(
                 }
             ]
         )
-    return name
-
-
-OwnerDep = Annotated[str, Depends(get_owner)]
+    return None if name == ANONYMOUS else name
 
 
 def get_admin(
@@ -74,27 +79,107 @@ def is_admin(admin: str | None, settings: Settings) -> bool:
     return hmac.compare_digest(admin.encode("latin-1"), token.encode("utf-8"))
 
 
+def new_secret() -> str:
+    """A fresh secret for a name: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def secret_hash(secret: str) -> str:
+    """What the store keeps of a secret (a leaked database gives no one's token away)."""
+    return hashlib.sha256(secret.encode("latin-1", "replace")).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who sent the request: a display name, and whether the admin token came with it."""
+    """Who sent the request: a display name, whether its secret came along, and admin or not."""
 
     name: str
+    verified: bool
     admin: bool
 
     def may_change(self, owner: str, what: str, action: str) -> None:
-        """Let the owner, or an admin, change what belongs to the owner; refuse anyone else."""
-        if self.name != owner and not self.admin:
+        """Let the owner (with the name's secret), or an admin, change what is the owner's."""
+        if self.admin or (self.verified and self.name == owner):
+            return
+        if self.name == owner:
             raise Forbidden(
-                f"{what} belongs to {owner}; only they (or an admin, with the {ADMIN_HEADER} "
-                f"token) may {action} it."
+                f"{what} belongs to {owner}; to {action} it, send {owner}'s token "
+                f"({TOKEN_HEADER}, or the cookie of the browser that chose the name), or the "
+                f"admin token in {ADMIN_HEADER}."
             )
+        raise Forbidden(
+            f"{what} belongs to {owner}; only they (or an admin, with the {ADMIN_HEADER} "
+            f"token) may {action} it."
+        )
 
 
-def get_caller(owner: OwnerDep, admin: AdminDep, runtime: RuntimeDep) -> Caller:
-    return Caller(owner, is_admin(admin, runtime.settings))
+def get_caller(
+    request: Request,
+    runtime: RuntimeDep,
+    name: Annotated[str | None, Depends(claimed_name)],
+    admin: AdminDep,
+    x_reglab_token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None,
+) -> Caller:
+    """The caller as its secret proves it; an unknown secret (e.g. reset) counts as none."""
+    is_teacher = is_admin(admin, runtime.settings)
+    secret = x_reglab_token or request.cookies.get(TOKEN_COOKIE)
+    bound = runtime.store.name_of(secret_hash(secret)) if secret else None
+    if bound is None:
+        return Caller(name or ANONYMOUS, verified=False, admin=is_teacher)
+    if name is not None and name != bound:
+        raise Forbidden(
+            f"This token belongs to {bound}, not {name}; send {bound} in {USER_HEADER} "
+            "(or none), or choose your name again."
+        )
+    return Caller(bound, verified=True, admin=is_teacher)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+@contextmanager
+def submitting(
+    caller: Caller, runtime: Runtime, request: Request, response: Response
+) -> Iterator[str]:
+    """The owner of a submission; a name's first use binds it to a new secret, handed back.
+
+    A bound name without its secret is refused; a caller without a name submits as anonymous
+    (whose work only an admin may cancel or delete). A submission that fails unbinds the name
+    again, so a refused first request leaves no secret the caller never saw.
+    """
+    if caller.verified or caller.name == ANONYMOUS:
+        yield caller.name
+        return
+    secret = new_secret()
+    if not runtime.store.bind_name(caller.name, secret_hash(secret)):
+        raise Forbidden(taken(caller.name))
+    try:
+        yield caller.name
+    except BaseException:
+        runtime.store.unbind_name(caller.name)
+        raise
+    hand_over(response, request, secret)
+
+
+def taken(name: str) -> str:
+    return (
+        f"The name {name} is taken. If it is yours, use the browser or the token "
+        f"({TOKEN_HEADER}) you got with it; otherwise choose another name. The teacher can "
+        "reset a name."
+    )
+
+
+def hand_over(response: Response, request: Request, secret: str) -> None:
+    """Give a caller its secret: an HttpOnly cookie for the page, a header for API clients."""
+    response.headers[TOKEN_HEADER] = secret
+    response.set_cookie(
+        TOKEN_COOKIE,
+        secret,
+        max_age=180 * 24 * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
 
 
 # The largest integer the store holds (SQLite's INTEGER, PostgreSQL's BIGINT): ids and offsets

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from reglab.api.deps import MAX_STORED_INT, CallerDep, ExperimentDep, OwnerDep, RuntimeDep
+from reglab.api.deps import MAX_STORED_INT, CallerDep, ExperimentDep, RuntimeDep, submitting
 from reglab.api.lessons import lesson_names, lesson_spec
 from reglab.api.schemas import Cancelled, ExperimentRead, Page
 from reglab.errors import Conflict
@@ -41,9 +41,20 @@ def resolve(spec: ExperimentSpec) -> ExperimentSpec:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentRead)
-def submit_experiment(spec: ExperimentSpec, owner: OwnerDep, runtime: RuntimeDep) -> Any:
-    """Queue a comparison: a lesson by name, or a base run with variants or a grid."""
-    return runtime.scheduler.submit(owner=owner, spec=resolve(spec))
+def submit_experiment(
+    spec: ExperimentSpec,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+    request: Request,
+    response: Response,
+) -> Any:
+    """Queue a comparison: a lesson by name, or a base run with variants or a grid.
+
+    A name's first use binds it: the answer then carries its token (X-Reglab-Token, and an
+    HttpOnly cookie), needed from then on to submit as, cancel or delete as that name.
+    """
+    with submitting(caller, runtime, request, response) as owner:
+        return runtime.scheduler.submit(owner=owner, spec=resolve(spec))
 
 
 @router.get("", response_model=Page[ExperimentRead])

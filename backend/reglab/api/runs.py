@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from reglab.api.deps import MAX_STORED_INT, CallerDep, OwnerDep, RunDep, RuntimeDep
+from reglab.api.deps import MAX_STORED_INT, CallerDep, RunDep, RuntimeDep, submitting
 from reglab.api.schemas import Cancelled, Page, RunRead
 from reglab.events import RunStatus
 from reglab.spec import MAX_EPOCHS, ExperimentSpec, RunSpec, Variant
@@ -18,15 +18,16 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RunRead)
 def submit_run(
     spec: RunSpec,
-    owner: OwnerDep,
+    caller: CallerDep,
     runtime: RuntimeDep,
+    request: Request,
+    response: Response,
     name: Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[\w .:+=\-]+$")] = "run",
 ) -> Any:
-    """Queue a single run (stored as an experiment of one run)."""
-    experiment = runtime.scheduler.submit(
-        owner=owner, spec=ExperimentSpec(name=name, base=spec, variants=[Variant(name=name)])
-    )
-    return experiment.runs[0]
+    """Queue a single run (stored as an experiment of one run); a name's first use binds it."""
+    one = ExperimentSpec(name=name, base=spec, variants=[Variant(name=name)])
+    with submitting(caller, runtime, request, response) as owner:
+        return runtime.scheduler.submit(owner=owner, spec=one).runs[0]
 
 
 @router.get("", response_model=Page[RunRead])

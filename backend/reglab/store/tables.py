@@ -112,3 +112,13 @@ class EventLog(Base):
         Index("ix_event_log_experiment_seq", "experiment_id", "seq"),
         {"sqlite_autoincrement": True},
     )
+
+
+class Identity(Base):
+    """A display name bound to its secret: only the SHA-256 of the token is kept."""
+
+    __tablename__ = "identity"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
