@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -29,8 +29,16 @@ from torch import Tensor
 from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEvent, SummaryEvent
 from reglab.spec import RunSpec
 from reglab.training import probes
-from reglab.training.datasets import make_dataset
-from reglab.training.models import Architecture, DropoutMasks, evaluate, forward, init_net, losses
+from reglab.training.datasets import Dataset, make_dataset
+from reglab.training.models import (
+    Architecture,
+    DropoutMasks,
+    Net,
+    evaluate,
+    forward,
+    init_net,
+    losses,
+)
 from reglab.training.optim import make_optimizer
 from reglab.training.plan import Group
 from reglab.training.regularize import EarlyStopping, add_penalty_grads, proximal_l1
@@ -96,6 +104,47 @@ class BatchOrder:
             return torch.split(perms[0], self.batch_size)
         rows = torch.stack(perms)[self.pick]  # (K, n)
         return torch.split(rows, self.batch_size, dim=1)
+
+
+@dataclass(frozen=True, slots=True)
+class EpochNumbers:
+    """What one epoch measured, for every member: (K,) tensors (accuracies None in regression)."""
+
+    train_loss: Tensor
+    val_loss: Tensor
+    train_acc: Tensor | None
+    val_acc: Tensor | None
+    weight_l1: Tensor
+    weight_l2: Tensor
+    sparsity: Tensor
+    step_size: Tensor
+    grad_norms: Tensor  # (K, layers)
+
+    @classmethod
+    def measure(cls, net: Net, data: Dataset, grad_norms: Tensor, step: Tensor) -> EpochNumbers:
+        """Evaluation-mode losses and accuracies, weight statistics, and the epoch's probes."""
+        train_loss, train_acc = evaluate(net, data.x_train, data.y_train)
+        val_loss, val_acc = evaluate(net, data.x_val, data.y_val)
+        l1, l2, sparsity = probes.weight_stats(net.weights)
+        return cls(train_loss, val_loss, train_acc, val_acc, l1, l2, sparsity, step, grad_norms)
+
+    def finite(self, *, has_val: bool) -> Tensor:
+        """(K,) bool: the member's losses are numbers (a tiny spec may have no validation set)."""
+        ok = torch.isfinite(self.train_loss)
+        return ok & torch.isfinite(self.val_loss) if has_val else ok
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Per member, these numbers as the EpochEvent fields of the same names (plain floats)."""
+        columns = {f.name: getattr(self, f.name) for f in fields(self)}
+        lists = {name: None if t is None else t.tolist() for name, t in columns.items()}
+        return [
+            {name: None if col is None else col[k] for name, col in lists.items()}
+            for k in range(self.train_loss.shape[0])
+        ]
+
+
+# A member whose run ends now: its index, final status and the sentence saying why.
+Ending = tuple[int, RunStatus, str]
 
 
 class Lockstep:
@@ -213,63 +262,12 @@ class Lockstep:
         return [k for k, m in enumerate(self.members) if self.alive[k] and should_stop(m.run_id)]
 
     def _close_epoch(self, epoch: int, grad_norms: Tensor, step: Tensor) -> Iterator[Event]:
-        """Evaluate, report, and end the members whose run is over after this epoch."""
-        d, net = self.data, self.net
-        train_loss, train_acc = evaluate(net, d.x_train, d.y_train)
-        val_loss, val_acc = evaluate(net, d.x_val, d.y_val)
-        l1, l2, sparsity = probes.weight_stats(net.weights)
-        finite = torch.isfinite(train_loss)
-        if d.x_val.shape[0] > 0:  # a tiny spec can round its validation split to nothing
-            finite &= torch.isfinite(val_loss)
-        alive = torch.tensor(self.alive) & finite
-        # Frozen and diverged members are given +inf: never an improvement.
-        inf = torch.full_like(val_loss, math.inf)
-        improved, stop = self.stopper.update(torch.where(alive, val_loss, inf), epoch)
-        if improved.any():
-            self.best[improved] = self.optimizer.flat[improved]
-
-        now = time.perf_counter() - self.started
-        cols = [train_loss, val_loss, l1, l2, sparsity, step]
-        rows = list(zip(*(c.tolist() for c in cols), strict=True))
-        norms = grad_norms.tolist()
-        tacc = train_acc.tolist() if train_acc is not None else None
-        vacc = val_acc.tolist() if val_acc is not None else None
-        ending: list[tuple[int, RunStatus, str]] = []
-        for k, m in enumerate(self.members):
-            if not self.alive[k]:
-                continue
-            if not bool(finite[k]):
-                bad = "NaN" if math.isnan(rows[k][0]) or math.isnan(rows[k][1]) else "infinite"
-                ending.append((k, RunStatus.DIVERGED, _diverged_message(epoch, bad, self.specs[k])))
-                continue
-            tl, vl, wl1, wl2, sp, st = rows[k]
-            event = EpochEvent(
-                run_id=m.run_id,
-                epoch=epoch,
-                train_loss=tl,
-                val_loss=vl,
-                train_acc=tacc[k] if tacc is not None else None,
-                val_acc=vacc[k] if vacc is not None else None,
-                lr=self.specs[k].optimizer.lr,
-                weight_l1=wl1,
-                weight_l2=wl2,
-                sparsity=sp,
-                grad_norms=norms[k],
-                step_size=st,
-                seconds=now,
-            )
-            self.last[k] = event
-            self.epochs_done[k] = epoch
-            yield event
-            if bool(stop[k]):
-                best = int(self.stopper.best_epoch[k])
-                ending.append(
-                    (k, RunStatus.STOPPED_EARLY, _stopped_message(epoch, best, self.specs[k]))
-                )
-            elif epoch >= self.specs[k].train.epochs:
-                ending.append((k, RunStatus.COMPLETED, f"Trained all {epoch} epochs."))
-
-        ends = {k for k, status, _ in ending if status != "diverged"}
+        """Measure, keep the best weights, report, snapshot, and end the runs that are over."""
+        numbers = EpochNumbers.measure(self.net, self.data, grad_norms, step)
+        finite = numbers.finite(has_val=self.data.x_val.shape[0] > 0)
+        stop = self._track_best(numbers.val_loss, finite, epoch)
+        ending = yield from self._report(epoch, numbers, finite, stop)
+        ends = {k for k, status, _ in ending if status != RunStatus.DIVERGED}
         due = [
             k
             for k in range(len(self.members))
@@ -281,6 +279,48 @@ class Lockstep:
             yield from self._snapshots(epoch, due)
         if ending:
             yield from self._end(ending)
+
+    def _track_best(self, val_loss: Tensor, finite: Tensor, epoch: int) -> Tensor:
+        """Early stopping's bookkeeping and the best weights; returns who should stop (K,)."""
+        alive = torch.tensor(self.alive) & finite
+        # Frozen and diverged members are given +inf: never an improvement.
+        inf = torch.full_like(val_loss, math.inf)
+        improved, stop = self.stopper.update(torch.where(alive, val_loss, inf), epoch)
+        if improved.any():
+            self.best[improved] = self.optimizer.flat[improved]
+        return stop
+
+    def _report(
+        self, epoch: int, numbers: EpochNumbers, finite: Tensor, stop: Tensor
+    ) -> Generator[EpochEvent, None, list[Ending]]:
+        """Each live member's epoch event; returns the members whose run ends after it."""
+        seconds = time.perf_counter() - self.started
+        rows = numbers.rows()
+        ending: list[Ending] = []
+        for k, m in enumerate(self.members):
+            if not self.alive[k]:
+                continue
+            row, spec = rows[k], self.specs[k]
+            if not bool(finite[k]):
+                bad = (
+                    "NaN"
+                    if math.isnan(row["train_loss"]) or math.isnan(row["val_loss"])
+                    else "infinite"
+                )
+                ending.append((k, RunStatus.DIVERGED, _diverged_message(epoch, bad, spec)))
+                continue
+            event = EpochEvent(
+                run_id=m.run_id, epoch=epoch, lr=spec.optimizer.lr, seconds=seconds, **row
+            )
+            self.last[k] = event
+            self.epochs_done[k] = epoch
+            yield event
+            if bool(stop[k]):
+                best = int(self.stopper.best_epoch[k])
+                ending.append((k, RunStatus.STOPPED_EARLY, _stopped_message(epoch, best, spec)))
+            elif epoch >= spec.train.epochs:
+                ending.append((k, RunStatus.COMPLETED, f"Trained all {epoch} epochs."))
+        return ending
 
     def _snapshots(self, epoch: int, due: list[int]) -> Iterator[SnapshotEvent]:
         d, net = self.data, self.net
@@ -303,7 +343,7 @@ class Lockstep:
                 self.sent_points[k] = True
             yield SnapshotEvent(run_id, epoch, kind, data)
 
-    def _end(self, ending: list[tuple[int, RunStatus, str]]) -> Iterator[Event]:
+    def _end(self, ending: list[Ending]) -> Iterator[Event]:
         """Freeze these members, settle their reported weights, send each status and summary."""
         restored: dict[int, bool] = {}
         for k, status, _ in ending:
