@@ -136,6 +136,11 @@ export class SeriesChart {
     Plotly.relayout(this.el, { "xaxis.autorange": true });
   }
 
+  /** Nothing waits to be drawn: every point pushed is on screen. */
+  idle() {
+    return this.pending.size === 0 && !scheduler.dirty.has(this);
+  }
+
   /** Number of points of each trace on screen (tests compare it with the epochs received). */
   drawnPoints() {
     return this.el.data.map((t) => t.x.length);

@@ -36,10 +36,14 @@ export async function render(root, ctx) {
     },
   }).start();
   window.reglab.stream = stream;
+  // The browser bench's "first full draw": every run over, every epoch in the model and on the loss chart.
+  window.reglab.shown = () => model.runs.every((r) => r.summary && r.epochs.length >= (r.summary.epochs_run ?? 0)
+    && view.drawn.get(r.id) === r.epochs.length) && view.charts.loss.idle();
 
   return () => {
     stream.stop();
     window.reglab.stream = null;
+    window.reglab.shown = null;
   };
 }
 
