@@ -1,4 +1,4 @@
-// Small Plotly wrappers: each chart draws once, then extends, in the frame the scheduler gives it.
+// Small Plotly wrappers drawn in the frames the scheduler gives them; growing lines are in livechart.js.
 
 import { FrameScheduler, screenObserver } from "./scheduler.js";
 
@@ -18,13 +18,13 @@ export function fontSize() {
   return document.documentElement.classList.contains("large-type") ? 17 : 12;
 }
 
-const CONFIG = {
+export const CONFIG = {
   responsive: true,
   displaylogo: false,
   modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
 };
 
-function layout(title, extra = {}) {
+export function chartLayout(title, extra = {}) {
   const size = fontSize();
   return {
     title: { text: title, x: 0.01, xanchor: "left", font: { size: size + 3 } },
@@ -38,7 +38,7 @@ function layout(title, extra = {}) {
   };
 }
 
-const axis = (title, extra = {}) => ({
+export const axis = (title, extra = {}) => ({
   title: { text: title, standoff: 6 },
   gridcolor: "#e6e9ee",
   zeroline: false,
@@ -46,170 +46,20 @@ const axis = (title, extra = {}) => ({
   ...extra,
 });
 
-/**
- * Metrics over epochs, one colour per run; each run can have several series (train solid,
- * validation dashed). `push` buffers points; the next frame appends them with one extendTraces.
- */
-// A trace keeps at most this many points on screen: older epochs are thinned (every k-th kept)
-// when it overflows, recent ones stay whole. A redraw's cost grows with points; the eye's does not.
-const MAX_DRAWN = 500;
-
-export class SeriesChart {
-  constructor(el, { title, yTitle, runs, series, xMax, logY = false, percent = false, markers = false, priority = 1, minInterval = 400 }) {
-    this.el = el;
-    register(this, { priority, minInterval });
-    this.series = series;
-    this.percent = percent;
-    this.index = new Map();
-    this.pending = new Map();
-    this.full = []; // every point of every trace, for thinning
-    this.received = [];
-    this.markers = markers;
-    this.markerState = null;
-    const traces = [];
-    for (const run of runs) {
-      for (const s of series) {
-        this.index.set(`${run.id}:${s.key}`, traces.length);
-        this.full.push({ x: [], y: [] });
-        traces.push({
-          type: "scatter",
-          mode: "lines",
-          name: series.length > 1 ? `${run.name} · ${s.label}` : run.name,
-          x: [],
-          y: [],
-          line: { color: run.color, dash: s.dash || "solid", width: s.dash === "dash" ? 2 : 2.2 },
-          hovertemplate: percent ? "%{y:.1f} %" : "%{y:.4g}",
-        });
-      }
-    }
-    if (markers) {
-      this.bestIndex = traces.length;
-      traces.push(markerTrace("best validation", "star", 15));
-      this.stopIndex = traces.length;
-      traces.push(markerTrace("early stop", "x-thin-open", 16));
-    }
-    // The x axis spans the planned epochs from the start: curves grow across a still axis, and
-    // no redraw has to re-tick it.
-    const xaxis = axis("epoch", xMax ? { range: [0, xMax + 1], autorange: false } : {});
-    // automargin: long tick labels ("0.005 %") push the axis title aside instead of under it.
-    const yaxis = axis(yTitle, { type: logY ? "log" : "linear", ticksuffix: percent ? " %" : "", automargin: true });
-    Plotly.newPlot(el, traces, layout(title, { xaxis, yaxis, hovermode: "x unified" }), CONFIG);
-    drawStats.newPlots += 1;
-  }
-
-  /** Buffers one epoch of one run; `receivedAt` (performance.now()) lets the page time its own lag. */
-  push(runId, epoch, row, receivedAt) {
-    for (const s of this.series) {
-      let value = s.value ? s.value(row) : row[s.key];
-      if (value === null || value === undefined) continue;
-      if (this.percent) value *= 100;
-      const idx = this.index.get(`${runId}:${s.key}`);
-      if (idx === undefined) continue;
-      if (!this.pending.has(idx)) this.pending.set(idx, { x: [], y: [] });
-      const p = this.pending.get(idx);
-      p.x.push(epoch);
-      p.y.push(value);
-      this.full[idx].x.push(epoch);
-      this.full[idx].y.push(value);
-    }
-    // The page times its own lag on the chart students watch (the loss), as the bench reads it.
-    if (receivedAt !== undefined && this.priority === 0) this.received.push(receivedAt);
-    schedule(this);
-  }
-
-  /** best/stopped: [{x, y, color, name}]; drawn in the next frame with the points. */
-  setMarkers(best, stopped) {
-    const key = JSON.stringify([best, stopped]);
-    if (key === this.markerKey) return;
-    this.markerKey = key;
-    this.markerState = { best, stopped };
-    schedule(this);
-  }
-
-  setLog(on) {
-    Plotly.relayout(this.el, { "yaxis.type": on ? "log" : "linear" });
-  }
-
-  /** Once nothing more will come, the x axis fits the epochs actually run (early stops, cancels). */
-  fitX() {
-    if (this.el.layout.xaxis.autorange) return;
-    Plotly.relayout(this.el, { "xaxis.autorange": true });
-  }
-
-  /** Nothing waits to be drawn: every point pushed is on screen. */
-  idle() {
-    return this.pending.size === 0 && !scheduler.dirty.has(this);
-  }
-
-  /** Number of points of each trace on screen (tests compare it with the epochs received). */
-  drawnPoints() {
-    return this.el.data.map((t) => t.x.length);
-  }
-
-  flush() {
-    const data = this.el.data;
-    // Markers are written into the figure's data in place, so the one redraw below shows them too.
-    if (this.markers && this.markerState) {
-      const { best, stopped } = this.markerState;
-      this.markerState = null;
-      for (const [idx, ms] of [[this.bestIndex, best], [this.stopIndex, stopped]]) {
-        Object.assign(data[idx], { x: ms.map((m) => m.x), y: ms.map((m) => m.y), text: ms.map((m) => m.name) });
-        data[idx].marker = { ...data[idx].marker, color: ms.map((m) => m.color), line: { width: 2, color: ms.map((m) => m.color) } };
-      }
-      if (!this.pending.size) Plotly.redraw(this.el);
-    }
-    if (!this.pending.size) return;
-    const indices = [...this.pending.keys()];
-    const overflow = indices.filter((i) => data[i].x.length + this.pending.get(i).x.length > MAX_DRAWN);
-    for (const i of overflow) {
-      const { x, y } = this.full[i];
-      const keep = Math.ceil(x.length / (MAX_DRAWN / 2)); // thin to half the cap, then grow again
-      const recent = Math.max(0, x.length - this.pending.get(i).x.length);
-      const idx = [...Array(recent).keys()].filter((k) => k % keep === 0);
-      for (let k = recent; k < x.length; k++) idx.push(k);
-      data[i].x = idx.map((k) => x[k]);
-      data[i].y = idx.map((k) => y[k]);
-      this.pending.delete(i);
-    }
-    const rest = [...this.pending.keys()];
-    const update = { x: rest.map((i) => this.pending.get(i).x), y: rest.map((i) => this.pending.get(i).y) };
-    this.pending.clear();
-    if (rest.length) Plotly.extendTraces(this.el, update, rest);
-    else Plotly.redraw(this.el);
-    drawStats.extends += 1;
-    const now = performance.now();
-    for (const t of this.received) drawStats.latencies.push(now - t);
-    if (drawStats.latencies.length > 20000) drawStats.latencies.splice(0, 10000);
-    this.received = [];
-  }
-}
-
-function markerTrace(name, symbol, size) {
-  return {
-    type: "scatter",
-    mode: "markers",
-    name,
-    x: [],
-    y: [],
-    text: [],
-    marker: { symbol, size, color: [], line: { width: 2, color: [] } },
-    hovertemplate: `%{text}: ${name} at epoch %{x}<extra></extra>`,
-  };
-}
-
 /** Gradient norm of each layer at the latest epoch, one bar per run: vanishing gradients show as steps. */
 export class LayerBars {
-  constructor(el, { runs }) {
+  /** `runs`: [{id, name, color}], one bar series each (runs, or variants with their replicates' mean). */
+  constructor(el, { runs, minInterval = 1000 }) {
     this.el = el;
     this.runs = runs;
     this.values = new Map();
-    register(this, { minInterval: 500 });
+    register(this, { minInterval });
     Plotly.newPlot(el, this.traces(), this.layout(), CONFIG);
     drawStats.newPlots += 1;
   }
 
   layout() {
-    return layout("Gradient norm per layer (latest epoch)", {
+    return chartLayout("Gradient norm per layer (latest epoch)", {
       barmode: "group",
       xaxis: axis("layer (input → output)"),
       yaxis: axis("‖∂L/∂W‖", { type: "log", dtick: 1, exponentformat: "power" }),
@@ -279,7 +129,7 @@ export class SmallMultiples {
     const snap = this.data.get(run.id);
     plot.shown = snap;
     const fig = this.figure(run, snap);
-    const figLayout = layout(fig.title, fig.layout);
+    const figLayout = chartLayout(fig.title, fig.layout);
     figLayout.title.font.size = fontSize(); // a small plot's title must fit its width
     Plotly.react(plot, fig.data, figLayout, { ...CONFIG, displayModeBar: false });
     if (stale.length > 1) schedule(this, false);
@@ -316,7 +166,78 @@ export class CurveOverlay {
       traces.push({ type: "scatter", mode: "lines", name: `${run.name} (epoch ${snap.epoch})`, x: snap.data.x, y: snap.data.y,
         line: { color: run.color, width: 2.5 }, hovertemplate: "%{y:.3g}" });
     }
-    Plotly.react(this.el, traces, layout("Fitted curve", { xaxis: axis("x"), yaxis: axis("y"), showlegend: true,
+    Plotly.react(this.el, traces, chartLayout("Fitted curve", { xaxis: axis("x"), yaxis: axis("y"), showlegend: true,
       legend: { orientation: "h", y: -0.2 }, hovermode: "closest" }), CONFIG);
   }
+}
+
+/**
+ * A sweep's response curve: best and final validation loss and final training loss against the
+ * swept value, each a mean line over seeds with its lowest-to-highest band; redrawn whole (a few
+ * dozen points) at most twice a second while it is on screen.
+ */
+export class SweepChart {
+  constructor(el, { field, log, repeats, logY = false }) {
+    this.el = el;
+    this.field = field;
+    this.log = log;
+    this.repeats = repeats;
+    this.logY = logY;
+    this.points = [];
+    register(this, { minInterval: 500 });
+    Plotly.newPlot(el, [], this.layout(), CONFIG);
+    drawStats.newPlots += 1;
+  }
+
+  layout() {
+    const name = this.field.split(".").pop();
+    return chartLayout(`Response curve: loss against ${name}`, {
+      xaxis: axis(`${name}${this.log ? " (log scale)" : ""}`, { type: this.log ? "log" : "linear" }),
+      yaxis: axis("loss", { type: this.logY ? "log" : "linear", automargin: true }),
+      hovermode: "closest",
+      showlegend: true,
+      legend: { orientation: "h", y: -0.25 },
+      uirevision: "keep",
+    });
+  }
+
+  set(points) {
+    this.points = points;
+    schedule(this);
+  }
+
+  setLog(on) {
+    this.logY = on;
+    schedule(this, false);
+  }
+
+  flush() {
+    const traces = [];
+    const curves = [
+      ["best", "best validation loss", "#0072B2", "dot"],
+      ["finalVal", "final validation loss", "#D55E00", "dash"],
+      ["finalTrain", "final training loss", "#009E73", "solid"],
+    ];
+    const seeds = this.repeats > 1 ? ` (mean of ${this.repeats} seeds)` : "";
+    for (const [key, name, color, dash] of curves) {
+      const pts = this.points.filter((p) => p[key]);
+      if (this.repeats > 1 && pts.length) {
+        traces.push({ type: "scatter", mode: "lines", name: `${name}: range`, showlegend: false, hoverinfo: "skip", fill: "toself",
+          fillcolor: rgba(color, 0.15), line: { width: 0, color },
+          x: [...pts.map((p) => p.value), ...pts.map((p) => p.value).reverse()], y: [...pts.map((p) => p[key].lo), ...pts.map((p) => p[key].hi).reverse()] });
+      }
+      traces.push({ type: "scatter", mode: "lines+markers", name: `${name}${seeds}`, x: pts.map((p) => p.value), y: pts.map((p) => p[key].mean),
+        line: { color, dash, width: 2.5 }, marker: { size: 9, color: pts.map((p) => p.color), line: { width: 1.5, color } },
+        text: pts.map((p) => p.variant),
+        customdata: pts.map((p) => [p[key].lo, p[key].hi, p[key].n]),
+        hovertemplate: `%{text}: ${name} %{y:.4g}` + (this.repeats > 1 ? " (seeds %{customdata[0]:.4g} – %{customdata[1]:.4g})" : "") + "<extra></extra>" });
+    }
+    Plotly.react(this.el, traces, this.layout(), CONFIG);
+  }
+}
+
+/** "#0072B2" and an alpha → "rgba(0,114,178,a)". */
+export function rgba(hex, alpha) {
+  const n = Number.parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }

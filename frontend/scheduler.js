@@ -36,7 +36,14 @@ export class FrameScheduler {
     this.framePending = false;
     this.lastHeavy = null;
     this.lastMark = -Infinity;
+    this.hooks = new Set();
     this.frame = () => this.flushAll();
+  }
+
+  /** `fn()` runs at the start of every frame, before the charts are picked: what it schedules draws in that frame. */
+  beforeFrame(fn) {
+    this.hooks.add(fn);
+    return () => this.hooks.delete(fn);
   }
 
   /** Tells the scheduler about a chart: `priority` 0 is the loss chart; `cheap` ones skip the budget. */
@@ -80,6 +87,7 @@ export class FrameScheduler {
   flushAll() {
     this.framePending = false;
     this.stats.frames += 1;
+    for (const fn of this.hooks) fn();
     const start = this.now();
     const ready = [];
     let waiting = false;

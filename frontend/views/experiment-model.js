@@ -35,6 +35,7 @@ export function modelFrom(meta, colorOf) {
       variant: name,
       replicate: r.replicate ?? 0,
       color: variant.color,
+      spec: r.spec,
       total: r.spec.train.epochs,
       status: r.status,
       message: r.message,
@@ -64,6 +65,9 @@ export function modelFrom(meta, colorOf) {
     sliderEpoch: null,
     logY: false,
     markersVersion: 0, // bumped whenever a best-epoch or early-stop marker moves
+    snapshotsVersion: 0, // bumped with every snapshot
+    repeats: Math.max(1, ...variants.map((v) => v.runs.length)),
+    showReplicates: false,
   };
 }
 
@@ -85,6 +89,7 @@ export function applyEvent(model, msg) {
       model.snapshotEpochs.push(msg.epoch);
       model.snapshotEpochs.sort((a, b) => a - b);
     }
+    model.snapshotsVersion += 1;
     return { run, type: "snapshot" };
   }
   if (msg.type === "status") {
@@ -141,3 +146,92 @@ export function snapshotAt(run, kind, epoch) {
 }
 
 export const allFinal = (model) => model.runs.every((r) => isFinal(r.status));
+
+/**
+ * A variant's curve over its replicates: for each epoch after `after`, the mean, lowest and
+ * highest of `value(row)` over the replicates that reached it. An epoch is given only once every
+ * replicate still training has reached it (a replicate that ended early no longer holds the curve
+ * back), so a point once drawn never changes. Non-finite values (a diverged replicate) are left out.
+ */
+export function variantStats(variant, value, after = 0) {
+  const out = { x: [], mean: [], lo: [], hi: [], n: [] };
+  let frontier = Infinity;
+  let last = 0;
+  for (const run of variant.runs) {
+    const end = run.epochs.at(-1)?.epoch ?? 0;
+    last = Math.max(last, end);
+    if (!isFinal(run.status)) frontier = Math.min(frontier, end);
+  }
+  frontier = Math.min(frontier, last);
+  for (let e = after + 1; e <= frontier; e++) {
+    let sum = 0, n = 0, lo = Infinity, hi = -Infinity;
+    for (const run of variant.runs) {
+      const first = run.epochs[0]?.epoch;
+      const row = first === undefined ? undefined : run.epochs[e - first];
+      if (!row || row.epoch !== e) continue;
+      const v = value(row);
+      if (typeof v !== "number" || !Number.isFinite(v)) continue;
+      sum += v;
+      n += 1;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (!n) continue;
+    out.x.push(e);
+    out.mean.push(sum / n);
+    out.lo.push(lo);
+    out.hi.push(hi);
+    out.n.push(n);
+  }
+  out.through = Math.max(after, frontier === Infinity ? after : frontier);
+  return out;
+}
+
+/**
+ * Mean, sample standard deviation (n − 1; 0 for one), min and max of `value(run)` over a
+ * variant's finished replicates, or null while none has it: the API's aggregates, kept live.
+ */
+export function spread(variant, value) {
+  const xs = variant.runs.filter((r) => r.summary).map(value).filter((v) => typeof v === "number" && Number.isFinite(v));
+  if (!xs.length) return null;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, sd, n: xs.length, min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+/** The API's verdict on a variant (final validation loss against the reference), or null. */
+export function verdictOf(model, variantName, metric = "final_val_loss") {
+  return (model.meta.comparisons || []).find((c) => c.variant === variantName && c.metric === metric) || null;
+}
+
+/** The value at a dotted path ("regularization.dropout") of a nested object. */
+const at = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
+
+function band(values) {
+  const xs = values.filter((v) => typeof v === "number" && Number.isFinite(v));
+  if (!xs.length) return null;
+  return { mean: xs.reduce((a, b) => a + b, 0) / xs.length, lo: Math.min(...xs), hi: Math.max(...xs), n: xs.length };
+}
+
+/**
+ * The response curve of a sweep, live: for each variant (sorted by its swept value), the mean,
+ * lowest and highest over its replicates of the best validation loss so far, the latest (at the
+ * end: final) validation loss and the latest training loss. Null when the experiment is no sweep.
+ */
+export function sweepPoints(model) {
+  const sweep = model.meta.sweep;
+  if (!sweep) return null;
+  const valueOf = new Map((model.meta.aggregates || []).map((a) => [a.variant, a.value]));
+  const points = model.variants.map((v) => {
+    const last = (r) => r.epochs.at(-1);
+    return {
+      variant: v.name,
+      color: v.color,
+      value: valueOf.get(v.name) ?? at(v.runs[0].spec ?? {}, sweep.field),
+      best: band(v.runs.map((r) => r.summary?.best_val_loss ?? r.best?.val)),
+      finalVal: band(v.runs.map((r) => r.summary?.final_val_loss ?? last(r)?.val_loss)),
+      finalTrain: band(v.runs.map((r) => r.summary?.final_train_loss ?? last(r)?.train_loss)),
+    };
+  });
+  return points.filter((p) => typeof p.value === "number").sort((a, b) => a.value - b.value);
+}

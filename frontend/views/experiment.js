@@ -2,15 +2,32 @@
 // which only applyEvent() (experiment-model.js) changes.
 
 import { api, exportUrl } from "../api.js";
-import { CurveOverlay, LayerBars, SeriesChart, SmallMultiples, runColor } from "../charts.js";
+import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, scheduler } from "../charts.js";
 import { h } from "../dom.js";
+import { LiveChart } from "../livechart.js";
 import { LiveStream } from "../live.js";
-import { allFinal, applyEvent, markersOf, modelFrom, snapshotAt } from "./experiment-model.js";
+import { allFinal, applyEvent, markersOf, modelFrom, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
 import { boundaryFigure, histogramFigure } from "./figures.js";
-import { SummaryTable } from "./summary.js";
+import { SummaryTable, VariantTable } from "./summary.js";
 
 const REGRESSION = new Set(["poly", "sine"]);
 const PLANE = new Set(["moons", "circles", "xor", "spiral", "gaussians"]);
+
+// The time-series charts: what each plots (train solid, validation dashed) and which metric gets
+// the band over replicates. The loss chart draws every frame it can; the others 4 times a second. Plotly itself (axes, hover, markers)
+// catches up every 2.5 s on the loss chart, 10 s on the others, and at once under the pointer.
+const SERIES_CHARTS = [
+  { key: "loss", title: "Loss", yTitle: "loss", logY: true, markers: true, priority: 0, minInterval: 0, syncMs: 2500,
+    metrics: [{ key: "train_loss", label: "train" }, { key: "val_loss", label: "validation", dash: "dash", band: true }] },
+  { key: "accuracy", task: "classification", title: "Accuracy", yTitle: "accuracy", percent: true,
+    metrics: [{ key: "train_acc", label: "train" }, { key: "val_acc", label: "validation", dash: "dash", band: true }] },
+  { key: "gap", title: "Overfitting gap: validation − train loss", yTitle: "gap",
+    metrics: [{ key: "gap", label: "gap", value: (r) => r.val_loss - r.train_loss, band: true }] },
+  { key: "norm", title: "Weight norm ‖w‖₂ (biases excluded)", yTitle: "‖w‖₂", logY: true,
+    metrics: [{ key: "weight_l2", label: "‖w‖₂", band: true }] },
+  { key: "zeros", title: "Weights exactly zero", yTitle: "share of weights", percent: true,
+    metrics: [{ key: "sparsity", label: "exact zeros", band: true }] },
+];
 
 export async function render(root, ctx) {
   const id = ctx.state.route.id;
@@ -20,27 +37,41 @@ export async function render(root, ctx) {
     ctx.state.experiment = model;
   }
   const view = layout(root, model, ctx);
-  // A rebuilt view (large type, coming back) draws what the model already holds, then resumes.
-  draw(view, model);
+  // Messages only change the model; draw() brings the page up to it once per frame. A rebuilt
+  // view (large type, coming back) draws what the model already holds, then resumes.
+  const stopDrawing = scheduler.beforeFrame(() => draw(view, model));
+  const changed = () => {
+    view.stale = true;
+    scheduler.request();
+  };
+  // Verdicts are the API's (paired over seeds): fetched again once every run is over.
+  view.refetch = async () => {
+    const fresh = await api.experiment(model.id);
+    Object.assign(model.meta, { comparisons: fresh.comparisons, aggregates: fresh.aggregates });
+    changed();
+  };
+  changed();
 
   const stream = new LiveStream(model.id, {
     since: model.cursor,
     onEvent: (msg) => {
       model.cursor = stream.cursor;
       const change = applyEvent(model, msg);
-      if (change) draw(view, model, change);
+      if (change?.type === "epoch") view.received.push(performance.now());
+      if (change) changed();
     },
     onState: (s) => {
       model.connection = s;
-      draw(view, model);
+      changed();
     },
   }).start();
   window.reglab.stream = stream;
   // The browser bench's "first full draw": every run over, every epoch in the model and on the loss chart.
   window.reglab.shown = () => model.runs.every((r) => r.summary && r.epochs.length >= (r.summary.epochs_run ?? 0)
-    && view.drawn.get(r.id) === r.epochs.length) && view.charts.loss.idle();
+    && view.fed.get(r.id) === r.epochs.length) && view.charts.loss.idle();
 
   return () => {
+    stopDrawing();
     stream.stop();
     window.reglab.stream = null;
     window.reglab.shown = null;
@@ -89,7 +120,7 @@ function layout(root, model, ctx) {
   );
   const tableBox = h("div", { class: "panel table-panel" });
   root.appendChild(tableBox);
-  const table = new SummaryTable(tableBox, { runs, task, onCancel: async (run, button) => {
+  const table = model.repeats > 1 ? new VariantTable(tableBox, { model, task, spread, verdictOf }) : new SummaryTable(tableBox, { runs, task, onCancel: async (run, button) => {
     button.disabled = true;
     try {
       await api.cancelRun(run.id);
@@ -101,40 +132,52 @@ function layout(root, model, ctx) {
 
   const chartBox = (name, cls = "") => h("div", { class: `chart ${cls}`, "data-chart": name });
   const lossEl = chartBox("loss", "chart-tall");
+  const banded = model.repeats > 1;
+  const seedsToggle = banded ? h("input", { type: "checkbox", id: "show-seeds", checked: model.showReplicates }) : null;
   root.append(
     h("div", { class: "toolbar" },
       h("label", { class: "inline", for: "log-scale" }, logToggle, " Log scale (loss, weight norm)"),
+      banded ? h("label", { class: "inline", for: "show-seeds" }, seedsToggle, ` Show each of the ${model.repeats} seeds`) : null,
       h("span", { class: "legend-hint" }, h("span", { class: "line-solid" }), " train ", h("span", { class: "line-dash" }), " validation ",
+        banded ? [h("span", { class: "band-swatch" }), ` lowest to highest of ${model.repeats} seeds (line: their mean) `] : null,
         h("span", { class: "marker-star" }, "★"), " best validation ", h("span", { class: "marker-x" }, "✕"), " early stop")),
     h("div", { class: "panel" }, lossEl));
+  // A sweep (variants that differ in one number): the lecture's U, loss against that number.
+  let sweep = null;
+  if (model.meta.sweep) {
+    const sweepEl = chartBox("sweep", "chart-tall");
+    root.append(h("div", { class: "panel" }, sweepEl,
+      h("p", { class: "muted small chart-note" }, `Each point is one variant${banded ? `: the mean of its ${model.repeats} seeds, shaded from the lowest to the highest` : ""}. `,
+        "Training loss keeps falling as the setting frees the network; validation loss is lowest where the network neither overfits nor underfits.")));
+    sweep = new SweepChart(sweepEl, { field: model.meta.sweep.field, log: model.meta.sweep.log, repeats: model.repeats, logY: model.logY });
+  }
   const grid = h("div", { class: "chart-grid" });
   root.appendChild(grid);
-  const accEl = task === "classification" ? chartBox("accuracy") : null;
-  const gapEl = chartBox("gap");
-  const normEl = chartBox("norm");
-  const zeroEl = chartBox("zeros");
-  const gradEl = chartBox("grads");
-  for (const el of [accEl, gapEl, normEl, zeroEl, gradEl]) if (el) grid.appendChild(h("div", { class: "panel" }, el));
 
-  const specs = { runs, xMax: Math.max(...runs.map((r) => r.total || 0)) };
-  const charts = {
-    loss: new SeriesChart(lossEl, { ...specs, title: "Loss", yTitle: "loss", logY: model.logY, markers: true, priority: 0, minInterval: 0,
-      series: [{ key: "train_loss", label: "train" }, { key: "val_loss", label: "validation", dash: "dash" }] }),
-    acc: accEl && new SeriesChart(accEl, { ...specs, title: "Accuracy", yTitle: "accuracy", percent: true,
-      series: [{ key: "train_acc", label: "train" }, { key: "val_acc", label: "validation", dash: "dash" }] }),
-    gap: new SeriesChart(gapEl, { ...specs, title: "Overfitting gap: validation − train loss", yTitle: "gap",
-      series: [{ key: "gap", label: "gap", value: (r) => r.val_loss - r.train_loss }] }),
-    norm: new SeriesChart(normEl, { ...specs, title: "Weight norm ‖w‖₂ (biases excluded)", yTitle: "‖w‖₂", logY: model.logY,
-      series: [{ key: "weight_l2", label: "‖w‖₂" }] }),
-    zeros: new SeriesChart(zeroEl, { ...specs, title: "Weights exactly zero", yTitle: "share of weights", percent: true,
-      series: [{ key: "sparsity", label: "exact zeros" }] }),
-  };
-  const bars = new LayerBars(gradEl, { runs });
-  const lineCharts = Object.values(charts).filter(Boolean);
+  const xMax = Math.max(...runs.map((r) => r.total || 0));
+  const charts = {};
+  for (const spec of SERIES_CHARTS) {
+    if (spec.task && spec.task !== task) continue;
+    const el = spec.key === "loss" ? lossEl : chartBox(spec.key);
+    if (spec.key !== "loss") grid.appendChild(h("div", { class: "panel" }, el));
+    charts[spec.key] = new LiveChart(el, { title: spec.title, yTitle: spec.yTitle, xMax, percent: spec.percent, markers: spec.markers,
+      logY: spec.logY && model.logY, priority: spec.priority ?? 1, minInterval: spec.minInterval ?? 250, syncMs: spec.syncMs ?? 10000,
+      series: seriesOf(spec, model) });
+    charts[spec.key].spec = spec;
+  }
+  const gradEl = chartBox("grads");
+  grid.appendChild(h("div", { class: "panel" }, gradEl));
+  const bars = new LayerBars(gradEl, { runs: banded ? model.variants.map((v) => ({ id: v.name, name: v.name, color: v.color })) : runs });
+  const lineCharts = Object.values(charts);
+  seedsToggle?.addEventListener("change", () => {
+    model.showReplicates = seedsToggle.checked;
+    for (const c of lineCharts) c.hide((s) => s.replicate && !model.showReplicates);
+  });
   logToggle.addEventListener("change", () => {
     model.logY = logToggle.checked;
     charts.loss.setLog(model.logY);
     charts.norm.setLog(model.logY);
+    sweep?.setLog(model.logY);
   });
 
   // ---- snapshots: one epoch slider drives histograms and boundaries ---------------------------
@@ -148,12 +191,15 @@ function layout(root, model, ctx) {
       h("label", { class: "inline", for: "follow-live" }, follow, " follow the latest")));
   root.append(snapSection);
 
+  // With replicates, one network per variant is pictured: its first seed.
+  const pictured = banded ? model.variants.map((v) => v.runs[0]) : runs;
+  if (banded) snapSection.append(h("p", { class: "muted small" }, `Each variant's first seed (of ${model.repeats}).`));
   const multiples = [];
   const addMultiples = (kind, title, help, figure) => {
     const box = h("div", { class: "multiples" });
     snapSection.append(h("h3", {}, title), h("p", { class: "muted small" }, help), box);
-    const sm = new SmallMultiples(box, { runs, figure });
-    box.append(...runs.map((r) => h("div", { class: "multiple" }, sm.cell(r.id))));
+    const sm = new SmallMultiples(box, { runs: pictured, figure });
+    box.append(...pictured.map((r) => h("div", { class: "multiple" }, sm.cell(r.id))));
     multiples.push([kind, sm]);
   };
   addMultiples("histogram", "Weight histograms", "Every weight of the network (biases excluded), darker = nearer the input. L1 piles weights up at exactly zero; L2 keeps a narrow bell around it.", histogramFigure);
@@ -163,10 +209,11 @@ function layout(root, model, ctx) {
   } else if (task === "regression") {
     const el = h("div", { class: "chart chart-tall", "data-chart": "curve" });
     snapSection.append(h("h3", {}, "Fitted curve"), h("div", { class: "panel" }, el));
-    curve = new CurveOverlay(el, { runs });
+    curve = new CurveOverlay(el, { runs: pictured });
   }
 
-  const view = { conn, cancelAll, table, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, drawn: new Map(), markersVersion: -1, snapshotsShown: null };
+  const view = { conn, cancelAll, table, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, banded, pictured, sweep,
+    stale: true, received: [], fed: new Map(), meansThrough: new Map(), markersVersion: -1, snapshotsVersion: -1 };
   slider.addEventListener("input", () => {
     model.follow = false;
     follow.checked = false;
@@ -177,34 +224,97 @@ function layout(root, model, ctx) {
   return view;
 }
 
-/**
- * Brings the page up to the model: hands each chart the epochs it has not seen yet (drawing
- * happens in the scheduler's frames), moves markers and snapshots, updates the table and the
- * connection badge. `change` (from applyEvent) narrows the work to one run; without it, all.
- */
-function draw(view, model, change = null) {
-  const receivedAt = change ? performance.now() : undefined;
-  for (const run of change ? [change.run] : model.runs) {
-    const from = view.drawn.get(run.id) || 0;
-    if (from === run.epochs.length) continue;
-    view.drawn.set(run.id, run.epochs.length);
-    let grads = null;
-    for (const row of run.epochs.slice(from)) {
-      for (const c of view.lineCharts) c.push(run.id, row.epoch, row, receivedAt);
-      grads = row.grad_norms || grads;
-    }
-    if (grads) view.bars.set(run.id, grads);
+/** The series a chart plots: one line per run and metric; with replicates, per variant a band, a mean line and the replicates (hidden). */
+function seriesOf(spec, model) {
+  const out = [];
+  const label = (name, m) => (spec.metrics.length > 1 ? `${name} · ${m.label}` : name);
+  const style = (m) => ({ dash: m.dash || "solid", width: m.dash ? 2 : 2.2 });
+  if (model.repeats === 1) {
+    for (const run of model.runs) for (const m of spec.metrics) out.push({ id: `${run.id}:${m.key}`, name: label(run.name, m), color: run.color, ...style(m) });
+    return out;
   }
+  for (const v of model.variants) {
+    for (const m of spec.metrics) {
+      if (m.band) out.push({ id: `band:${v.name}:${m.key}`, name: `${v.name} · range`, color: v.color, band: true });
+      out.push({ id: `mean:${v.name}:${m.key}`, name: label(v.name, m), color: v.color, ...style(m) });
+      for (const run of v.runs) {
+        out.push({ id: `${run.id}:${m.key}`, name: label(run.name, m), group: `${v.name}:${m.key}`, groupName: label(`${v.name} (each seed)`, m),
+          color: v.color, dash: m.dash || "solid", width: 1, opacity: 0.45, hidden: !model.showReplicates, replicate: true });
+      }
+    }
+  }
+  return out;
+}
+
+/** A metric's value in a row as the chart plots it (percent charts ×100), or null when the row lacks it. */
+function valueOf(chart, m, row) {
+  const v = m.value ? m.value(row) : row[m.key];
+  if (v === null || v === undefined) return null;
+  return chart.percent && typeof v === "number" ? v * 100 : v;
+}
+
+/**
+ * Brings the page up to the model, once per frame (a scheduler hook): hands each chart the epochs
+ * it has not seen yet, the variants' mean and band points every replicate has reached, moves
+ * markers and snapshots, and updates the table and the connection badge.
+ */
+function draw(view, model) {
+  if (!view.stale) return;
+  view.stale = false;
+  for (const run of model.runs) {
+    const from = view.fed.get(run.id) || 0;
+    if (from === run.epochs.length) continue;
+    view.fed.set(run.id, run.epochs.length);
+    const rows = run.epochs.slice(from);
+    for (const chart of view.lineCharts) {
+      for (const m of chart.spec.metrics) {
+        const x = [];
+        const y = [];
+        for (const row of rows) {
+          const v = valueOf(chart, m, row);
+          if (v !== null) x.push(row.epoch), y.push(v);
+        }
+        chart.append(`${run.id}:${m.key}`, x, y);
+      }
+    }
+    if (!view.banded) {
+      const grads = rows.findLast((row) => row.grad_norms)?.grad_norms;
+      if (grads) view.bars.set(run.id, grads);
+    }
+  }
+  if (view.banded) drawVariants(view, model);
+  view.charts.loss.noteReceived(view.received);
+  view.received = [];
   if (view.markersVersion !== model.markersVersion) {
     view.markersVersion = model.markersVersion;
     const { best, stopped } = markersOf(model);
-    view.charts.loss.setMarkers(best, stopped);
+    // With replicates, a star per seed would bury the bands: only early stops are marked.
+    view.charts.loss.setMarkers(view.banded ? [] : best, stopped);
   }
-  if (!change || change.type === "snapshot") {
-    if (model.follow || view.snapshotsShown === null) drawSnapshots(view, model);
+  if (view.snapshotsVersion !== model.snapshotsVersion) {
+    view.snapshotsVersion = model.snapshotsVersion;
+    if (model.follow || !view.snapshotsShown) drawSnapshots(view, model);
   }
+  if (view.sweep) view.sweep.set(sweepPoints(model));
   view.table.update();
   drawConnection(view, model);
+}
+
+/** Each variant's mean line and band, as far as all its replicates have come; its gradient bars as the replicates' mean. */
+function drawVariants(view, model) {
+  for (const v of model.variants) {
+    for (const chart of view.lineCharts) {
+      for (const m of chart.spec.metrics) {
+        const id = `${v.name}:${m.key}`;
+        const stats = variantStats(v, (row) => valueOf(chart, m, row), view.meansThrough.get(`${chart.spec.key}:${id}`) || 0);
+        view.meansThrough.set(`${chart.spec.key}:${id}`, stats.through);
+        chart.append(`mean:${id}`, stats.x, stats.mean);
+        if (m.band) chart.appendBand(`band:${id}`, stats.x, stats.lo, stats.hi);
+      }
+    }
+    const latest = v.runs.map((r) => r.epochs.findLast((row) => row.grad_norms)?.grad_norms).filter(Boolean);
+    if (latest.length) view.bars.set(v.name, latest[0].map((_, i) => latest.reduce((sum, g) => sum + (g[i] ?? 0), 0) / latest.length));
+  }
 }
 
 /** Shows every run's snapshot at the slider's epoch (the latest one while following). */
@@ -213,11 +323,11 @@ function drawSnapshots(view, model) {
   if (!epochs.length) return;
   if (model.follow) model.sliderEpoch = epochs.at(-1);
   const i = Math.max(0, epochs.indexOf(model.sliderEpoch));
-  view.snapshotsShown = epochs[i];
+  view.snapshotsShown = true;
   view.slider.max = String(epochs.length - 1);
   view.slider.value = String(i);
   view.sliderLabel.textContent = `${epochs[i]}`;
-  for (const run of model.runs) {
+  for (const run of view.pictured) {
     for (const [kind, sm] of view.multiples) {
       const snap = snapshotAt(run, kind, epochs[i]);
       if (snap) sm.show(run.id, snap);
@@ -231,6 +341,10 @@ function drawSnapshots(view, model) {
 function drawConnection(view, model) {
   const done = allFinal(model);
   view.cancelAll.hidden = done;
+  if (done && view.banded && !view.refetched && model.connection === "live") {
+    view.refetched = true;
+    view.refetch().catch(() => (view.refetched = false));
+  }
   if (done && !view.fitted && model.runs.some((r) => r.epochs.length < r.total)) {
     view.fitted = true;
     for (const c of view.lineCharts) c.fitX();

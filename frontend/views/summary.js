@@ -106,3 +106,85 @@ export class SummaryTable {
     });
   }
 }
+
+// The sd to two significant digits: it says how far the mean can be trusted, no further.
+const plusMinus = (s) => (s ? `${fmt(s.mean)} ± ${fmt(s.sd, 2)}` : "—");
+const pctPlusMinus = (s) => (s ? `${(100 * s.mean).toFixed(1)} ± ${fmt(100 * s.sd, 2)} %` : "—");
+
+/**
+ * With replicates: one row per variant — seeds done, progress, mean ± sd over its finished seeds
+ * (the sample sd), and the API's verdict against the reference variant with the lesson's claims
+ * next to them. Cheap DOM text, updated once per frame.
+ */
+export class VariantTable {
+  constructor(el, { model, task, spread, verdictOf }) {
+    this.el = el;
+    this.model = model;
+    this.verdictOf = verdictOf;
+    const test = task === "regression"
+      ? { key: "test", label: "Test loss", value: (r) => r.summary?.test_loss, text: plusMinus }
+      : { key: "test", label: "Test accuracy", value: (r) => r.summary?.test_acc, text: pctPlusMinus };
+    this.cols = [
+      { key: "best_val_loss", label: "Best val loss", value: (r) => r.summary?.best_val_loss, text: plusMinus },
+      { key: "final_val_loss", label: "Final val loss", value: (r) => r.summary?.final_val_loss, text: plusMinus },
+      test,
+      { key: "gap", label: "Gap (val − train)", value: (r) => r.summary?.gap, text: plusMinus },
+    ];
+    this.spread = spread;
+    register(this, { cheap: true });
+    const head = h("tr", {}, ["Variant", "Seeds", "Epoch", ...this.cols.map((c) => c.label), `Verdict (final val loss vs ${model.meta.reference || "the reference"})`]
+      .map((label) => h("th", { scope: "col" }, label)));
+    this.rows = new Map();
+    const tbody = h("tbody");
+    for (const v of model.variants) {
+      const cells = [h("td", { "data-col": "name" }), h("td", { "data-col": "status" }), h("td", { "data-col": "progress" }),
+        ...this.cols.map((c) => h("td", { "data-col": c.key })), h("td", { "data-col": "verdict", class: "verdict" })];
+      cells[0].append(h("span", { class: "swatch", style: { background: v.color } }), h("span", { class: "run-name" }, v.name),
+        h("small", { class: "run-changes" }, v.changes || "the base setup"));
+      const bar = h("div", { class: "progress" }, h("div", { class: "progress-fill", style: { background: v.color } }));
+      cells[2].append(bar, h("span", { class: "progress-text" }));
+      const tr = h("tr", { "data-variant": v.name }, cells);
+      this.rows.set(v.name, { tr, cells, bar: bar.firstChild, progressText: cells[2].lastChild });
+      tbody.appendChild(tr);
+    }
+    el.appendChild(h("table", { class: "summary by-variant" }, h("thead", {}, head), tbody));
+    const claims = model.meta.claims || [];
+    if (claims.length) {
+      el.appendChild(h("div", { class: "claims" }, h("h3", {}, "What this lesson claims"),
+        h("ul", {}, claims.map((c) => h("li", {}, c))),
+        h("p", { class: "muted small" }, `Each verdict pairs the seeds: variant and reference share initial weights and batch order, so a difference in ${model.repeats}/${model.repeats} seeds is the remedy, not luck.`)));
+    }
+    this.update();
+  }
+
+  update() {
+    schedule(this);
+  }
+
+  flush() {
+    for (const v of this.model.variants) {
+      const row = this.rows.get(v.name);
+      const done = v.runs.filter((r) => isFinal(r.status)).length;
+      const running = v.runs.filter((r) => r.status === "running").length;
+      const status = done === v.runs.length ? "completed" : running ? "running" : "queued";
+      const counts = new Map();
+      for (const r of v.runs) counts.set(r.status, (counts.get(r.status) || 0) + 1);
+      const label = [...counts].map(([st, n]) => `${n} ${STATUS_TEXT[st] || st}`).join(", ");
+      set(row.cells[1], label);
+      row.tr.dataset.status = status;
+      const total = v.runs.reduce((n, r) => n + (r.total || 0), 0) || 1;
+      const epochs = v.runs.reduce((n, r) => n + r.epochs.length, 0);
+      row.bar.style.width = `${Math.min(100, (100 * epochs) / total)}%`;
+      set(row.progressText, `${Math.min(...v.runs.map((r) => r.epochs.length))} / ${v.runs[0].total ?? "?"}`);
+      this.cols.forEach((c, i) => set(row.cells[i + 3], c.text(this.spread(v, c.value))));
+      const verdict = this.verdictOf(this.model, v.name);
+      const text = v.name === this.model.meta.reference ? "reference" : verdict ? verdict.verdict : done === v.runs.length ? "—" : "waiting for every seed";
+      set(row.cells.at(-1), text);
+      row.cells.at(-1).dataset.lower = verdict ? String(verdict.lower) : "";
+    }
+  }
+}
+
+function set(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}

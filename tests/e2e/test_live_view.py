@@ -13,11 +13,14 @@ from tests.support import Api, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# Points of each run's training-loss line as drawn by Plotly (what the student sees).
-TRAIN_POINTS = """() => Object.fromEntries((document.querySelector('[data-chart=loss]')?.data || [])
-    .filter((t) => t.name.endsWith(' · train')).map((t) => [t.name.slice(0, -8), t.x.length]))"""
+# Points of each run's training-loss line on screen (Plotly's and the live canvas layer's together).
+TRAIN_POINTS = """() => Object.fromEntries(Object.entries(
+    document.querySelector('[data-chart=loss]')?.reglabChart?.drawnCounts() || {})
+    .filter(([name]) => name.endsWith(' · train')).map(([name, n]) => [name.slice(0, -8), n]))"""
+# Once synced, every point is in Plotly's figure too (what hover and the export of the figure see).
+SYNCED = "() => document.querySelector('[data-chart=loss]').reglabChart.settled()"
 LOSS_XS = """() => Object.fromEntries(document.querySelector('[data-chart=loss]').data
-    .filter((t) => t.mode === 'lines').map((t) => [t.name, t.x]))"""
+    .filter((t) => t.mode === 'lines' && !t.fill).map((t) => [t.name, t.x]))"""
 MARKERS = """() => { const d = document.querySelector('[data-chart=loss]').data;
     const m = (n) => d.find((t) => t.name === n); return {best: m('best validation').x.length,
     stop: m('early stop').x.length, stopNames: m('early stop').text}; }"""
@@ -113,6 +116,7 @@ def test_reload_and_dropped_socket_show_the_whole_history_exactly_once(
     page.evaluate("window.reglab.stream.drop()")  # as a flaky classroom network would
     expect(page.locator(".conn")).to_have_text("finished", timeout=60_000)
     finished = server.wait_finished(created["id"])
+    wait_for(lambda: page.evaluate(SYNCED), 10, "the loss chart's last sync")
     xs = page.evaluate(LOSS_XS)
     for run in finished["runs"]:
         epochs = list(range(1, run["summary"]["epochs_run"] + 1))

@@ -105,3 +105,71 @@ test("a message about a run of another experiment changes nothing", () => {
   assert.equal(applyEvent(model, epoch(999, 1, 0.5)), null);
   assert.ok(model.runs.every((r) => r.epochs.length === 0));
 });
+
+test("a variant's curve is the mean, min and max over replicates, given only where all have reached", async () => {
+  const { variantStats } = await import("../../frontend/views/experiment-model.js");
+  const model = modelFrom(meta({ repeats: 3, variants: ["none"] }), (i) => COLORS[i]);
+  const [a, b, c] = model.variants[0].runs;
+  const val = (row) => row.val_loss;
+  for (const [run, vals] of [[a, [0.9, 0.6, 0.5]], [b, [0.7, 0.4]], [c, [0.8, 0.5, 0.3]]]) {
+    vals.forEach((v, i) => applyEvent(model, epoch(run.id, i + 1, v)));
+  }
+  let s = variantStats(model.variants[0], val);
+  assert.deepEqual(s.x, [1, 2], "epoch 3 waits for the replicate still at epoch 2");
+  assert.ok(Math.abs(s.mean[0] - 0.8) < 1e-12 && Math.abs(s.mean[1] - 0.5) < 1e-12);
+  assert.deepEqual([s.lo, s.hi], [[0.7, 0.4], [0.9, 0.6]]);
+  assert.equal(s.through, 2);
+  // The slow replicate stops early: the others' epoch 3 is no longer held back.
+  applyEvent(model, { type: "status", run_id: b.id, status: "stopped_early", epoch: 2 });
+  s = variantStats(model.variants[0], val, 2);
+  assert.deepEqual([s.x, s.n, s.lo, s.hi], [[3], [2], [0.3], [0.5]]);
+  assert.ok(Math.abs(s.mean[0] - 0.4) < 1e-12);
+  // A diverged value ("NaN" on the wire) is left out of the mean, not propagated.
+  applyEvent(model, epoch(a.id, 4, "NaN"));
+  applyEvent(model, epoch(c.id, 4, 0.2));
+  s = variantStats(model.variants[0], val, 3);
+  assert.deepEqual([s.x, s.mean, s.n], [[4], [0.2], [1]]);
+});
+
+test("a variant's spread over finished replicates: mean, sample sd, min, max", async () => {
+  const { spread } = await import("../../frontend/views/experiment-model.js");
+  const model = modelFrom(meta({ repeats: 3, variants: ["none"] }), (i) => COLORS[i]);
+  const [a, b, c] = model.variants[0].runs;
+  const final = (r) => r.summary.final_val_loss;
+  assert.equal(spread(model.variants[0], final), null, "nothing finished yet");
+  applyEvent(model, { type: "summary", run_id: a.id, status: "completed", final_val_loss: 0.5 });
+  assert.deepEqual(spread(model.variants[0], final), { mean: 0.5, sd: 0, n: 1, min: 0.5, max: 0.5 });
+  applyEvent(model, { type: "summary", run_id: b.id, status: "completed", final_val_loss: 0.7 });
+  applyEvent(model, { type: "summary", run_id: c.id, status: "diverged", final_val_loss: "NaN" });
+  const s = spread(model.variants[0], final);
+  assert.equal(s.n, 2, "a diverged replicate's NaN is not averaged in");
+  assert.ok(Math.abs(s.mean - 0.6) < 1e-12);
+  assert.ok(Math.abs(s.sd - Math.sqrt(0.02)) < 1e-12, "sample sd: (0.1² + 0.1²) / (2 − 1)");
+});
+
+test("a sweep's response curve: per swept value, mean and range over seeds, live then final", async () => {
+  const { sweepPoints } = await import("../../frontend/views/experiment-model.js");
+  const m = meta({ repeats: 2, variants: ["l2=0.01", "l2=0", "l2=0.02"] });
+  assert.equal(sweepPoints(modelFrom(m, (i) => COLORS[i])), null, "no sweep, no curve");
+  m.sweep = { field: "regularization.l2", values: [0, 0.01, 0.02], log: false };
+  const model = modelFrom(m, (i) => COLORS[i]);
+  // Variant v's spec has l2 = v × 0.01 (see meta()): "l2=0.01" → 0, "l2=0" → 0.01, "l2=0.02" → 0.02.
+  const runs = model.variants.map((v) => v.runs);
+  applyEvent(model, epoch(runs[1][0].id, 1, 0.8));
+  applyEvent(model, epoch(runs[1][1].id, 1, 0.6));
+  applyEvent(model, epoch(runs[1][0].id, 2, 0.9));
+  let points = sweepPoints(model);
+  assert.deepEqual(points.map((p) => p.value), [0, 0.01, 0.02], "sorted by the swept value");
+  assert.deepEqual(points.map((p) => p.variant), ["l2=0.01", "l2=0", "l2=0.02"]);
+  const mid = points[1];
+  assert.deepEqual([mid.best.lo, mid.best.hi, mid.best.n], [0.6, 0.8, 2], "best so far: 0.8 and 0.6");
+  assert.deepEqual([mid.finalVal.lo, mid.finalVal.hi], [0.6, 0.9], "latest: 0.9 (epoch 2) and 0.6");
+  assert.equal(points[0].best, null, "a variant with no epoch yet has no point");
+  applyEvent(model, { type: "summary", run_id: runs[1][0].id, status: "completed", best_val_loss: 0.75, final_val_loss: 0.85, final_train_loss: 0.1 });
+  points = sweepPoints(model);
+  assert.equal(points[1].best.lo, 0.6);
+  assert.equal(points[1].best.hi, 0.75, "the summary's numbers replace the live ones");
+  // The API's own swept value wins over the spec lookup.
+  model.meta.aggregates = [{ variant: "l2=0.02", value: 5 }];
+  assert.equal(sweepPoints(model).at(-1).value, 5);
+});

@@ -119,3 +119,19 @@ test("a chart whose element left the page is dropped, not drawn", () => {
   assert.equal(scheduler.stats.dirty, 0);
   assert.equal(frames.length, 0, "no further frame requested");
 });
+
+test("before-frame hooks run first, so what they schedule draws in that same frame", () => {
+  const { scheduler, chart, frame } = harness();
+  const loss = chart("loss", 1, { priority: 0 });
+  let fed = 0;
+  const stop = scheduler.beforeFrame(() => {
+    fed += 1;
+    scheduler.schedule(loss);
+  });
+  scheduler.request();
+  assert.deepEqual(frame(), ["loss"]);
+  stop();
+  scheduler.request();
+  assert.deepEqual(frame(), []);
+  assert.equal(fed, 1);
+});

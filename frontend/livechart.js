@@ -1,0 +1,354 @@
+// A growing line chart whose cost per frame does not grow with its history.
+
+import { CONFIG, axis, chartLayout, drawStats, register, rgba, schedule, scheduler } from "./charts.js";
+import { decimate, pick } from "./decimate.js";
+
+const Plotly = window.Plotly;
+
+/*
+ * Plotly draws the axes, hover, markers and every point up to its last *sync*, each series
+ * decimated to the pixel columns of the plot (first, lowest, highest and last point of each: exact
+ * values, every peak kept). A canvas laid over the plot area draws only the segments that arrived
+ * since, a few microseconds each, whatever the history. A sync (one Plotly redraw, 15–60 ms) comes
+ * every `syncMs` while data streams, when a new point leaves the axis range (which has headroom),
+ * when the pointer is on the chart, and once the stream pauses, so hover and the axes catch up.
+ * Long series go to WebGL (`scattergl`) at sync.
+ */
+const GL_POINTS = 2000; // kept points at which a trace is drawn with WebGL instead of SVG
+const BAND_ALPHA = 0.18;
+const HOVER_SYNC_MS = 500; // how often a chart under the pointer syncs while data streams
+const OUTSIDE_SYNC_MS = 500;
+const QUIET_SYNC_MS = 400; // no new point for this long: the stream paused or ended // a point off the axis forces a sync, but not more often than this
+const DASH = [7, 4];
+
+/**
+ * Series: `{id, name, color, dash, width, opacity, band, group, hidden}`. A band is filled between
+ * `lo` and `hi`; series sharing a `group` become one Plotly trace (lines broken by gaps), e.g. the
+ * replicates of one variant.
+ */
+export class LiveChart {
+  constructor(el, { title, yTitle, xMax, series, logY = false, percent = false, markers = false, priority = 1, minInterval = 0, syncMs = 1000 }) {
+    this.el = el;
+    el.reglabChart = this;
+    register(this, { priority, minInterval });
+    this.syncMs = syncMs;
+    this.percent = percent;
+    this.withMarkers = markers;
+    this.series = new Map();
+    for (const s of [...series].sort((a, b) => layer(a) - layer(b))) {
+      this.series.set(s.id, { width: 2, opacity: 1, dash: "solid", hidden: false, ...s, x: [], y: [], lo: [], hi: [], synced: 0, drawn: 0 });
+    }
+    this.received = [];
+    this.lastSync = -Infinity;
+    this.syncDue = true;
+    this.timer = null;
+    this.markerState = { best: [], stopped: [] };
+    // The x axis spans the planned epochs from the start: curves grow across a still axis.
+    const xaxis = axis("epoch", xMax ? { range: [0, xMax + 1], autorange: false } : {});
+    // automargin: long tick labels ("0.005 %") push the axis title aside instead of under it.
+    const yaxis = axis(yTitle, { type: logY ? "log" : "linear", ticksuffix: percent ? " %" : "", automargin: true });
+    // uirevision: a sync keeps what the user zoomed or panned.
+    Plotly.newPlot(el, this.traces(), chartLayout(title, { xaxis, yaxis, hovermode: "x unified", uirevision: "keep" }), CONFIG);
+    drawStats.newPlots += 1;
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "live-layer";
+    this.canvas.setAttribute("aria-hidden", "true");
+    el.appendChild(this.canvas);
+    this.ctx = this.canvas.getContext("2d");
+    el.on("plotly_afterplot", () => this.measure());
+    // Plotly's figure only needs every point when someone reads it: a pointer on the chart
+    // syncs it at once, and then often (hover shows exact values up to the newest epoch).
+    el.addEventListener("pointerenter", () => {
+      this.hovered = true;
+      this.syncDue = true;
+      schedule(this, false);
+    });
+    el.addEventListener("pointerleave", () => (this.hovered = false));
+    // A zoom or pan by the user: the y range is theirs until they double-click back.
+    el.on("plotly_relayout", (ev) => {
+      if (this.ownRelayout) return;
+      if ("yaxis.range[0]" in ev || "yaxis.range" in ev) this.userRange = true;
+      if (ev["yaxis.autorange"]) this.userRange = false;
+    });
+    this.measure();
+  }
+
+  /** Adds points to a line series (x and y arrays of equal length). */
+  append(id, x, y) {
+    const s = this.series.get(id);
+    if (!s || !x.length) return;
+    for (let i = 0; i < x.length; i++) {
+      s.x.push(x[i]);
+      s.y.push(y[i]);
+    }
+    schedule(this);
+  }
+
+  /** Adds points to a band series. */
+  appendBand(id, x, lo, hi) {
+    const s = this.series.get(id);
+    if (!s || !x.length) return;
+    for (let i = 0; i < x.length; i++) {
+      s.x.push(x[i]);
+      s.lo.push(lo[i]);
+      s.hi.push(hi[i]);
+    }
+    schedule(this);
+  }
+
+  /** Times the page received the epochs just appended (the bench's event → drawn). */
+  noteReceived(times) {
+    for (const t of times) this.received.push(t);
+  }
+
+  /** Shows or hides series (`test(series)` true: hidden); drawn at once. */
+  hide(test) {
+    for (const s of this.series.values()) s.hidden = test(s);
+    this.syncDue = true;
+    schedule(this, false);
+  }
+
+  /** best/stopped: [{x, y, color, name}]; drawn with the next sync. */
+  setMarkers(best, stopped) {
+    this.markerState = { best, stopped };
+    this.markersChanged = true;
+    schedule(this, false);
+  }
+
+  setLog(on) {
+    this.relayout({ "yaxis.type": on ? "log" : "linear", "yaxis.autorange": true });
+    this.syncDue = true; // the next sync sets a range in the new axis's units
+    schedule(this, false);
+  }
+
+  /** Once nothing more will come, the x axis fits the epochs actually run (early stops, cancels). */
+  fitX() {
+    if (this.el.layout.xaxis.autorange) return;
+    this.relayout({ "xaxis.autorange": true });
+  }
+
+  relayout(update) {
+    this.ownRelayout = true;
+    try {
+      Plotly.relayout(this.el, update);
+    } finally {
+      this.ownRelayout = false;
+    }
+  }
+
+  /** Nothing waits to be drawn: every point appended is on screen (canvas or Plotly). */
+  idle() {
+    return !scheduler.dirty.has(this) && [...this.series.values()].every((s) => s.drawn === s.x.length);
+  }
+
+  /** Idle, and every point and marker is in Plotly's figure too (hover sees it all). */
+  settled() {
+    return this.idle() && !this.unsynced();
+  }
+
+  /** {name: points on screen} of each visible line series (tests compare it with the epochs received). */
+  drawnCounts() {
+    const out = {};
+    for (const s of this.series.values()) if (!s.band && !s.hidden) out[s.name] = s.drawn;
+    return out;
+  }
+
+  flush() {
+    const now = performance.now();
+    const due = now - this.lastSync >= (this.hovered ? HOVER_SYNC_MS : this.syncMs);
+    if (this.syncDue || due) this.sync(now);
+    else this.drawTail();
+    if (!this.syncDue && this.unsynced()) this.syncWhenQuiet();
+    drawStats.extends += 1;
+    if (this.received.length) {
+      const done = performance.now();
+      for (const t of this.received) drawStats.latencies.push(done - t);
+      if (drawStats.latencies.length > 20000) drawStats.latencies.splice(0, 10000);
+      this.received = [];
+    }
+  }
+
+  unsynced() {
+    return this.markersChanged || [...this.series.values()].some((s) => s.synced !== s.x.length);
+  }
+
+  /** A sync once no new point has come for QUIET_SYNC_MS: the end of a stream reaches Plotly at once. */
+  syncWhenQuiet() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.syncDue = true;
+      schedule(this, false);
+    }, QUIET_SYNC_MS);
+  }
+
+  sync(now) {
+    this.lastSync = now;
+    this.syncDue = false;
+    clearTimeout(this.timer);
+    this.markersChanged = false;
+    for (const s of this.series.values()) s.synced = s.x.length;
+    const traces = this.traces();
+    let layout = this.el.layout;
+    const range = this.userRange ? null : yRange(traces, layout.yaxis.type === "log");
+    if (range) layout = { ...layout, yaxis: { ...layout.yaxis, range, autorange: false } };
+    Plotly.react(this.el, traces, layout, CONFIG);
+    this.measure();
+  }
+
+  /** The figure's traces: bands, replicate groups, lines, then the markers, each decimated. */
+  traces() {
+    const g = this.geometry;
+    const columns = Math.max(50, Math.round(g?.w || this.el.clientWidth || 800));
+    const [x0, x1] = g ? [g.x0, g.x1] : [0, 1];
+    const keep = (x, y) => decimate(x, y, columns, x0, x1);
+    const traces = [];
+    const groups = new Map();
+    for (const s of this.series.values()) {
+      if (s.band) {
+        const lo = keep(s.x, s.lo);
+        const hi = keep(s.x, s.hi).reverse();
+        traces.push({ type: "scatter", mode: "lines", name: s.name, x: [...pick(s.x, lo), ...pick(s.x, hi)], y: [...pick(s.lo, lo), ...pick(s.hi, hi)],
+          fill: "toself", fillcolor: rgba(s.color, BAND_ALPHA), line: { width: 0, color: s.color }, hoverinfo: "skip", visible: !s.hidden });
+        continue;
+      }
+      const idx = keep(s.x, s.y);
+      let x = pick(s.x, idx);
+      let y = pick(s.y, idx);
+      if (s.group) {
+        const t = groups.get(s.group);
+        if (t) {
+          t.x.push(null, ...x);
+          t.y.push(null, ...y);
+          continue;
+        }
+        x = [...x];
+        y = [...y];
+      }
+      const trace = { type: "scatter", mode: "lines", name: s.group ? s.groupName : s.name, x, y, opacity: s.opacity, visible: !s.hidden,
+        line: { color: s.color, dash: s.dash, width: s.width }, hovertemplate: this.percent ? "%{y:.1f} %" : "%{y:.4g}" };
+      if (s.group) {
+        groups.set(s.group, trace);
+        trace.hoverinfo = "skip";
+        delete trace.hovertemplate;
+      }
+      traces.push(trace);
+    }
+    for (const t of traces) if (t.x.length > GL_POINTS && !t.fill) t.type = "scattergl";
+    if (this.withMarkers) {
+      const { best, stopped } = this.markerState;
+      traces.push(markerTrace("best validation", "star", 15, best), markerTrace("early stop", "x-thin-open", 16, stopped));
+    }
+    return traces;
+  }
+
+  /** Lays the canvas over Plotly's plot area and maps data to its pixels; redraws the unsynced tail. */
+  measure() {
+    const fl = this.el._fullLayout;
+    if (!fl || !fl._size) return;
+    const { l, t, w, h } = fl._size;
+    const ya = fl.yaxis;
+    const dpr = window.devicePixelRatio || 1;
+    this.geometry = { w, h, x0: fl.xaxis.range[0], x1: fl.xaxis.range[1], y0: ya.range[0], y1: ya.range[1], log: ya.type === "log" };
+    Object.assign(this.canvas.style, { left: `${l}px`, top: `${t}px`, width: `${w}px`, height: `${h}px` });
+    this.canvas.width = Math.round(w * dpr); // also clears it
+    this.canvas.height = Math.round(h * dpr);
+    this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    for (const s of this.series.values()) s.drawn = Math.min(s.drawn, s.synced);
+    this.drawTail();
+  }
+
+  /** Draws on the canvas each series' points after its last drawn one; cost ∝ new points only. */
+  drawTail() {
+    const g = this.geometry;
+    if (!g) return;
+    const ctx = this.ctx;
+    const px = (x) => ((x - g.x0) / (g.x1 - g.x0)) * g.w;
+    const py = (y) => g.h - (((g.log ? Math.log10(y) : y) - g.y0) / (g.y1 - g.y0)) * g.h;
+    let outside = false;
+    for (const s of this.series.values()) {
+      const from = Math.max(0, s.drawn - 1, s.synced - 1);
+      const n = s.x.length;
+      if (s.hidden || n - from < 2) {
+        if (s.hidden || n <= 1) s.drawn = n;
+        continue;
+      }
+      ctx.globalAlpha = s.band ? BAND_ALPHA : s.opacity;
+      ctx.beginPath();
+      if (s.band) {
+        for (let i = from + 1; i < n; i++) {
+          const a = [px(s.x[i - 1]), py(s.lo[i - 1]), py(s.hi[i - 1])];
+          const b = [px(s.x[i]), py(s.lo[i]), py(s.hi[i])];
+          if (![...a, ...b].every(Number.isFinite)) continue;
+          ctx.moveTo(a[0], a[1]);
+          ctx.lineTo(b[0], b[1]);
+          ctx.lineTo(b[0], b[2]);
+          ctx.lineTo(a[0], a[2]);
+          ctx.closePath();
+        }
+        ctx.fillStyle = s.color;
+        ctx.fill();
+      } else {
+        let pen = false;
+        for (let i = from; i < n; i++) {
+          const X = px(s.x[i]);
+          const Y = py(s.y[i]);
+          if (!Number.isFinite(Y)) {
+            pen = false;
+            continue;
+          }
+          if (Y < 0 || Y > g.h) outside = true;
+          if (pen) ctx.lineTo(X, Y);
+          else ctx.moveTo(X, Y);
+          pen = true;
+        }
+        ctx.strokeStyle = s.color;
+        ctx.lineWidth = s.width;
+        ctx.lineJoin = "round";
+        ctx.setLineDash(s.dash === "dash" ? DASH : []);
+        ctx.stroke();
+      }
+      s.drawn = n;
+    }
+    // A point off the axis is clipped until Plotly re-ranges it: ask for that sync soon.
+    if (outside && performance.now() - this.lastSync > OUTSIDE_SYNC_MS) this.syncDue = true;
+    if (this.syncDue) schedule(this, false);
+  }
+}
+
+// Room left above and below the data, as a share of its span: the tail grows into it for a
+// while before a point leaves the axis and forces an early sync.
+const HEADROOM = 0.08;
+
+/** The y range of the drawn traces with headroom (log axes in decades), or null with no data. */
+function yRange(traces, log) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const t of traces) {
+    if (t.visible === false || t.mode === "markers") continue;
+    for (const v of t.y) {
+      if (typeof v !== "number" || !Number.isFinite(v) || (log && v <= 0)) continue;
+      const u = log ? Math.log10(v) : v;
+      if (u < lo) lo = u;
+      if (u > hi) hi = u;
+    }
+  }
+  if (lo > hi) return null;
+  const pad = hi > lo ? (hi - lo) * HEADROOM : Math.abs(hi) * 0.1 || (log ? 0.5 : 1);
+  return [lo - pad, hi + pad];
+}
+
+const layer = (s) => (s.band ? 0 : s.group ? 1 : 2);
+
+function markerTrace(name, symbol, size, ms) {
+  const color = ms.map((m) => m.color);
+  return {
+    type: "scatter",
+    mode: "markers",
+    name,
+    x: ms.map((m) => m.x),
+    y: ms.map((m) => m.y),
+    text: ms.map((m) => m.name),
+    marker: { symbol, size, color, line: { width: 2, color } },
+    hovertemplate: `%{text}: ${name} at epoch %{x}<extra></extra>`,
+  };
+}
