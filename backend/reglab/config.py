@@ -80,6 +80,24 @@ class Settings(BaseSettings):
         description="Messages buffered per websocket "
         "client before it is dropped and told to resume.",
     )
+    ws_max_connections: int = Field(
+        256,
+        ge=1,
+        description="Live streams (websockets) open at once over all clients; "
+        "one more is closed with code 4429.",
+    )
+    ws_max_per_client: int = Field(
+        32,
+        ge=1,
+        description="Live streams open at once from one client address "
+        "(raise it for a class behind one NAT).",
+    )
+    ws_send_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds one websocket message may wait for a client that does not read "
+        "before that client is dropped.",
+    )
     frontend_dir: Path = Field(
         default_factory=_default_frontend_dir,
         description="Directory with the dashboard's index.html.",

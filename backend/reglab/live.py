@@ -113,3 +113,38 @@ class Hub:
                 subs = list(self._topics.get(topic, ()))
             for sub in subs:
                 sub._offer(message)
+
+
+# Close code for a stream refused because too many are open (in all, or from one client).
+BUSY_CLOSE_CODE = 4429
+
+
+class Admission:
+    """Open live streams, in all and per client address; refuses one past either cap.
+
+    Used from the server's loop only (no lock): `enter` before a stream starts, `leave` after.
+    """
+
+    def __init__(self, total: int, per_client: int) -> None:
+        self.total = total
+        self.per_client = per_client
+        self._open: dict[str, int] = {}
+        self.count = 0
+
+    def enter(self, client: str) -> str | None:
+        """Admit a stream from `client` (None), or say why not."""
+        if self.count >= self.total:
+            return f"the server has {self.count} live streams open, its limit; retry later."
+        if self._open.get(client, 0) >= self.per_client:
+            return f"{self.per_client} live streams are open from your address, its limit."
+        self._open[client] = self._open.get(client, 0) + 1
+        self.count += 1
+        return None
+
+    def leave(self, client: str) -> None:
+        left = self._open.get(client, 0) - 1
+        if left > 0:
+            self._open[client] = left
+        else:
+            self._open.pop(client, None)
+        self.count -= 1

@@ -67,8 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     docs.install(app)
-    for module in (meta, identity, experiments, exports, runs, admin, stream):
+    for module in (meta, identity, experiments, exports, runs, admin):
         app.include_router(module.router)
+    stream.install(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -17,8 +17,10 @@ router = APIRouter(prefix="/api", tags=["meta"])
 
 
 @router.get("/health", response_model=Health)
-def health(runtime: RuntimeDep) -> Any:
+async def health(runtime: RuntimeDep) -> Any:
     """Alive, with the executor's size and the scheduler's queue."""
+    # On the event loop (two counters under short locks): it never waits for a worker thread,
+    # so a server busy with slow clients still answers.
     executor = runtime.executor
     ready = executor.ready_workers() if isinstance(executor, LocalExecutor) else None
     return {

@@ -3,6 +3,11 @@
 Subscribe to the hub first, then replay from the store, then forward live messages with a cursor
 above the last one sent. Anything committed before the subscription is in the replay; anything
 after it is in the queue; the cursor filter drops what is in both.
+
+Bounded: streams are admitted up to a global and a per-client cap; the replay is read a small page
+at a time (serialized in a worker thread, a few at once, never in the threads HTTP routes use);
+a message a client does not take within the send timeout drops that client, so a deaf client
+holds at most one page and the socket's buffer, and slows no one.
 """
 
 from __future__ import annotations
@@ -10,26 +15,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from starlette.concurrency import run_in_threadpool
+import anyio
+from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 
 from reglab.api.deps import MAX_STORED_INT
+from reglab.config import Settings
 from reglab.errors import NotFound
 from reglab.jobs.pump import wire_text
 from reglab.jobs.runtime import Runtime
-from reglab.live import RESUME_CLOSE_CODE, RESUME_REASON, Frame
+from reglab.live import BUSY_CLOSE_CODE, RESUME_CLOSE_CODE, RESUME_REASON, Admission, Frame
 
 router = APIRouter(tags=["stream"])
-REPLAY_PAGE = 500
+# Events per replay page: about 1 MB of text with the largest snapshots (boundary grids).
+REPLAY_PAGE = 64
+# Replay pages read from the store at once, over all streams.
+REPLAY_READERS = 4
 NOT_FOUND_CLOSE_CODE = 4404
 INVALID_CLOSE_CODE = 4422
 
 
-async def _until_closed(websocket: WebSocket) -> None:
-    """Return when the client goes away (clients send nothing we need)."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass
+class _Deaf(Exception):
+    """The client did not take a message within the send timeout."""
 
 
 def _whole(text: str, name: str, least: int) -> int:
@@ -39,33 +45,88 @@ def _whole(text: str, name: str, least: int) -> int:
     return int(text)
 
 
+def install(app: FastAPI, settings: Settings) -> None:
+    """Serve the stream, with its caps counted on the app."""
+    app.state.streams = Admission(settings.ws_max_connections, settings.ws_max_per_client)
+    app.include_router(router)
+
+
+def _readers(websocket: WebSocket) -> anyio.CapacityLimiter:
+    state = websocket.app.state
+    if not hasattr(state, "replay_readers"):  # made on the loop, where anyio wants it
+        state.replay_readers = anyio.CapacityLimiter(REPLAY_READERS)
+    readers: anyio.CapacityLimiter = state.replay_readers
+    return readers
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """Return when the client goes away (clients send nothing we need)."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+
+async def _send(websocket: WebSocket, text: str, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(websocket.send_text(text), timeout)
+    except TimeoutError:
+        raise _Deaf from None
+
+
+async def _close(websocket: WebSocket, code: int, reason: str, timeout: float) -> None:
+    """Close with a code and reason, unless the client cannot even take that."""
+    with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError):
+        await asyncio.wait_for(websocket.close(code=code, reason=reason), timeout)
+
+
+def _page(runtime: Runtime, topic: int, after: int) -> list[tuple[int, str]]:
+    """The next replay page as (cursor, wire text): read and serialized off the event loop."""
+    logged = runtime.store.replay(topic, after=after, limit=REPLAY_PAGE)
+    return [(entry.seq, wire_text(entry.message)) for entry in logged]
+
+
 @router.websocket("/ws/experiments/{experiment_id}")
 async def stream_experiment(websocket: WebSocket, experiment_id: str, since: str = "0") -> None:
     """Every event of the experiment with cursor > since, as JSON, then live ones as they come."""
     runtime: Runtime = websocket.app.state.runtime
+    timeout = runtime.settings.ws_send_timeout_s
+    admission: Admission = websocket.app.state.streams
     await websocket.accept()
     # Parsed here, after the handshake: a browser sees a close code and reason, not a bare 403.
     try:
         topic = _whole(experiment_id, "the experiment id", 1)
         last = _whole(since, "since", 0)
     except ValueError as exc:
-        await websocket.close(code=INVALID_CLOSE_CODE, reason=str(exc))
+        await _close(websocket, INVALID_CLOSE_CODE, str(exc), timeout)
+        return
+    client = websocket.client.host if websocket.client else "?"
+    refused = admission.enter(client)
+    if refused is not None:
+        await _close(websocket, BUSY_CLOSE_CODE, refused, timeout)
         return
     try:
-        await run_in_threadpool(runtime.store.get_experiment, topic)
+        await _stream(websocket, runtime, topic, last, timeout)
+    finally:
+        admission.leave(client)
+
+
+async def _stream(
+    websocket: WebSocket, runtime: Runtime, topic: int, last: int, timeout: float
+) -> None:
+    readers = _readers(websocket)
+    try:
+        await anyio.to_thread.run_sync(runtime.store.get_experiment, topic, limiter=readers)
     except NotFound as exc:
-        await websocket.close(code=NOT_FOUND_CLOSE_CODE, reason=str(exc))
+        await _close(websocket, NOT_FOUND_CLOSE_CODE, str(exc), timeout)
         return
     subscription = runtime.hub.subscribe(topic)
     closed = asyncio.create_task(_until_closed(websocket))
     try:
         while True:
-            page = await run_in_threadpool(
-                runtime.store.replay, topic, after=last, limit=REPLAY_PAGE
-            )
-            for logged in page:
-                await websocket.send_text(wire_text(logged.message))
-                last = logged.seq
+            page = await anyio.to_thread.run_sync(_page, runtime, topic, last, limiter=readers)
+            for cursor, text in page:
+                await _send(websocket, text, timeout)
+                last = cursor
             if len(page) < REPLAY_PAGE:
                 break
         while True:
@@ -76,11 +137,13 @@ async def stream_experiment(websocket: WebSocket, experiment_id: str, since: str
                 return
             frame: Frame | None = message.result()
             if frame is None:
-                await websocket.close(code=RESUME_CLOSE_CODE, reason=RESUME_REASON)
+                await _close(websocket, RESUME_CLOSE_CODE, RESUME_REASON, timeout)
                 return
             if frame.cursor > last:
-                await websocket.send_text(frame.text)
+                await _send(websocket, frame.text, timeout)
                 last = frame.cursor
+    except _Deaf:
+        await _close(websocket, RESUME_CLOSE_CODE, RESUME_REASON, 1.0)
     except (WebSocketDisconnect, RuntimeError):
         return  # the client left mid-send
     finally:
