@@ -54,7 +54,8 @@ def main() -> None:
     runs = len(five.members())
     print(f"lesson {LESSON!r}: {len(lesson.runs())} variants, 1 thread, best of 2")
     verdict = "ok" if t5 / t1 < 3.0 else "ABOVE TARGET"
-    print(f"R=1 {t1:6.2f} s   R=5 {t5:6.2f} s   R=5 / R=1 {t5 / t1:4.2f}x  (target < 3x: {verdict})")
+    ratio = t5 / t1
+    print(f"R=1 {t1:6.2f} s   R=5 {t5:6.2f} s   R=5 / R=1 {ratio:4.2f}x  (target < 3x: {verdict})")
     print(
         f"{runs} bare loops (no regularizers) {bare:6.2f} s   "
         f"bare / engine at R=5 {bare / t5:4.2f}x  (> 1: the engine is faster)",

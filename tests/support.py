@@ -171,6 +171,9 @@ def reglab_serve(tmp: Path, **env: str) -> Iterator[Api]:
         **os.environ,
         "REGLAB_DATABASE_URL": f"sqlite:///{tmp / 'reglab.db'}",
         "REGLAB_WORKERS": "2",
+        # The tests resubmit the same lessons and watch them train: no serving from earlier runs
+        # unless a test asks for it (tests/api/test_sharing.py does).
+        "REGLAB_SHARE_RUNS": "false",
         **env,
     }
     cmd = [str(Path(sys.executable).with_name("reglab")), "serve"]

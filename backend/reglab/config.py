@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         description="Warm training processes of the local executor.",
     )
     executor: Literal["local", "ray"] = Field("local", description="Where groups train.")
+    share_runs: bool = Field(
+        True,
+        description="Compute identical runs once: a run identical to a finished one (every "
+        "setting and seed) is served its numbers, one identical to a run under way follows it.",
+    )
     ray_address: str | None = Field(
         None, description="Ray cluster address (executor=ray); empty starts a local Ray runtime."
     )

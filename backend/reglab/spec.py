@@ -7,8 +7,10 @@ alive. Specs are validated once, at the edge (API, CLI); everything below trusts
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -251,6 +253,24 @@ class RunSpec(_Spec):
                 "train": self.train.model_copy(update={"seed": derive_seed(self.train.seed, r)}),
             }
         )
+
+    def fingerprint(self) -> str:
+        """What makes two runs the same computation: every field (seeds included) and the
+        training code's version. Equal fingerprints train to equal numbers (on one kind of CPU).
+        """
+        text = f"{engine_version()}:{self.model_dump_json()}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.cache
+def engine_version() -> str:
+    """A digest of the training code (reglab/training/*.py): it changes whenever the numbers a
+    spec trains to could change, so a stored run is never served for a spec the code now
+    trains differently."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parent / "training").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def derive_seed(seed: int, r: int) -> int:

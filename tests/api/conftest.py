@@ -48,7 +48,13 @@ def start_server(settings: Settings) -> LiveServer:
 
 
 def settings_for(tmp: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"database_url": f"sqlite:///{tmp / 'reglab.db'}", "workers": 2}
+    # share_runs off: the tests resubmit identical specs and expect them to train (sharing has
+    # its own tests, which turn it on).
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp / 'reglab.db'}",
+        "workers": 2,
+        "share_runs": False,
+    }
     values.update(overrides)
     return Settings(**values)
 

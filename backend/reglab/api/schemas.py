@@ -28,6 +28,7 @@ class RunRead(_Read):
     name: str
     variant: str
     replicate: int
+    shared_from: int | None
     owner: str
     status: str
     message: str | None

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from reglab.events import Event
+from reglab.jobs.sharing import Sharing
 from reglab.live import Frame, Hub
 from reglab.spec import ExperimentSpec
-from reglab.store.records import ExperimentRecord, Logged
+from reglab.store.records import ExperimentRecord, Logged, RunRecord
 from reglab.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -27,17 +28,31 @@ RETRIES = 4
 
 
 class Recorder:
-    """Writes that produce events: commit them, then publish them, under one lock."""
+    """Writes that produce events: commit them, then publish them, under one lock.
 
-    def __init__(self, store: Store, hub: Hub) -> None:
+    A computation's events reach every run that shares it (jobs/sharing.py) unless `route` is
+    False: a status the service gives one run (a follower's cancel) is that run's alone.
+    """
+
+    def __init__(self, store: Store, hub: Hub, *, share_runs: bool = True) -> None:
         self.store = store
         self.hub = hub
+        self.sharing = Sharing(store, enabled=share_runs)
 
-    def record(self, events: Sequence[Event]) -> list[Logged]:
+    def record(self, events: Sequence[Event], *, route: bool = True) -> list[Logged]:
         with self.store.write_lock:
+            if route:
+                events = self.sharing.expand(events)
             logged = self.store.record(events)
             self.hub.publish(_frames(logged))
         return logged
+
+    def share(self, runs: Sequence[RunRecord]) -> list[RunRecord]:
+        """Serve or attach runs to identical computations; returns the runs left to train."""
+        with self.store.write_lock:
+            fresh, copies = self.sharing.join(runs)
+            self.hub.publish(_frames(self.store.record(copies)))
+        return fresh
 
     def create_experiment(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
         with self.store.write_lock:

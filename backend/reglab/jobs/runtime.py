@@ -22,7 +22,7 @@ class Runtime:
         self.settings = settings
         self.store = Store(settings.database_url)
         self.hub = Hub(queue_size=settings.live_queue_size)
-        self.recorder = Recorder(self.store, self.hub)
+        self.recorder = Recorder(self.store, self.hub, share_runs=settings.share_runs)
         self.executor = executor if executor is not None else make_executor(settings)
         self.scheduler = Scheduler(
             store=self.store, recorder=self.recorder, executor=self.executor, settings=settings

@@ -110,7 +110,11 @@ class Scheduler:
         with self._lock:
             self._check_quota(owner, runs)
             experiment = self.recorder.create_experiment(owner=owner, spec=spec)
-            self._enqueue(experiment.id, owner, experiment.runs)
+            # Quotas count what was asked for; only runs no identical computation serves train.
+            fresh = self.recorder.share(experiment.runs)
+            self._enqueue(experiment.id, owner, fresh)
+            if len(fresh) < len(experiment.runs):  # some were served: answer with them as now
+                experiment = self.store.get_experiment(experiment.id)
         self.dispatch()
         return experiment
 
@@ -173,7 +177,14 @@ class Scheduler:
     def _cancel(self, run_ids: set[int]) -> None:
         now_cancelled: list[int] = []
         to_executor: list[int] = []
-        with self._lock:
+        with self._lock, self.store.write_lock:
+            # A run that shares a computation others still follow only stops following it.
+            detached, run_ids = self.recorder.sharing.detach(run_ids)
+            message = "Cancelled; the identical run it shared goes on for the others."
+            self.recorder.record(
+                [StatusEvent(r, RunStatus.CANCELLED, message, last=True) for r in detached],
+                route=False,
+            )
             for job in list(self._pending):
                 hit = {m.run_id for m in job.group.members} & run_ids
                 if not hit:

@@ -51,6 +51,8 @@ class RunRecord:
     name: str
     variant: str
     replicate: int
+    fingerprint: str | None
+    shared_from: int | None
     owner: str
     spec: dict[str, Any]
     epochs: int
@@ -144,6 +146,8 @@ def run_record(row: tables.Run) -> RunRecord:
         name=row.name,
         variant=row.variant,
         replicate=row.replicate,
+        fingerprint=row.fingerprint,
+        shared_from=row.shared_from,
         owner=row.owner,
         spec=row.spec,
         epochs=row.epochs,

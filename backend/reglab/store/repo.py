@@ -23,12 +23,13 @@ from reglab.events import (
     StatusEvent,
     SummaryEvent,
 )
-from reglab.spec import ExperimentSpec
+from reglab.spec import MAX_EPOCHS, ExperimentSpec
 from reglab.store import tables
 from reglab.store.apply import apply_status, apply_summary, fields, metric_values, now
 from reglab.store.codec import to_wire
 from reglab.store.engine import make_engine
 from reglab.store.records import (
+    SUMMARY_COLUMNS,
     ExperimentRecord,
     Logged,
     MetricRow,
@@ -41,6 +42,20 @@ from reglab.store.records import (
 )
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Runs whose numbers another identical run may be served: they trained to their own end.
+SHAREABLE = (RunStatus.COMPLETED, RunStatus.STOPPED_EARLY, RunStatus.DIVERGED)
+
+
+def _epoch_event(row: MetricRow) -> EpochEvent:
+    values = {name: getattr(row, name) for name in row.__dataclass_fields__}
+    return EpochEvent(**values)
+
+
+def _summary_event(run_id: int, status: RunStatus, summary: dict[str, Any]) -> SummaryEvent:
+    values = {name: summary[name] for name in SUMMARY_COLUMNS}
+    return SummaryEvent(run_id=run_id, status=status, extra=dict(summary["extra"]), **values)
+
+
 UNFINISHED = ("queued", "running")
 
 
@@ -97,6 +112,7 @@ class Store:
                     name=planned.name or f"run {i}",
                     variant=planned.variant or f"run {i}",
                     replicate=planned.replicate,
+                    fingerprint=planned.spec.fingerprint(),
                     owner=owner,
                     spec=planned.spec.model_dump(mode="json"),
                     epochs=planned.spec.train.epochs,
@@ -163,6 +179,54 @@ class Store:
             if row is None:
                 raise NotFound(f"There is no run {run_id}.")
             return run_record(row)
+
+    def find_finished(self, fingerprint: str) -> RunRecord | None:
+        """A run of this computation that trained to its end, if any: the newest that computed
+        it itself (the page links to it), else the newest copy."""
+        with self._tx() as s:
+            row = s.scalars(
+                select(tables.Run)
+                .where(
+                    tables.Run.fingerprint == fingerprint,
+                    tables.Run.status.in_(SHAREABLE),
+                    tables.Run.epochs_run.is_not(None),
+                )
+                .order_by(tables.Run.shared_from.is_(None).desc(), tables.Run.id.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else run_record(row)
+
+    def mark_shared(self, run_id: int, source: int) -> None:
+        """Note that run_id's numbers come from the computation of run `source`."""
+        with self.write_lock, self._tx() as s:
+            row = s.get(tables.Run, run_id)
+            if row is not None:
+                row.shared_from = source
+
+    def history(self, run_id: int) -> list[Event]:
+        """What a run has said so far, rebuilt from its rows as events: its status, every epoch
+        and snapshot in order, and its final status and summary once it has them."""
+        run = self.get_run(run_id)
+        events: list[Event] = []
+        if run.status != RunStatus.QUEUED:
+            events.append(StatusEvent(run_id, RunStatus.RUNNING))
+        # Each epoch's metrics, then that epoch's snapshots: the order training told them in.
+        by_epoch: dict[int, list[Event]] = {}
+        for m in self.metrics(run_id, limit=MAX_EPOCHS):
+            by_epoch.setdefault(m.epoch, []).append(_epoch_event(m))
+        for s in self.snapshots(run_id):
+            shot = SnapshotEvent(run_id, s.epoch, s.kind, s.data)  # type: ignore[arg-type]
+            by_epoch.setdefault(s.epoch, []).append(shot)
+        for epoch in sorted(by_epoch):
+            events += by_epoch[epoch]
+        if run.finished:
+            status = RunStatus(run.status)
+            summary = run.summary
+            at = None if summary is None else summary["epochs_run"]
+            events.append(StatusEvent(run_id, status, run.message, at, summary is None))
+            if summary is not None:
+                events.append(_summary_event(run_id, status, summary))
+        return events
 
     def list_runs(
         self,

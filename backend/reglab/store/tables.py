@@ -37,6 +37,10 @@ class Run(Base):
     # Which variant of the experiment this run trains, and which of its replicates (0-based).
     variant: Mapped[str] = mapped_column(String(80), default="")
     replicate: Mapped[int] = mapped_column(Integer, default=0)
+    # The computation: equal fingerprints train to equal numbers (spec.RunSpec.fingerprint).
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The run whose computation this one's numbers come from, when it was shared; else NULL.
+    shared_from: Mapped[int | None] = mapped_column(Integer)
     owner: Mapped[str] = mapped_column(String(40), index=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     epochs: Mapped[int] = mapped_column(Integer)  # planned, for the member-epoch quota
