@@ -34,3 +34,48 @@ def plan(members: Sequence[Member]) -> list[Group]:
     for member in members:
         groups.setdefault(member.spec.group_key(), []).append(member)
     return [Group(tuple(ms)) for ms in groups.values()]
+
+
+def split(group: Group, parts: int) -> list[Group]:
+    """The group as at most `parts` sub-groups of near-equal size, for idle workers to train
+    side by side.
+
+    Members that share a train seed (a comparison's variants) stay together while there are at
+    least `parts` seeds, since they share their minibatches; replicates (other seeds) go apart.
+    A member trains exactly as alone in any group, so the numbers never depend on the split.
+    """
+    parts = max(1, min(parts, len(group.members)))
+    if parts == 1:
+        return [group]
+    by_seed: dict[int, list[Member]] = {}
+    for member in group.members:
+        by_seed.setdefault(member.spec.train.seed, []).append(member)
+    if len(by_seed) >= parts:
+        bins: list[list[Member]] = [[] for _ in range(parts)]
+        for bucket in sorted(by_seed.values(), key=len, reverse=True):
+            min(bins, key=len).extend(bucket)  # the least loaded part takes the next seed
+    else:
+        size, extra = divmod(len(group.members), parts)
+        bins, start = [], 0
+        for i in range(parts):
+            end = start + size + (1 if i < extra else 0)
+            bins.append(list(group.members[start:end]))
+            start = end
+    order = {m.run_id: i for i, m in enumerate(group.members)}
+    return [Group(tuple(sorted(b, key=lambda m: order[m.run_id]))) for b in bins if b]
+
+
+def merge(groups: Sequence[Group], cap: int) -> list[Group]:
+    """Groups that could share a batch joined into groups of at most `cap` members, in
+    first-seen order; a group already larger than `cap` is left as it is."""
+    out: list[Group] = []
+    open_by_key: dict[tuple[object, ...], int] = {}
+    for group in groups:
+        key = group.members[0].spec.group_key()
+        at = open_by_key.get(key)
+        if at is not None and len(out[at].members) + len(group.members) <= cap:
+            out[at] = Group(out[at].members + group.members)
+            continue
+        out.append(group)
+        open_by_key[key] = len(out) - 1
+    return out

@@ -1,0 +1,51 @@
+"""Splitting a group over idle workers and merging small ones: who trains with whom."""
+
+from __future__ import annotations
+
+from reglab.spec import ExperimentSpec, RunSpec
+from reglab.training.plan import Group, Member, merge, plan, split
+
+
+def lesson(repeats: int, variants: int = 3, seed: int = 0) -> Group:
+    exp = ExperimentSpec.model_validate(
+        {
+            "repeats": repeats,
+            "base": {"train": {"seed": seed}, "model": {"init_seed": seed}},
+            "variants": [
+                {"name": f"v{i}", "override": {"regularization": {"l2": 0.01 * i}}}
+                for i in range(variants)
+            ],
+        }
+    )
+    members = [Member(seed * 100 + i, p.name, p.spec) for i, p in enumerate(exp.members())]
+    (group,) = plan(members)
+    return group
+
+
+def ids(groups: list[Group]) -> list[list[int]]:
+    return [g.run_ids for g in groups]
+
+
+def test_replicates_split_by_seed_so_variants_keep_sharing_batches() -> None:
+    group = lesson(repeats=4)  # 3 variants × 4 replicates, four seeds
+    halves = split(group, 2)
+    assert sorted(len(h.members) for h in halves) == [6, 6]
+    for half in halves:
+        seeds = {m.spec.train.seed for m in half.members}
+        assert len(seeds) == 2  # two replicates, each with all three variants
+    assert sorted(i for h in halves for i in h.run_ids) == sorted(group.run_ids)
+
+
+def test_one_seed_splits_into_near_equal_chunks_in_order() -> None:
+    group = lesson(repeats=1, variants=5)
+    assert ids(split(group, 2)) == [[0, 1, 2], [3, 4]]
+    assert ids(split(group, 9)) == [[0], [1], [2], [3], [4]]
+    assert split(group, 1) == [group]
+
+
+def test_merge_joins_one_key_up_to_the_cap_and_keeps_other_keys_apart() -> None:
+    a, b, c = lesson(1, seed=1), lesson(1, seed=2), lesson(1, seed=3)
+    other = Group((Member(999, "wide", RunSpec.model_validate({"model": {"hidden": [8]}})),))
+    merged = merge([a, other, b, c], cap=6)
+    assert ids(merged) == [[100, 101, 102, 200, 201, 202], [999], [300, 301, 302]]
+    assert ids(merge([a, b], cap=2)) == [a.run_ids, b.run_ids]  # already larger than the cap
