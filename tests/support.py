@@ -73,6 +73,7 @@ class Api:
             cookies=http.cookiejar.CookieJar(policy=refuse_all),
             event_hooks={"request": [self._as_default_user]},
         )
+        self.process: subprocess.Popen[bytes] | None = None  # a `reglab serve` subprocess
 
     def identity(self, name: str) -> dict[str, str]:
         """Headers that prove `name` (claimed on first use, as a browser or `reglab submit` do)."""
@@ -182,6 +183,7 @@ def reglab_serve(tmp: Path, **env: str) -> Iterator[Api]:
     with log_path.open("wb") as log:
         proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
         api = Api(f"http://127.0.0.1:{port}")
+        api.process = proc
 
         def ready() -> bool:
             if proc.poll() is not None:

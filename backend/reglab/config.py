@@ -10,6 +10,20 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def _physical_memory_gb() -> float:
+    """This machine's RAM in GB (8 when the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    except (ValueError, OSError, AttributeError):
+        return 8.0
+
+
+def _default_group_memory_gb() -> float:
+    """Half the machine's memory shared by its cores' workers, at most 4 GB, at least 0.5 GB."""
+    per_worker = 0.5 * _physical_memory_gb() / (os.cpu_count() or 1)
+    return round(max(0.5, min(4.0, per_worker)), 1)
+
+
 def _default_frontend_dir() -> Path:
     """The repo's frontend/: beside backend/ in a checkout or editable install, /app in Docker."""
     package_dir = Path(__file__).resolve().parent  # backend/reglab
@@ -69,6 +83,48 @@ class Settings(BaseSettings):
         None,
         ge=1,
         description="Groups training at once over all users; unset: the executor's slots.",
+    )
+    max_running_groups_per_user: int = Field(
+        1,
+        ge=1,
+        description="Groups one user may have training while other users' groups wait; a "
+        "user over it gives back their newest group (it is queued again and retrains).",
+    )
+    max_pending_groups: int = Field(
+        256, ge=1, description="Groups waiting over all users; beyond it submissions get 429."
+    )
+    max_group_memory_gb: float = Field(
+        default_factory=_default_group_memory_gb,
+        gt=0,
+        description="Estimated peak memory one group may need (GB); a bigger one gets 422. "
+        "A worker's hard memory cap is this plus its warm baseline and a margin.",
+    )
+    max_group_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="Wall time one group may train (s): a bigger estimate gets 422, and a "
+        "group still training after it ends failed with 'time limit', keeping its epochs.",
+    )
+    worker_gflops: float = Field(
+        25.0,
+        gt=0,
+        description="Floating-point throughput of one worker (GFLOP/s) that time "
+        "estimates assume; measured on a 2-core machine, one torch thread.",
+    )
+    max_snapshots_per_run: int = Field(
+        400, ge=1, description="Snapshots one run may store; more frequent ones get 422."
+    )
+    max_stored_mb_per_user: float = Field(
+        500.0,
+        gt=0,
+        description="What one user's experiments may take in the store (MB, estimated); over "
+        "it a submission gets 429 until some are deleted.",
+    )
+    requeue_interrupted: bool = Field(
+        True,
+        description="Runs a server stop interrupted train again from their seeds after a "
+        "restart (their stored epochs are rewritten with the same numbers); false: they end "
+        "`interrupted`.",
     )
     max_request_bytes: int = Field(
         256 * 1024, ge=1024, description="Largest request body accepted (bytes)."

@@ -55,3 +55,12 @@ def sentence(error: Mapping[str, Any]) -> str:
     if error.get("type") == "finite_number":
         return "must be a finite number (not NaN or infinity)"
     return str(error.get("msg", "")).removeprefix("Value error, ")
+
+
+class OverLimit(ReglabError):
+    """The spec is valid but needs more than this server allows one group (memory, time,
+    snapshots): 422, with `field` the spec field to change (e.g. "base.train.batch_size")."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -55,6 +55,7 @@ def restarted(left_behind: tuple[Path, list[int], list[int]]) -> Iterator[LiveSe
         max_queued_experiments_per_user=1,
         max_member_epochs_per_user=3000,
         cancel_grace_s=1.0,
+        requeue_interrupted=False,  # the runs that come back are tests/api/test_recovery.py's
     )
     live = start_server(settings)
     yield live

@@ -26,6 +26,7 @@ def ray_runtime() -> Iterator[None]:
 class Finished:
     events: list[Event]
     error: str | None
+    cancelled: bool = False
 
     def epochs(self, run_id: int) -> list[EpochEvent]:
         return [e for e in self.events if isinstance(e, EpochEvent) and e.run_id == run_id]
@@ -40,6 +41,7 @@ class RecordingSink:
 
     events: dict[str, list[Event]] = field(default_factory=dict)
     done: dict[str, str | None] = field(default_factory=dict)
+    cancelled: set[str] = field(default_factory=set)
     after_done: list[str] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
@@ -50,10 +52,12 @@ class RecordingSink:
             self.events.setdefault(group_id, []).append(event)
             self._changed.notify_all()
 
-    def group_done(self, group_id: str, error: str | None) -> None:
+    def group_done(self, group_id: str, error: str | None, cancelled: bool = False) -> None:
         with self._changed:
             assert group_id not in self.done, f"group_done twice for {group_id}"
             self.done[group_id] = error
+            if cancelled:
+                self.cancelled.add(group_id)
             self._changed.notify_all()
 
     def wait_until(
@@ -82,4 +86,5 @@ class RecordingSink:
             assert self._changed.wait_for(lambda: group_id in self.done, timeout), (
                 f"group {group_id} did not finish within {timeout} s"
             )
-            return Finished(list(self.events.get(group_id, [])), self.done[group_id])
+            events = list(self.events.get(group_id, []))
+            return Finished(events, self.done[group_id], group_id in self.cancelled)

@@ -23,7 +23,7 @@ class _NoSink:
     def event(self, group_id: str, event: object) -> None:
         raise AssertionError("no event may arrive")
 
-    def group_done(self, group_id: str, error: str | None) -> None:
+    def group_done(self, group_id: str, error: str | None, cancelled: bool = False) -> None:
         raise AssertionError("no group ran")
 
 

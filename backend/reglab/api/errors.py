@@ -9,7 +9,15 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from reglab.errors import Conflict, Forbidden, NotFound, QuotaExceeded, ReglabError, located
+from reglab.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    OverLimit,
+    QuotaExceeded,
+    ReglabError,
+    located,
+)
 
 _STATUS: dict[type[ReglabError], int] = {
     NotFound: 404,
@@ -39,6 +47,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ReglabError)
     async def _domain(_request: Request, exc: ReglabError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=_STATUS.get(type(exc), 400))
+
+    @app.exception_handler(OverLimit)
+    async def _over_limit(_request: Request, exc: OverLimit) -> JSONResponse:
+        loc = ["body", *exc.field.split(".")]
+        error = {"loc": loc, "field": exc.field, "msg": str(exc), "type": "over_limit"}
+        return JSONResponse({"detail": [error]}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

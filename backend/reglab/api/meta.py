@@ -10,7 +10,6 @@ from reglab.api.deps import RuntimeDep
 from reglab.api.lessons import all_lessons
 from reglab.api.schemas import Health, Lesson, Statuses
 from reglab.events import RunStatus
-from reglab.jobs.local import LocalExecutor
 from reglab.spec import ExperimentSpec, RunSpec
 
 router = APIRouter(prefix="/api", tags=["meta"])
@@ -22,7 +21,7 @@ async def health(runtime: RuntimeDep) -> Any:
     # On the event loop (two counters under short locks): it never waits for a worker thread,
     # so a server busy with slow clients still answers.
     executor = runtime.executor
-    ready = executor.ready_workers() if isinstance(executor, LocalExecutor) else None
+    ready = executor.ready_workers()
     return {
         "status": "ok",
         "executor": runtime.settings.executor,

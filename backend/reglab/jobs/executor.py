@@ -12,17 +12,21 @@ The contract every executor keeps:
    submission.
 3. While the group trains, every event `train_group` yields is handed to `sink.event(group_id, ev)`
    in the order it was yielded. Events are the plain dataclasses of `reglab.events`.
-4. When the group is over, for whatever reason, `sink.group_done(group_id, error)` is called
-   exactly once, *after* the last `sink.event` of that group. `error` is None when `train_group`
-   returned normally, else one sentence a student can read ("the worker process died (signal 9)",
-   "ValueError: ..."). The scheduler then settles every run of the group that has no final status
-   yet (failed with that error, or cancelled when a cancel was asked for).
+4. When the group is over, for whatever reason, `sink.group_done(group_id, error, cancelled)` is
+   called exactly once, *after* the last `sink.event` of that group. `error` is None when
+   `train_group` returned normally, else one sentence a student can read ("the worker process
+   died (signal 9)", "ValueError: ..."). `cancelled` is True when the executor ended the group
+   because it was asked to stop it (5.), so `error` then tells how, not that training failed.
+   The scheduler then settles every run of the group that has no final status yet (failed with
+   that error, or cancelled when a cancel was asked for).
 5. `cancel(run_ids)` asks the members with those run ids to stop at their next step
    (`should_stop(run_id)` becomes true inside `train_group`). It returns at once. If the group
    does not finish within `Settings.cancel_grace_s` after *all* its members were cancelled, the
    executor kills whatever runs it (and replaces a killed pool worker); it still calls
-   `group_done` with an error then.
+   `group_done` with an error (and `cancelled=True`) then.
 6. `shutdown()` stops all work and releases workers; no sink call happens after it returns.
+7. `ready_workers()` says how many workers are warm and may take a group now, or None where the
+   executor cannot tell (a cluster).
 
 Sink methods may be called from any thread and must not block (the real sink puts on a queue).
 """
@@ -30,8 +34,13 @@ Sink methods may be called from any thread and must not block (the real sink put
 from __future__ import annotations
 
 import abc
+import hashlib
 import importlib
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.engine import make_url
 
 from reglab.events import Event
 from reglab.training.plan import Group
@@ -50,7 +59,7 @@ class EventSink(Protocol):
     def event(self, group_id: str, event: Event) -> None:
         """One event yielded by `train_group` for the group `group_id`."""
 
-    def group_done(self, group_id: str, error: str | None) -> None:
+    def group_done(self, group_id: str, error: str | None, cancelled: bool = False) -> None:
         """The group is over; no further `event` for it will come."""
 
 
@@ -61,6 +70,10 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def slots(self) -> int:
         """How many groups may be in flight at once (the scheduler never submits more)."""
+
+    def ready_workers(self) -> int | None:
+        """Workers warm and able to take a group now; None where the executor cannot tell."""
+        return None
 
     @abc.abstractmethod
     def start(self, sink: EventSink) -> None:
@@ -79,12 +92,27 @@ class Executor(abc.ABC):
         """Stop all work, release workers; the sink hears nothing more afterwards."""
 
 
+def worker_pidfile(database_url: str) -> Path:
+    """Where a server lists its local workers: beside its SQLite file, else in the temp dir
+    under a name drawn from the database URL (one per store, as one server serves a store)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database) + ".workers")
+    digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"reglab-{digest}.workers"
+
+
 def make_executor(settings: Settings) -> Executor:
     """The executor `settings.executor` names, with a clear error when it cannot be built."""
     if settings.executor == "local":
         from reglab.jobs.local import LocalExecutor
 
-        return LocalExecutor(workers=settings.workers, cancel_grace_s=settings.cancel_grace_s)
+        return LocalExecutor(
+            workers=settings.workers,
+            cancel_grace_s=settings.cancel_grace_s,
+            memory_cap_bytes=int(settings.max_group_memory_gb * 1e9),
+            pidfile=worker_pidfile(settings.database_url),
+        )
     if settings.executor == "ray":
         try:
             module = importlib.import_module("reglab.jobs.ray")

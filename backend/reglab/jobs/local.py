@@ -8,27 +8,49 @@ at once, so a dead worker's last events are always delivered before its group is
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing as mp
+import os
+import resource
+import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from multiprocessing.sharedctypes import Synchronized
+from pathlib import Path
 from typing import Any
 
+from reglab.jobs.cost import human_bytes
 from reglab.jobs.executor import EventSink, Executor
 from reglab.training.plan import Group
 
 log = logging.getLogger(__name__)
 _CTX = mp.get_context("spawn")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# A training worker checks that its server lives every this many should_stop calls (a few per
+# step); an idle one every PARENT_CHECK_S seconds.
+PARENT_CHECK_EVERY = 64
+PARENT_CHECK_S = 1.0
+# The hard memory cap: warm size + MEMORY_MARGIN × the group's allowance + MEMORY_SLACK. Address
+# space runs ahead of resident memory (allocator arenas, torch's reservations), hence the margin.
+MEMORY_MARGIN = 1.5
+MEMORY_SLACK = 256 << 20
 
 
 def _worker_main(
-    results: Connection, tasks: Any, cancels: Any, generation: Synchronized[int]
+    results: Connection,
+    tasks: Connection,
+    cancels: Any,
+    generation: Synchronized[int],
+    memory_cap: int | None,
 ) -> None:
     """A worker's life: warm up, then train one group after another until told to stop."""
+    parent = os.getppid()
+    _die_with_parent(parent)
     import torch
 
     torch.set_num_threads(1)
@@ -37,32 +59,104 @@ def _worker_main(
     from reglab.training.loop import train_group
 
     _warm_up(train_group)
+    cap = _cap_memory(memory_cap) if memory_cap is not None else None
     results.send(("ready", None, None))
+    current: str | None = None
     cancelled: set[int] = set()
     seen = 0
+    calls = 0
 
     def should_stop(run_id: int) -> bool:
-        nonlocal seen
+        nonlocal seen, calls
+        calls += 1
+        if calls % PARENT_CHECK_EVERY == 0 and os.getppid() != parent:
+            os._exit(3)  # the server is gone (where no parent-death signal exists)
         # Called every step for every member: a shared counter read is far cheaper than a queue.
         if generation.value != seen:
             seen = generation.value
             while not cancels.empty():
-                cancelled.update(cancels.get())
+                group_id, run_ids = cancels.get()
+                if group_id == current:  # a late cancel of an earlier group is not for us
+                    cancelled.update(run_ids)
         return run_id in cancelled
 
     while True:
-        task = tasks.get()
+        task = _next_task(tasks, parent)
         if task is None:
             return
         group_id, group = task
+        current = group_id
+        cancelled.clear()
         error: str | None = None
         try:
             for event in train_group(group, should_stop):
                 results.send(("event", group_id, event))
+        except MemoryError as exc:
+            error = _out_of_memory(cap, exc)
         except Exception as exc:  # any failure of training fails the group, not the worker
-            log.exception("group %s failed", group_id)
-            error = f"{type(exc).__name__}: {exc}"
+            if "can't allocate memory" in str(exc) or "not enough memory" in str(exc):
+                error = _out_of_memory(cap, exc)
+            else:
+                log.exception("group %s failed", group_id)
+                error = f"{type(exc).__name__}: {exc}"
         results.send(("done", group_id, error))
+
+
+def _next_task(tasks: Connection, parent: int) -> Any:
+    """The next task, or None to stop; an idle worker also checks that its server lives."""
+    try:
+        while not tasks.poll(PARENT_CHECK_S):
+            if os.getppid() != parent:
+                return None
+        return tasks.recv()
+    except (EOFError, OSError):  # the server closed its end
+        return None
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when the server dies (prctl PR_SET_PDEATHSIG).
+
+    The signal fires when the *thread* that spawned the worker ends, so the pool spawns only
+    from threads that live as long as the server (its start and its reader thread).
+    """
+    if sys.platform == "linux":
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            log.warning("no parent-death signal here; workers watch their server instead")
+    if os.getppid() != parent:  # the server died before the signal was asked for
+        os._exit(3)
+
+
+def _cap_memory(group_bytes: int) -> int:
+    """A hard cap on this process's address space: what it uses warm, plus what one group may
+    need with a margin. A group past it fails with MemoryError instead of taking the machine."""
+    warm = _address_space()
+    cap = warm + int(group_bytes * MEMORY_MARGIN) + MEMORY_SLACK
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    except (ValueError, OSError) as exc:
+        log.warning("cannot cap worker memory at %d bytes: %s", cap, exc)
+    return cap
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (what RLIMIT_AS counts)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def _out_of_memory(cap: int | None, exc: BaseException) -> str:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    where = f"the worker's memory cap ({human_bytes(cap)})" if cap else "the memory it could get"
+    return (
+        f"This group needed more memory than {where}, which its estimate did not foresee; "
+        f"use a smaller batch_size, narrower layers or fewer variants. ({first[:200]})"
+    )
 
 
 def _warm_up(train_group: Any) -> None:
@@ -84,7 +178,7 @@ def _warm_up(train_group: Any) -> None:
 class _Worker:
     process: BaseProcess
     results: Connection
-    tasks: Any
+    tasks: Connection
     cancels: Any
     generation: Synchronized[int]
     ready: bool = False
@@ -97,9 +191,18 @@ class _Worker:
 class LocalExecutor(Executor):
     """`workers` warm processes on this machine; see executor.py for the contract."""
 
-    def __init__(self, *, workers: int, cancel_grace_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int,
+        cancel_grace_s: float = 3.0,
+        memory_cap_bytes: int | None = None,
+        pidfile: Path | None = None,
+    ) -> None:
         self._size = workers
         self._grace = cancel_grace_s
+        self._memory_cap = memory_cap_bytes  # one group's allowance; see _cap_memory
+        self._pidfile = pidfile  # where this server lists its workers, for the next to reap
         self._workers: list[_Worker] = []
         self._lock = threading.RLock()
         self._sink: EventSink | None = None
@@ -126,8 +229,13 @@ class LocalExecutor(Executor):
 
     def start(self, sink: EventSink) -> None:
         self._sink = sink
+        if self._pidfile is not None:
+            reaped = reap_leftovers(self._pidfile)
+            if reaped:
+                log.warning("killed %d workers a previous server left running", reaped)
         with self._lock:
             self._workers = [self._spawn() for _ in range(self._size)]
+            self._list_workers()
         self._reader = threading.Thread(target=self._read, name="reglab-pool-reader", daemon=True)
         self._reader.start()
 
@@ -139,7 +247,7 @@ class LocalExecutor(Executor):
             worker.group_id = group_id
             worker.run_ids = set(group.run_ids)
             worker.cancelled = set()
-            worker.tasks.put((group_id, group))
+            worker.tasks.send((group_id, group))
 
     def cancel(self, run_ids: list[int]) -> None:
         wanted = set(run_ids)
@@ -148,7 +256,7 @@ class LocalExecutor(Executor):
                 hit = worker.run_ids & wanted
                 if not hit or worker.group_id is None:
                     continue
-                worker.cancels.put(sorted(hit))
+                worker.cancels.put((worker.group_id, sorted(hit)))
                 with worker.generation.get_lock():
                     worker.generation.value += 1
                 worker.cancelled |= hit
@@ -186,29 +294,42 @@ class LocalExecutor(Executor):
         for worker in workers:
             worker.tasks.close()
             worker.cancels.close()
+        if self._pidfile is not None:
+            self._pidfile.unlink(missing_ok=True)
 
     # -- inside ------------------------------------------------------------------------------
 
     def _spawn(self) -> _Worker:
         receive, send = _CTX.Pipe(duplex=False)
-        tasks, cancels = _CTX.SimpleQueue(), _CTX.SimpleQueue()
+        task_out, task_in = _CTX.Pipe(duplex=False)
+        cancels = _CTX.SimpleQueue()
         generation: Synchronized[int] = _CTX.Value("q", 0)
         process = _CTX.Process(
             target=_worker_main,
-            args=(send, tasks, cancels, generation),
+            args=(send, task_out, cancels, generation, self._memory_cap),
             name="reglab-worker",
             daemon=True,
         )
         process.start()
         send.close()  # the child holds the only sending end: EOF means it is gone
-        return _Worker(process, receive, tasks, cancels, generation)
+        task_out.close()
+        return _Worker(process, receive, task_in, cancels, generation)
+
+    def _list_workers(self) -> None:
+        """Write the workers' pids where the next server looks for leftovers (locked)."""
+        if self._pidfile is None:
+            return
+        try:
+            write_pidfile(self._pidfile, [w.process.pid for w in self._workers if w.process.pid])
+        except OSError as exc:
+            log.warning("cannot list workers in %s: %s", self._pidfile, exc)
 
     def _kill_if_stuck(self, worker: _Worker, group_id: str) -> None:
         with self._lock:
             if worker.group_id != group_id or not worker.process.is_alive():
                 return
             worker.kill_reason = (
-                f"cancelled; the worker did not stop within {self._grace:g} s and was replaced"
+                f"the worker did not stop within {self._grace:g} s and was replaced"
             )
         log.warning("killing worker %s: group %s ignored its cancel", worker.process.pid, group_id)
         worker.process.kill()
@@ -273,15 +394,60 @@ class LocalExecutor(Executor):
                 return
             group_id, reason = worker.group_id, worker.kill_reason
             self._workers.remove(worker)
-            # A worker that died before it was ready would die again: replacing it would spin.
-            if not self._stopping and worker.ready:
+            # A worker that died by itself before it was ready would die again: replacing it
+            # would spin. One killed here (a cancel it could not hear while warming up) is not.
+            if not self._stopping and (worker.ready or reason is not None):
                 self._workers.append(self._spawn())
+                self._list_workers()
             elif not worker.ready:
                 log.error("a worker died while starting (exit code %s); see its log", code)
         worker.results.close()
         if group_id is not None and not self._stopping and self._sink is not None:
+            cancelled = reason is not None
             if reason is None:
                 how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
                 reason = f"the worker process died ({how}) while training this run"
             log.warning("worker %s died during group %s: %s", worker.process.pid, group_id, reason)
-            self._sink.group_done(group_id, reason)
+            self._sink.group_done(group_id, reason, cancelled)
+
+
+def _start_time(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot), or None if there is none: with the
+    pid, it names one process, never a later one that reuses the number."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def write_pidfile(path: Path, pids: list[int]) -> None:
+    """List these processes (pid and start time) in `path`, replacing what it held."""
+    lines = [f"{pid} {_start_time(pid)}" for pid in pids if _start_time(pid) is not None]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(f"{line}\n" for line in lines))
+    tmp.replace(path)
+
+
+def reap_leftovers(path: Path) -> int:
+    """Kill the processes a previous server listed in `path` that still run; how many."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return 0
+    killed = 0
+    for line in lines:
+        try:
+            pid_text, started = line.split()
+            pid = int(pid_text)
+        except ValueError:
+            continue
+        if pid == os.getpid() or _start_time(pid) != started:
+            continue  # gone, or the number now names another process
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except OSError:
+            pass
+    path.unlink(missing_ok=True)
+    return killed

@@ -75,6 +75,17 @@ def _frames(logged: list[Logged]) -> list[tuple[int, Frame]]:
 class _Done:
     group_id: str
     error: str | None
+    cancelled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Said:
+    group_id: str
+    event: Event
+
+
+def _as_is(_group_id: str, event: Event) -> Event | None:
+    return event
 
 
 _STOP = object()
@@ -86,11 +97,14 @@ class Pump:
     def __init__(
         self,
         recorder: Recorder,
-        on_group_done: Callable[[str, str | None], None],
+        on_group_done: Callable[[str, str | None, bool], None],
         on_ingest: Callable[[Event, float], None] | None = None,
+        rewrite: Callable[[str, Event], Event | None] = _as_is,
     ) -> None:
         self._recorder = recorder
         self._on_group_done = on_group_done
+        # What to log of each event: itself, a changed one, or None (stored, not logged).
+        self._rewrite = rewrite
         self.on_ingest = on_ingest  # a probe for the latency benchmark
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="reglab-pump", daemon=True)
@@ -98,10 +112,10 @@ class Pump:
     def event(self, group_id: str, event: Event) -> None:
         if self.on_ingest is not None:
             self.on_ingest(event, time.perf_counter())
-        self._queue.put(event)
+        self._queue.put(_Said(group_id, event))
 
-    def group_done(self, group_id: str, error: str | None) -> None:
-        self._queue.put(_Done(group_id, error))
+    def group_done(self, group_id: str, error: str | None, cancelled: bool = False) -> None:
+        self._queue.put(_Done(group_id, error, cancelled))
 
     def start(self) -> None:
         self._thread.start()
@@ -120,21 +134,28 @@ class Pump:
                 except queue.Empty:
                     break
             events: list[Event] = []
+            quiet: list[Event] = []
             for item in items:
                 if item is _STOP:
-                    self._flush(events)
+                    self._flush(events, quiet)
                     return
                 if isinstance(item, _Done):
-                    self._flush(events)  # a group's events are stored before it is settled
-                    events = []
-                    self._guard(self._on_group_done, item.group_id, item.error)
-                else:
-                    events.append(item)  # type: ignore[arg-type]
-            self._flush(events)
+                    self._flush(events, quiet)  # a group's events are stored before it settles
+                    events, quiet = [], []
+                    self._guard(self._on_group_done, item.group_id, item.error, item.cancelled)
+                elif isinstance(item, _Said):
+                    said = self._rewrite(item.group_id, item.event)
+                    if said is None:
+                        quiet.append(item.event)
+                    else:
+                        events.append(said)
+            self._flush(events, quiet)
 
-    def _flush(self, events: list[Event]) -> None:
+    def _flush(self, events: list[Event], quiet: list[Event]) -> None:
         """Record a batch, retrying a failed commit (e.g. the database locked past its busy
         timeout): a lost batch would leave a gap in every viewer's curves."""
+        if quiet:
+            self._guard(self._recorder.store.rewrite, quiet)
         for attempt in range(RETRIES):
             if not events:
                 return

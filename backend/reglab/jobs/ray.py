@@ -268,16 +268,23 @@ class RayExecutor(Executor):
             if self._board is not None and flight is not None:
                 self._board.forget.remote(flight.group.run_ids)
             if not self._closed:
-                self._deliver(group_id, None, done=True, error=error)
+                killed = flight is not None and flight.killed
+                self._deliver(group_id, None, done=True, error=error, cancelled=killed)
 
     def _deliver(
-        self, group_id: str, event: Event | None, *, done: bool = False, error: str | None = None
+        self,
+        group_id: str,
+        event: Event | None,
+        *,
+        done: bool = False,
+        error: str | None = None,
+        cancelled: bool = False,
     ) -> None:
         # Called with the lock held, so shutdown() cannot return while a sink call is under way.
         assert self._sink is not None
         try:
             if done:
-                self._sink.group_done(group_id, error)
+                self._sink.group_done(group_id, error, cancelled)
             elif event is not None:
                 self._sink.event(group_id, event)
         except Exception:
@@ -290,7 +297,7 @@ class RayExecutor(Executor):
             killed = flight is not None and flight.killed
         if killed:
             grace = f"{self._grace_s:g} s"
-            return f"cancelled; the group did not stop within {grace} and its Ray task was stopped"
+            return f"the group did not stop within {grace} and its Ray task was stopped"
         if isinstance(exc, ray.exceptions.RayTaskError):
             cause = exc.cause
             if isinstance(cause, ray.exceptions.TaskCancelledError):

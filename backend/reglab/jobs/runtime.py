@@ -27,7 +27,9 @@ class Runtime:
         self.scheduler = Scheduler(
             store=self.store, recorder=self.recorder, executor=self.executor, settings=settings
         )
-        self.pump = Pump(self.recorder, self.scheduler.on_group_done)
+        self.pump = Pump(
+            self.recorder, self.scheduler.on_group_done, rewrite=self.scheduler.rewrite
+        )
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.hub.bind(loop)

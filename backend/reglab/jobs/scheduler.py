@@ -1,22 +1,33 @@
 """The scheduler: admits experiments under quotas, queues, dispatches, cancels and recovers groups.
 
 It owns what runs and when; the executor owns where. Its state is in memory (pending groups, groups
-in flight) and rebuilt from the store at start-up: runs a dead server left `running` are marked
-`interrupted` (their worker is gone, and a partial run cannot be resumed exactly), `queued` ones
-are queued again.
+in flight) and rebuilt from the store at start-up: unfinished runs are queued again, and those a
+stop interrupted retrain from their seeds (`Settings.requeue_interrupted`; off, they end
+`interrupted`). Training is deterministic and a member trains the same alone or beside others, so
+a retrained run rewrites its stored epochs with the same numbers: those are stored again but not
+logged a second time, and a viewer's stream goes on with no gap and no duplicate.
+
+Fair share: while some user's group waits, no user keeps more than
+`max_running_groups_per_user` groups training; a user over it gives back their newest group,
+which is queued again and retrains the same way. A group training past `max_group_seconds` is
+stopped and its runs end `failed` with "time limit", keeping the epochs they finished.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 from reglab.config import Settings
 from reglab.errors import Conflict, QuotaExceeded
-from reglab.events import RunStatus, StatusEvent
+from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEvent, SummaryEvent
+from reglab.jobs.admission import group_costs, stored_message
+from reglab.jobs.cost import EPOCH_BYTES, human_seconds
 from reglab.jobs.executor import Executor
 from reglab.jobs.pump import Recorder
 from reglab.spec import ExperimentSpec, RunSpec
@@ -29,6 +40,16 @@ log = logging.getLogger(__name__)
 INTERRUPTED = (
     "The server stopped while this run was training; clone the experiment to run it again."
 )
+REQUEUED = (
+    "The server stopped while this run was training; it trains again from its seeds, "
+    "continuing from the last epoch shown."
+)
+PREEMPTED = (
+    "Paused so that other users' runs can start; it trains again from its seeds when a worker "
+    "is free, continuing from the last epoch shown."
+)
+# How often the deadline watch looks at the groups in flight (seconds).
+WATCH_S = 0.25
 
 
 @dataclass
@@ -39,7 +60,13 @@ class _Job:
     experiment_id: int
     owner: str
     group: Group
+    order: int  # submission order: FIFO among equals, kept when a group is queued again
     cancelled: set[int] = field(default_factory=set)
+    # Epochs of each run already logged: a retrained run stores them again, quietly.
+    replay: dict[int, int] = field(default_factory=dict)
+    started: float | None = None  # time.monotonic() when it went to the executor
+    preempted: bool = False  # given back for another user's group: queued again when over
+    expired: bool = False  # stopped by the time limit
 
 
 class Scheduler:
@@ -56,7 +83,9 @@ class Scheduler:
         self._flight: dict[str, _Job] = {}
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
-        self._stopping = False
+        self._stopping = threading.Event()
+        self._watch = threading.Thread(target=self._watch_deadlines, name="reglab-deadlines")
+        self._watch.daemon = True
 
     @property
     def capacity(self) -> int:
@@ -72,47 +101,57 @@ class Scheduler:
     # -- life ----------------------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Mark runs left `running` interrupted, queue the `queued` ones; returns how many were."""
-        running, _ = self.store.list_runs(statuses=["running"], limit=100_000)
-        self.recorder.record(
-            [StatusEvent(r.id, RunStatus.INTERRUPTED, INTERRUPTED, last=True) for r in running]
-        )
-        queued, _ = self.store.list_runs(statuses=["queued"], limit=100_000)
+        """Take up what the last server left unfinished; returns how many runs it interrupted."""
+        runs = self.store.unfinished_runs()
+        running = [r for r in runs if r.status == RunStatus.RUNNING]
+        if running and not self.settings.requeue_interrupted:
+            self.recorder.record(
+                [StatusEvent(r.id, RunStatus.INTERRUPTED, INTERRUPTED, last=True) for r in running]
+            )
+            runs = [r for r in runs if r.status != RunStatus.RUNNING]
+        elif running:
+            self.recorder.record([StatusEvent(r.id, RunStatus.QUEUED, REQUEUED) for r in running])
+        replay = self.store.last_epochs([r.id for r in runs])
         by_experiment: dict[int, list[RunRecord]] = {}
-        for run in queued:
+        for run in runs:
             by_experiment.setdefault(run.experiment_id, []).append(run)
         with self._lock:
-            for experiment_id, runs in by_experiment.items():
-                self._enqueue(experiment_id, runs[0].owner, runs)
+            for experiment_id, members in by_experiment.items():
+                self._enqueue(experiment_id, members[0].owner, members, replay)
         if running:
-            log.warning("marked %d runs interrupted after a restart", len(running))
+            log.warning("%d runs were interrupted by the last stop", len(running))
+        self._watch.start()
         self.dispatch()
         return len(running)
 
     def stop(self) -> None:
         """Dispatch nothing more (the first step of shutting down)."""
-        with self._lock:
-            self._stopping = True
+        self._stopping.set()
 
     def interrupt_in_flight(self) -> None:
-        """Runs still in flight end `interrupted` (call once the executor and pump are down)."""
+        """Settle runs still in flight (call once the executor and pump are down): queued again
+        for the next start when interrupted runs are requeued, else `interrupted`."""
         with self._lock:
             flight = list(self._flight.values())
             self._flight.clear()
         for job in flight:
-            self._settle(job, INTERRUPTED, status=RunStatus.INTERRUPTED)
+            if self.settings.requeue_interrupted:
+                self._settle(job, REQUEUED, status=RunStatus.QUEUED)
+            else:
+                self._settle(job, INTERRUPTED, status=RunStatus.INTERRUPTED)
 
     # -- requests ------------------------------------------------------------------------------
 
     def submit(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
-        """Admit an experiment if the owner's quotas allow it, store it, and queue its groups."""
-        runs = [planned.spec for planned in spec.members()]
+        """Admit an experiment if it fits the server and the owner's quotas; store and queue it."""
+        runs = [(planned.name, planned.spec) for planned in spec.members()]
+        costs = group_costs(runs, self.settings)  # 422 before anything is stored
         with self._lock:
-            self._check_quota(owner, runs)
+            self._check_quota(owner, runs, sum(c.stored_bytes for c in costs), len(costs))
             experiment = self.recorder.create_experiment(owner=owner, spec=spec)
             # Quotas count what was asked for; only runs no identical computation serves train.
             fresh = self.recorder.share(experiment.runs)
-            self._enqueue(experiment.id, owner, fresh)
+            self._enqueue(experiment.id, owner, fresh, {})
             if len(fresh) < len(experiment.runs):  # some were served: answer with them as now
                 experiment = self.store.get_experiment(experiment.id)
         self.dispatch()
@@ -134,31 +173,70 @@ class Scheduler:
 
     def cancel_all(self) -> list[int]:
         """Cancel every unfinished run of every user (the teacher's emergency stop)."""
-        runs, _ = self.store.list_runs(statuses=["queued", "running"], limit=100_000)
-        ids = {r.id for r in runs}
+        ids = {r.id for r in self.store.unfinished_runs()}
         if ids:
             self._cancel(ids)
         return sorted(ids)
 
-    def on_group_done(self, group_id: str, error: str | None) -> None:
-        """The executor finished a group (the pump calls this after storing its events)."""
+    def on_group_done(self, group_id: str, error: str | None, cancelled: bool = False) -> None:
+        """The executor finished a group (the pump calls this after storing its events).
+
+        `cancelled`: the executor ended it because it was asked to stop it (a worker deaf to a
+        cancel is killed), so `error` tells how, not that training failed.
+        """
         with self._lock:
             job = self._flight.pop(group_id, None)
+            if job is not None and job.preempted and not self._stopping.is_set():
+                self._requeue(job)
+                job = None
         if job is not None:
-            self._settle(job, error or "Training ended without reporting a result.")
+            if job.expired:
+                self._settle(job, self._time_limit_message(), cancelled=cancelled)
+            else:
+                reason = error or "Training ended without reporting a result."
+                self._settle(job, reason, cancelled=cancelled)
         self.dispatch()
+
+    def rewrite(self, group_id: str, event: Event) -> Event | None:
+        """What to log of an event a group sent (the pump asks for each): the event itself, a
+        changed one, or None to store it without logging it (an epoch viewers already saw)."""
+        with self._lock:
+            job = self._flight.get(group_id)
+            if job is None:
+                return event
+            if isinstance(event, EpochEvent | SnapshotEvent):
+                if event.epoch <= job.replay.get(event.run_id, 0):
+                    return None
+                if isinstance(event, EpochEvent):
+                    job.replay[event.run_id] = event.epoch  # for a requeue after a preemption
+                return event
+            if job.preempted and event.run_id not in job.cancelled:
+                return None  # its stop is a pause, not an end: it trains again later
+            if job.expired and event.run_id not in job.cancelled:
+                if isinstance(event, StatusEvent) and event.status == RunStatus.CANCELLED:
+                    return dataclasses.replace(
+                        event, status=RunStatus.FAILED, message=self._time_limit_message()
+                    )
+                if isinstance(event, SummaryEvent) and event.status == RunStatus.CANCELLED:
+                    return dataclasses.replace(event, status=RunStatus.FAILED)
+            return event
 
     # -- inside --------------------------------------------------------------------------------
 
     def dispatch(self) -> None:
-        """Start pending groups while there is room, the owner with least running first."""
+        """Start pending groups while there is room, the owner with least running first; when
+        there is none, take a slot back from a user over their share for one under it."""
         refused: list[tuple[_Job, str]] = []
         with self._lock:
-            while not self._stopping and self._pending and len(self._flight) < self.capacity:
-                busy = Counter(j.owner for j in self._flight.values())
-                job = min(self._pending, key=lambda j: busy[j.owner])  # FIFO among equals
+            while not self._stopping.is_set() and self._pending:
+                busy = self._busy()
+                if len(self._flight) >= self.capacity:
+                    self._preempt(busy)
+                    break
+                job = min(self._pending, key=lambda j: (busy[j.owner], j.order))
                 self._pending.remove(job)
                 self._flight[job.group_id] = job
+                job.started = time.monotonic()
                 try:
                     self.executor.submit(job.group_id, job.group)
                 except Exception as exc:  # e.g. a Ray cluster gone: fail the group, not the API
@@ -168,11 +246,80 @@ class Scheduler:
         for job, reason in refused:
             self._settle(job, reason)
 
-    def _enqueue(self, experiment_id: int, owner: str, runs: list[RunRecord]) -> None:
+    def _busy(self) -> Counter[str]:
+        """Groups training per owner, not counting those already given back."""
+        return Counter(j.owner for j in self._flight.values() if not j.preempted)
+
+    def _preempt(self, busy: Counter[str]) -> None:
+        """Give back groups of users over their share while users under it wait (locked)."""
+        share = self.settings.max_running_groups_per_user
+        waiting = sum(1 for j in self._pending if busy[j.owner] < share)
+        leaving = sum(1 for j in self._flight.values() if j.preempted)
+        while leaving < waiting:
+            over = [o for o, n in busy.items() if n > share]
+            if not over:
+                return
+            owner = max(over, key=lambda o: busy[o])
+            job = max(
+                (j for j in self._flight.values() if j.owner == owner and not j.preempted),
+                key=lambda j: j.started or 0.0,
+            )
+            job.preempted = True
+            busy[owner] -= 1
+            leaving += 1
+            log.info("group %s of %s given back for another user's group", job.group_id, owner)
+            self.executor.cancel([r for r in job.group.run_ids if r not in job.cancelled])
+
+    def _requeue(self, job: _Job) -> None:
+        """A preempted group goes back to the queue with its unfinished runs (locked)."""
+        runs, _ = self.store.list_runs(experiment_id=job.experiment_id, statuses=["running"])
+        open_ids = {r.id for r in runs} & set(job.group.run_ids) - job.cancelled
+        members = tuple(m for m in job.group.members if m.run_id in open_ids)
+        if members:
+            gid = f"e{job.experiment_id}-g{next(self._ids)}"
+            again = _Job(gid, job.experiment_id, job.owner, Group(members), job.order)
+            again.replay = {r: e for r, e in job.replay.items() if r in open_ids}
+            self._pending.append(again)
+            self.recorder.record(
+                [StatusEvent(r, RunStatus.QUEUED, PREEMPTED) for r in sorted(open_ids)]
+            )
+        leftover = set(job.group.run_ids) - open_ids
+        if leftover & job.cancelled:  # cancelled while it was being given back
+            self._settle(job, "Cancelled on request.", cancelled=True)
+
+    def _watch_deadlines(self) -> None:
+        """Stop groups that have trained longer than the time limit."""
+        while not self._stopping.wait(WATCH_S):
+            limit = self.settings.max_group_seconds
+            now = time.monotonic()
+            with self._lock:
+                late = [
+                    j
+                    for j in self._flight.values()
+                    if not j.expired and j.started is not None and now - j.started > limit
+                ]
+                for job in late:
+                    job.expired = True
+            for job in late:
+                log.warning("group %s reached the time limit (%g s)", job.group_id, limit)
+                self.executor.cancel(job.group.run_ids)
+
+    def _time_limit_message(self) -> str:
+        limit = human_seconds(self.settings.max_group_seconds)
+        return (
+            f"Stopped by the time limit: a group may train for {limit} on this server "
+            "(REGLAB_MAX_GROUP_SECONDS); the epochs it finished are kept."
+        )
+
+    def _enqueue(
+        self, experiment_id: int, owner: str, runs: list[RunRecord], replay: dict[int, int]
+    ) -> None:
         members = [Member(r.id, r.name, RunSpec.model_validate(r.spec)) for r in runs]
         for group in plan(members):
-            gid = f"e{experiment_id}-g{next(self._ids)}"
-            self._pending.append(_Job(gid, experiment_id, owner, group))
+            n = next(self._ids)
+            job = _Job(f"e{experiment_id}-g{n}", experiment_id, owner, group, n)
+            job.replay = {r: replay[r] for r in group.run_ids if r in replay}
+            self._pending.append(job)
 
     def _cancel(self, run_ids: set[int]) -> None:
         now_cancelled: list[int] = []
@@ -207,7 +354,14 @@ class Scheduler:
                 [StatusEvent(r, RunStatus.CANCELLED, message, last=True) for r in now_cancelled]
             )
 
-    def _settle(self, job: _Job, reason: str, *, status: RunStatus = RunStatus.FAILED) -> None:
+    def _settle(
+        self,
+        job: _Job,
+        reason: str,
+        *,
+        status: RunStatus = RunStatus.FAILED,
+        cancelled: bool = False,
+    ) -> None:
         """Give every run of a finished group without a final status one."""
         runs, _ = self.store.list_runs(
             experiment_id=job.experiment_id, statuses=["queued", "running"]
@@ -216,17 +370,25 @@ class Scheduler:
         events = []
         for run_id in sorted(open_ids):
             if run_id in job.cancelled:
-                events.append(
-                    StatusEvent(run_id, RunStatus.CANCELLED, _cancel_reason(reason), last=True)
-                )
+                message = f"Cancelled; {reason}" if cancelled else "Cancelled on request."
+                events.append(StatusEvent(run_id, RunStatus.CANCELLED, message, last=True))
+            elif status == RunStatus.QUEUED:
+                events.append(StatusEvent(run_id, status, reason))
             else:
                 events.append(StatusEvent(run_id, status, reason, last=True))
         self.recorder.record(events)
 
-    def _check_quota(self, owner: str, runs: list[RunSpec]) -> None:
+    def _check_quota(
+        self, owner: str, runs: list[tuple[str, RunSpec]], stored: int, groups: int
+    ) -> None:
         s = self.settings
+        if len(self._pending) + groups > s.max_pending_groups:
+            raise QuotaExceeded(
+                f"The server's queue holds {len(self._pending)} groups waiting to train; the "
+                f"limit is {s.max_pending_groups}. Try again in a few minutes."
+            )
         load = self.store.user_load(owner)
-        epochs = sum(spec.train.epochs for spec in runs)
+        epochs = sum(spec.train.epochs for _, spec in runs)
         if load.experiments + 1 > s.max_queued_experiments_per_user:
             raise QuotaExceeded(
                 f"{owner} already has {load.experiments} unfinished experiments; the limit is "
@@ -242,7 +404,6 @@ class Scheduler:
                 f"{owner} would have {load.member_epochs + epochs} epochs of unfinished runs; the "
                 f"limit is {s.max_member_epochs_per_user}. Use fewer epochs or wait."
             )
-
-
-def _cancel_reason(reason: str) -> str:
-    return reason if reason.startswith("cancelled") else "Cancelled on request."
+        has = self.store.stored_bytes(owner, per_epoch=EPOCH_BYTES)
+        if has + stored > s.max_stored_mb_per_user * 1e6:
+            raise QuotaExceeded(stored_message(owner, has, stored, s.max_stored_mb_per_user))

@@ -57,6 +57,7 @@ def _summary_event(run_id: int, status: RunStatus, summary: dict[str, Any]) -> S
 
 
 UNFINISHED = ("queued", "running")
+_KEY = ["run_id", "epoch"]
 
 
 class Store:
@@ -261,6 +262,64 @@ class Store:
                 ).where(tables.Run.owner == owner, tables.Run.status.in_(UNFINISHED))
             ).one()
             return UserLoad(experiments=experiments, runs=runs, member_epochs=int(epochs))
+
+    def unfinished_runs(self) -> list[RunRecord]:
+        """Every run still queued or running, oldest first (what a restart must take up)."""
+        with self._tx() as s:
+            rows = s.scalars(
+                select(tables.Run).where(tables.Run.status.in_(UNFINISHED)).order_by(tables.Run.id)
+            ).all()
+            return [run_record(r) for r in rows]
+
+    def last_epochs(self, run_ids: Sequence[int]) -> dict[int, int]:
+        """The newest stored epoch of each of these runs that has one."""
+        if not run_ids:
+            return {}
+        m = tables.EpochMetric
+        with self._tx() as s:
+            rows = s.execute(
+                select(m.run_id, func.max(m.epoch)).where(m.run_id.in_(run_ids)).group_by(m.run_id)
+            ).all()
+            return {int(run_id): int(epoch) for run_id, epoch in rows}
+
+    def stored_bytes(self, owner: str, *, per_epoch: int) -> int:
+        """About what one user's runs take in the store: their snapshots' JSON, and
+        `per_epoch` bytes for each stored epoch (a metric row with its event-log entry)."""
+        run, snap, metric = tables.Run, tables.Snapshot, tables.EpochMetric
+        with self._tx() as s:
+            snapshots = s.scalar(
+                select(func.coalesce(func.sum(func.length(snap.data)), 0))
+                .join(run, run.id == snap.run_id)
+                .where(run.owner == owner)
+            )
+            epochs = s.scalar(
+                select(func.count())
+                .select_from(metric)
+                .join(run, run.id == metric.run_id)
+                .where(run.owner == owner)
+            )
+            return int(snapshots or 0) + int(epochs or 0) * per_epoch
+
+    def rewrite(self, events: Sequence[Event]) -> None:
+        """Store epochs and snapshots again without logging them: a run retrained from its
+        seeds after a restart rewrites, with the same numbers, what viewers already saw."""
+        metrics = [metric_values(e) for e in events if isinstance(e, EpochEvent)]
+        snapshots = [
+            {"run_id": e.run_id, "epoch": e.epoch, "kind": e.kind, "data": to_wire(e.data)}
+            for e in events
+            if isinstance(e, SnapshotEvent)
+        ]
+        if not metrics and not snapshots:
+            return
+        with self.write_lock, self._tx() as s:
+            known = set(
+                s.scalars(
+                    select(tables.Run.id).where(tables.Run.id.in_({e.run_id for e in events}))
+                )
+            )
+            self._upsert(s, tables.EpochMetric, [r for r in metrics if r["run_id"] in known], _KEY)
+            snaps = [r for r in snapshots if r["run_id"] in known]
+            self._upsert(s, tables.Snapshot, snaps, [*_KEY, "kind"])
 
     def metrics(self, run_id: int, *, after_epoch: int = 0, limit: int = 5000) -> list[MetricRow]:
         with self._tx() as s:

@@ -1,0 +1,90 @@
+"""Admission by cost: what one submission may ask of the server, checked before it is stored.
+
+Each group of an experiment must fit one worker's share of the machine (memory, wall time,
+snapshots), else 422 names the field to change and the numbers; what the owner already has
+(stored bytes) and what the server already holds (its queue) give 429, as the other quotas do.
+"""
+
+from __future__ import annotations
+
+import math
+
+from reglab.config import Settings
+from reglab.errors import OverLimit
+from reglab.jobs.cost import Cost, estimate, human_bytes, human_seconds
+from reglab.spec import RunSpec
+from reglab.training.plan import Member, plan
+
+
+def group_costs(runs: list[tuple[str, RunSpec]], settings: Settings) -> list[Cost]:
+    """The cost of each lockstep group these runs form; OverLimit for the first that cannot run."""
+    for name, spec in runs:
+        _check_snapshots(name, spec, settings)
+    members = [Member(-1 - i, name, spec) for i, (name, spec) in enumerate(runs)]
+    costs = []
+    for group in plan(members):
+        specs = [m.spec for m in group.members]
+        cost = estimate(specs, gflops=settings.worker_gflops)
+        _check_memory(cost, specs[0], settings)
+        _check_time(cost, specs[0], settings)
+        costs.append(cost)
+    return costs
+
+
+def _who(cost: Cost) -> str:
+    """The subject and verb of a refusal: "This run needs", "These 64 runs, …, need"."""
+    if cost.members == 1:
+        return "This run needs"
+    return f"These {cost.members} runs, trained together as one group, need"
+
+
+def _check_snapshots(name: str, spec: RunSpec, settings: Settings) -> None:
+    train, limit = spec.train, settings.max_snapshots_per_run
+    count = math.ceil(train.epochs / train.snapshot_every)
+    if count > limit:
+        least = math.ceil(train.epochs / limit)
+        raise OverLimit(
+            "base.train.snapshot_every",
+            f"A snapshot every {train.snapshot_every} epochs over {train.epochs} epochs stores "
+            f"{count} snapshots of run {name!r}; the server allows {limit} per run. "
+            f"Use snapshot_every of at least {least}.",
+        )
+
+
+def _check_memory(cost: Cost, spec: RunSpec, settings: Settings) -> None:
+    limit = settings.max_group_memory_gb * 1e9
+    if cost.memory_bytes <= limit:
+        return
+    need, allowed = human_bytes(cost.memory_bytes), human_bytes(limit)
+    head = f"{_who(cost)} ~{need} of memory; the server allows {allowed} per group."
+    if cost.parameter_bytes > cost.memory_bytes / 2:
+        if cost.members > 1:
+            field, advice = "variants", "Use fewer variants, or narrower or fewer hidden layers."
+        else:
+            field, advice = "base.model.hidden", "Use narrower or fewer hidden layers."
+    else:
+        field = "base.train.batch_size"
+        advice = f"Use a smaller batch_size (now {spec.train.batch_size}), narrower layers" + (
+            " or fewer maxout pieces." if spec.model.activation == "maxout" else "."
+        )
+    raise OverLimit(field, f"{head} {advice}")
+
+
+def _check_time(cost: Cost, spec: RunSpec, settings: Settings) -> None:
+    limit = settings.max_group_seconds
+    if cost.seconds <= limit:
+        return
+    raise OverLimit(
+        "base.train.epochs",
+        f"{_who(cost)} ~{human_seconds(cost.seconds)} of one worker's time; the server "
+        f"allows {human_seconds(limit)} per group. Use fewer epochs (now {spec.train.epochs}), "
+        f"less data, a larger batch_size (now {spec.train.batch_size}) or a smaller network.",
+    )
+
+
+def stored_message(owner: str, has: int, adds: int, limit_mb: float) -> str:
+    return (
+        f"{owner}'s experiments take ~{human_bytes(has)} in the store and this one would add "
+        f"~{human_bytes(adds)}; the limit is {human_bytes(limit_mb * 1e6)} per user. Delete "
+        "finished experiments you no longer need, or snapshot less often."
+    )

@@ -1,0 +1,85 @@
+"""A worker's hard memory cap: a group its estimate got wrong fails alone, with a reason."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from reglab.events import Event, StatusEvent
+from reglab.jobs.local import LocalExecutor
+from reglab.spec import RunSpec
+from reglab.training.plan import Group, Member
+
+pytestmark = pytest.mark.slow
+
+
+class Sink:
+    """Keeps each group's events and how it ended; lets the test wait for the end."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, list[Event]] = {}
+        self.done: dict[str, str | None] = {}
+        self._changed = threading.Condition()
+
+    def event(self, group_id: str, event: Event) -> None:
+        with self._changed:
+            self.events.setdefault(group_id, []).append(event)
+
+    def group_done(self, group_id: str, error: str | None, cancelled: bool = False) -> None:
+        with self._changed:
+            self.done[group_id] = error
+            self._changed.notify_all()
+
+    def wait(self, group_id: str, timeout: float = 60) -> str | None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: group_id in self.done, timeout)
+            return self.done[group_id]
+
+
+def group(run_ids: list[int], **fields: object) -> Group:
+    spec = RunSpec.model_validate(fields)
+    return Group(tuple(Member(run_id, str(run_id), spec) for run_id in run_ids))
+
+
+def test_a_group_past_the_memory_cap_fails_with_a_reason_and_the_worker_trains_the_next() -> None:
+    executor = LocalExecutor(workers=1, memory_cap_bytes=50_000_000)
+    sink = Sink()
+    executor.start(sink)
+    try:
+        assert executor.wait_ready(90)
+        pid = executor._workers[0].process.pid
+        # About 1.2 GB measured (bench/cost.py): far past 50 MB and the cap's margin.
+        wide = {"hidden": [512] * 4, "activation": "maxout", "maxout_pieces": 8}
+        executor.submit(
+            "big",
+            group(
+                [1, 2], data={"n_train": 4096}, model=wide, train={"epochs": 1, "batch_size": 4096}
+            ),
+        )
+        error = sink.wait("big")
+        assert error is not None and "more memory than the worker's memory cap" in error
+        assert "smaller batch_size" in error
+
+        executor.submit("small", group([3], model={"hidden": [8]}, train={"epochs": 2}))
+        assert sink.wait("small") is None
+        statuses = [e.status for e in sink.events["small"] if isinstance(e, StatusEvent)]
+        assert statuses[-1] == "completed"
+        assert executor._workers[0].process.pid == pid, "the same worker, not a replacement"
+    finally:
+        executor.shutdown()
+
+
+def test_a_worker_killed_for_a_cancel_while_warming_up_is_replaced() -> None:
+    executor = LocalExecutor(workers=1, cancel_grace_s=0.2)
+    sink = Sink()
+    executor.start(sink)
+    try:
+        # Given work and cancelled before it has even imported torch: it cannot hear the cancel.
+        executor.submit("early", group([1], model={"hidden": [8]}, train={"epochs": 2}))
+        executor.cancel([1])
+        assert sink.wait("early") == "the worker did not stop within 0.2 s and was replaced"
+        assert executor.wait_ready(90), "the pool has its worker again"
+        executor.submit("next", group([2], model={"hidden": [8]}, train={"epochs": 2}))
+        assert sink.wait("next") is None
+    finally:
+        executor.shutdown()
