@@ -17,6 +17,7 @@ from reglab.api.deps import (
     ANONYMOUS,
     NAME_PATTERN,
     TOKEN_COOKIE,
+    TOKEN_HEADER,
     CallerDep,
     RuntimeDep,
     hand_over,
@@ -67,7 +68,7 @@ def claim_name(
         raise Conflict(f"{ANONYMOUS} is what callers without a name are called; choose another.")
     if caller.verified and caller.name == name:
         response.status_code = status.HTTP_200_OK
-        presented = request.headers.get("X-Reglab-Token") or request.cookies.get(TOKEN_COOKIE)
+        presented = request.headers.get(TOKEN_HEADER) or request.cookies.get(TOKEN_COOKIE)
         return {"name": name, "token": presented}
     secret = new_secret()
     if not runtime.store.bind_name(name, secret_hash(secret)):
