@@ -49,6 +49,8 @@ class Recorder:
 
     def share(self, runs: Sequence[RunRecord]) -> list[RunRecord]:
         """Serve or attach runs to identical computations; returns the runs left to train."""
+        if not self.sharing.enabled:  # nothing to look up: no need to wait for the writer
+            return list(runs)
         with self.store.write_lock:
             fresh, copies = self.sharing.join(runs)
             self.hub.publish(_frames(self.store.record(copies)))

@@ -82,6 +82,8 @@ class Scheduler:
         self._pending: list[_Job] = []
         self._flight: dict[str, _Job] = {}
         self._lock = threading.RLock()
+        self._owners: dict[str, threading.Lock] = {}  # per-user: quota check and store
+        self._owners_guard = threading.Lock()
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
         self._watch = threading.Thread(target=self._watch_deadlines, name="reglab-deadlines")
@@ -146,16 +148,23 @@ class Scheduler:
         """Admit an experiment if it fits the server and the owner's quotas; store and queue it."""
         runs = [(planned.name, planned.spec) for planned in spec.members()]
         costs = group_costs(runs, self.settings)  # 422 before anything is stored
-        with self._lock:
+        # One user's submissions one at a time, so that two cannot both pass a quota; other
+        # users' go on beside it (the queue's lock is held only to queue, never over a query).
+        with self._owner_lock(owner):
             self._check_quota(owner, runs, sum(c.stored_bytes for c in costs), len(costs))
             experiment = self.recorder.create_experiment(owner=owner, spec=spec)
             # Quotas count what was asked for; only runs no identical computation serves train.
             fresh = self.recorder.share(experiment.runs)
-            self._enqueue(experiment.id, owner, fresh, {})
-            if len(fresh) < len(experiment.runs):  # some were served: answer with them as now
-                experiment = self.store.get_experiment(experiment.id)
+            with self._lock:
+                self._enqueue(experiment.id, owner, fresh, {})
+        if len(fresh) < len(experiment.runs):  # some were served: answer with them as now
+            experiment = self.store.get_experiment(experiment.id)
         self.dispatch()
         return experiment
+
+    def _owner_lock(self, owner: str) -> threading.Lock:
+        with self._owners_guard:
+            return self._owners.setdefault(owner, threading.Lock())
 
     def cancel_run(self, run: RunRecord) -> None:
         if run.finished:
