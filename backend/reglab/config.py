@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         le=256,
         description="Warm training processes of the local executor.",
     )
+    worker_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Added to the local workers' niceness, so that the API answers promptly "
+        "while they train (0: the same priority as the server).",
+    )
     executor: Literal["local", "ray"] = Field("local", description="Where groups train.")
     share_runs: bool = Field(
         True,

@@ -112,6 +112,7 @@ def make_executor(settings: Settings) -> Executor:
             cancel_grace_s=settings.cancel_grace_s,
             memory_cap_bytes=int(settings.max_group_memory_gb * 1e9),
             pidfile=worker_pidfile(settings.database_url),
+            nice=settings.worker_nice,
         )
     if settings.executor == "ray":
         try:

@@ -47,10 +47,15 @@ def _worker_main(
     cancels: Any,
     generation: Synchronized[int],
     memory_cap: int | None,
+    nice: int,
 ) -> None:
     """A worker's life: warm up, then train one group after another until told to stop."""
     parent = os.getppid()
     _die_with_parent(parent)
+    if nice:
+        # Training is throughput work; the API process beside it answers people. With as many
+        # workers as cores, an equal priority left REST p99 at hundreds of ms (bench/class.py).
+        os.nice(nice)
     import torch
 
     torch.set_num_threads(1)
@@ -198,11 +203,13 @@ class LocalExecutor(Executor):
         cancel_grace_s: float = 3.0,
         memory_cap_bytes: int | None = None,
         pidfile: Path | None = None,
+        nice: int = 0,
     ) -> None:
         self._size = workers
         self._grace = cancel_grace_s
         self._memory_cap = memory_cap_bytes  # one group's allowance; see _cap_memory
         self._pidfile = pidfile  # where this server lists its workers, for the next to reap
+        self._nice = nice  # added to each worker's niceness
         self._workers: list[_Worker] = []
         self._lock = threading.RLock()
         self._sink: EventSink | None = None
@@ -306,7 +313,7 @@ class LocalExecutor(Executor):
         generation: Synchronized[int] = _CTX.Value("q", 0)
         process = _CTX.Process(
             target=_worker_main,
-            args=(send, task_out, cancels, generation, self._memory_cap),
+            args=(send, task_out, cancels, generation, self._memory_cap, self._nice),
             name="reglab-worker",
             daemon=True,
         )
