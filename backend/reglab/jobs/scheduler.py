@@ -195,7 +195,7 @@ class Scheduler:
         """
         with self._lock:
             job = self._flight.pop(group_id, None)
-            if job is not None and job.preempted and not self._stopping.is_set():
+            if job is not None and job.preempted:  # queued again (for the next start, if stopping)
                 self._requeue(job)
                 job = None
         if job is not None:
@@ -281,7 +281,10 @@ class Scheduler:
 
     def _requeue(self, job: _Job) -> None:
         """A preempted group goes back to the queue with its unfinished runs (locked)."""
-        runs, _ = self.store.list_runs(experiment_id=job.experiment_id, statuses=["running"])
+        # Queued too: a group given back before its worker said "running" is still queued.
+        runs, _ = self.store.list_runs(
+            experiment_id=job.experiment_id, statuses=[RunStatus.QUEUED, RunStatus.RUNNING]
+        )
         open_ids = {r.id for r in runs} & set(job.group.run_ids) - job.cancelled
         members = tuple(m for m in job.group.members if m.run_id in open_ids)
         if members:
