@@ -86,6 +86,18 @@ class Settings(BaseSettings):
     max_member_epochs_per_user: int = Field(
         80_000, ge=1, description="Epochs over all unfinished runs of one user."
     )
+    split_groups: bool = Field(
+        True,
+        description="Split a waiting group over idle workers (replicates apart); each member "
+        "trains exactly as alone, so results never depend on the split.",
+    )
+    merge_group_size: int = Field(
+        24,
+        ge=1,
+        le=64,
+        description="While more groups wait than workers are free, waiting groups that can "
+        "share a batch (any experiment or user) are merged up to this many members; 1: never.",
+    )
     max_running_groups: int | None = Field(
         None,
         ge=1,

@@ -271,6 +271,16 @@ class Store:
             ).all()
             return [run_record(r) for r in rows]
 
+    def statuses(self, run_ids: Sequence[int]) -> dict[int, str]:
+        """The status of each of these runs that exists."""
+        if not run_ids:
+            return {}
+        with self._tx() as s:
+            rows = s.execute(
+                select(tables.Run.id, tables.Run.status).where(tables.Run.id.in_(run_ids))
+            ).all()
+            return {run_id: status for run_id, status in rows}
+
     def last_epochs(self, run_ids: Sequence[int]) -> dict[int, int]:
         """The newest stored epoch of each of these runs that has one."""
         if not run_ids:
