@@ -3,6 +3,7 @@
 import { api, ApiError, currentUser, setUser } from "./api.js";
 import { drawStats } from "./charts.js";
 import { clear, h } from "./dom.js";
+import { setFinalStatuses } from "./views/experiment-model.js";
 import * as lessonsView from "./views/lessons.js";
 import * as formView from "./views/form.js";
 import * as experimentView from "./views/experiment.js";
@@ -13,6 +14,7 @@ export const state = {
   largeType: localStorage.getItem("reglab.largeType") === "1",
   lessons: null, // [{name, title, description, spec}] once loaded
   schema: null, // RunSpec JSON schema once loaded
+  statuses: null, // {statuses, final}: the run statuses, as the API lists them
   route: { view: "lessons", id: null, params: new URLSearchParams() },
   experiment: null, // the live view's model: {id, meta, runs: Map, cursor, connection}
   formDraft: null, // the setup handed from "clone" or a lesson to the form
@@ -48,7 +50,7 @@ export function toast(message, kind = "info") {
   setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
 }
 
-const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema };
+const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses };
 
 async function route() {
   if (teardown) teardown();
@@ -71,6 +73,15 @@ async function route() {
 export async function loadLessons() {
   if (!state.lessons) state.lessons = await api.lessons();
   return state.lessons;
+}
+
+/** Which run statuses are final comes from the API once (GET /api/statuses), never from a copy here. */
+export async function loadStatuses() {
+  if (!state.statuses) {
+    state.statuses = await api.statuses();
+    setFinalStatuses(state.statuses.final);
+  }
+  return state.statuses;
 }
 
 export async function loadSchema() {

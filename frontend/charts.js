@@ -174,7 +174,7 @@ export class CurveOverlay {
 /**
  * A sweep's response curve: best and final validation loss and final training loss against the
  * swept value, each a mean line over seeds with its lowest-to-highest band; redrawn whole (a few
- * dozen points) at most twice a second while it is on screen.
+ * dozen points, but a full Plotly draw with a legend: 25–90 ms) at most every 3 s while on screen.
  */
 export class SweepChart {
   constructor(el, { field, log, repeats, logY = false }) {
@@ -184,7 +184,7 @@ export class SweepChart {
     this.repeats = repeats;
     this.logY = logY;
     this.points = [];
-    register(this, { minInterval: 500 });
+    register(this, { minInterval: 3000 });
     Plotly.newPlot(el, [], this.layout(), CONFIG);
     drawStats.newPlots += 1;
   }

@@ -12,9 +12,7 @@ const Plotly = window.Plotly;
  * since, a few microseconds each, whatever the history. A sync (one Plotly redraw, 15–60 ms) comes
  * every `syncMs` while data streams, when a new point leaves the axis range (which has headroom),
  * when the pointer is on the chart, and once the stream pauses, so hover and the axes catch up.
- * Long series go to WebGL (`scattergl`) at sync.
  */
-const GL_POINTS = 2000; // kept points at which a trace is drawn with WebGL instead of SVG
 const BAND_ALPHA = 0.18;
 const HOVER_SYNC_MS = 500; // how often a chart under the pointer syncs while data streams
 const OUTSIDE_SYNC_MS = 500;
@@ -233,7 +231,6 @@ export class LiveChart {
       }
       traces.push(trace);
     }
-    for (const t of traces) if (t.x.length > GL_POINTS && !t.fill) t.type = "scattergl";
     if (this.withMarkers) {
       const { best, stopped } = this.markerState;
       traces.push(markerTrace("best validation", "star", 15, best), markerTrace("early stop", "x-thin-open", 16, stopped));
@@ -269,7 +266,7 @@ export class LiveChart {
       const from = Math.max(0, s.drawn - 1, s.synced - 1);
       const n = s.x.length;
       if (s.hidden || n - from < 2) {
-        if (s.hidden || n <= 1) s.drawn = n;
+        s.drawn = n; // nothing unsynced to draw: every point is in Plotly's figure (or hidden)
         continue;
       }
       ctx.globalAlpha = s.band ? BAND_ALPHA : s.opacity;

@@ -12,13 +12,15 @@
  * the queue once it has left the page.
  */
 
-const QUIET_MS = 300; // no new data for this long: the stream paused or ended
+// No new data for this long: the stream paused or ended. Longer than the slowest frame on a
+// slow laptop (a 300 ms threshold let one slow frame pass for a pause and start a catch-up draw).
+const QUIET_MS = 1000;
 const HEAVY_BUDGET_MS = 10; // a second Plotly draw only if the first was this quick
 const KEEP = 5000; // flush times kept per chart
 
 /** What the page measured about its own drawing; the browser bench and the e2e tests read it. */
 export function newStats() {
-  return { newPlots: 0, extends: 0, latencies: [], frames: 0, flushMs: {}, dirty: 0 };
+  return { newPlots: 0, extends: 0, latencies: [], frames: 0, flushMs: {}, workMs: [], dirty: 0 };
 }
 
 export class FrameScheduler {
@@ -87,6 +89,7 @@ export class FrameScheduler {
   flushAll() {
     this.framePending = false;
     this.stats.frames += 1;
+    const begun = this.now();
     for (const fn of this.hooks) fn();
     const start = this.now();
     const ready = [];
@@ -116,6 +119,9 @@ export class FrameScheduler {
       if (hidden && !waiting && start - this.lastMark > QUIET_MS) this.run(hidden, this.now());
     }
     this.stats.dirty = this.dirty.size;
+    // The page's own work in this frame (hooks and draws), apart from the browser's.
+    this.stats.workMs.push(this.now() - begun);
+    if (this.stats.workMs.length > KEEP) this.stats.workMs.splice(0, KEEP / 2);
     if (this.dirty.size || waiting) this.request();
   }
 }

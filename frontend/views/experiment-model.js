@@ -2,7 +2,11 @@
 
 import { diff } from "./schema.js";
 
-const FINAL = new Set(["completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"]);
+let FINAL = new Set();
+/** The statuses that end a run, as the API lists them (GET /api/statuses): the page's one copy. */
+export function setFinalStatuses(final) {
+  FINAL = new Set(final);
+}
 export const isFinal = (status) => FINAL.has(status);
 
 /** "l2 = 0.01, dropout = 0.5": what a run changes from the comparison's base setup. */
@@ -45,6 +49,7 @@ export function modelFrom(meta, colorOf) {
       summary: r.summary || null,
       snapshots: { histogram: new Map(), boundary: new Map(), curve: new Map() },
       points: null,
+      preloadedThrough: 0,
       changes: variant.changes,
     };
     variant.runs.push(run);
@@ -114,6 +119,8 @@ export function applyEvent(model, msg) {
 function applyEpoch(model, run, msg) {
   const last = run.epochs.at(-1);
   if (last && msg.epoch <= last.epoch) {
+    // The stream replaying what the page preloaded is expected; any other overlap is counted.
+    if (msg.epoch <= run.preloadedThrough) return { run, type: "known" };
     model.duplicates += 1; // a replay overlapping what we hold: counted, never drawn twice
     return { run, type: "duplicate" };
   }
@@ -126,13 +133,23 @@ function applyEpoch(model, run, msg) {
   return { run, type: "epoch" };
 }
 
+/**
+ * A run's stored epochs, fetched in one request (`GET /api/runs/{id}/metrics`) when the page
+ * opens: the history is on screen before the websocket has replayed it. The replay that follows
+ * skips these epochs quietly (they are not duplicates).
+ */
+export function preload(model, run, rows) {
+  for (const row of rows) applyEpoch(model, run, { ...row, type: "epoch", run_id: run.id });
+  run.preloadedThrough = run.epochs.at(-1)?.epoch ?? 0;
+}
+
 /** The loss chart's markers: each run's best validation epoch (★) and where early stopping stopped it (✕). */
 export function markersOf(model) {
   const best = model.runs.filter((r) => r.best).map((r) => ({
     x: r.summary?.best_epoch ?? r.best.epoch, y: r.summary?.best_val_loss ?? r.best.val, color: r.color, name: r.name,
   }));
   const stopped = model.runs.filter((r) => r.stoppedAt).map((r) => {
-    const row = r.epochs.find((e) => e.epoch === r.stoppedAt) || r.epochs.at(-1);
+    const row = r.epochs[r.stoppedAt - (r.epochs[0]?.epoch ?? 0)] || r.epochs.at(-1);
     return { x: r.stoppedAt, y: row ? row.val_loss : null, color: r.color, name: r.name };
   });
   return { best, stopped };

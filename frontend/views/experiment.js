@@ -6,7 +6,7 @@ import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, schedule
 import { h } from "../dom.js";
 import { LiveChart } from "../livechart.js";
 import { LiveStream } from "../live.js";
-import { allFinal, applyEvent, markersOf, modelFrom, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
+import { allFinal, applyEvent, markersOf, modelFrom, preload, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
 import { boundaryFigure, histogramFigure } from "./figures.js";
 import { SummaryTable, VariantTable } from "./summary.js";
 
@@ -31,9 +31,14 @@ const SERIES_CHARTS = [
 
 export async function render(root, ctx) {
   const id = ctx.state.route.id;
+  await ctx.loadStatuses();
   let model = ctx.state.experiment;
   if (!model || model.id !== String(id)) {
     model = modelFrom(await api.experiment(id), runColor);
+    // The stored history in one request per run (in parallel) before the stream replays it one
+    // message per epoch: a finished 30-run experiment is on screen in about a second, not 30.
+    const histories = await Promise.all(model.runs.map((r) => api.metrics(r.id)));
+    histories.forEach((rows, i) => preload(model, model.runs[i], rows));
     ctx.state.experiment = model;
   }
   const view = layout(root, model, ctx);
@@ -213,7 +218,7 @@ function layout(root, model, ctx) {
   }
 
   const view = { conn, cancelAll, table, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, banded, pictured, sweep,
-    stale: true, received: [], fed: new Map(), meansThrough: new Map(), markersVersion: -1, snapshotsVersion: -1 };
+    stale: true, received: [], fed: new Map(), grads: new Map(), gradsChanged: new Set(), meansThrough: new Map(), markersVersion: -1, snapshotsVersion: -1 };
   slider.addEventListener("input", () => {
     model.follow = false;
     follow.checked = false;
@@ -277,9 +282,11 @@ function draw(view, model) {
         chart.append(`${run.id}:${m.key}`, x, y);
       }
     }
-    if (!view.banded) {
-      const grads = rows.findLast((row) => row.grad_norms)?.grad_norms;
-      if (grads) view.bars.set(run.id, grads);
+    const grads = rows.findLast((row) => row.grad_norms)?.grad_norms;
+    if (grads) {
+      view.grads.set(run.id, grads);
+      if (!view.banded) view.bars.set(run.id, grads);
+      else view.gradsChanged.add(run.variant);
     }
   }
   if (view.banded) drawVariants(view, model);
@@ -312,9 +319,11 @@ function drawVariants(view, model) {
         if (m.band) chart.appendBand(`band:${id}`, stats.x, stats.lo, stats.hi);
       }
     }
-    const latest = v.runs.map((r) => r.epochs.findLast((row) => row.grad_norms)?.grad_norms).filter(Boolean);
-    if (latest.length) view.bars.set(v.name, latest[0].map((_, i) => latest.reduce((sum, g) => sum + (g[i] ?? 0), 0) / latest.length));
+    if (!view.gradsChanged.has(v.name)) continue;
+    const latest = v.runs.map((r) => view.grads.get(r.id)).filter(Boolean);
+    view.bars.set(v.name, latest[0].map((_, i) => latest.reduce((sum, g) => sum + (g[i] ?? 0), 0) / latest.length));
   }
+  view.gradsChanged.clear();
 }
 
 /** Shows every run's snapshot at the slider's epoch (the latest one while following). */

@@ -51,6 +51,7 @@ def test_overfitting_lesson_draws_every_run_growing_and_marks_early_stopping(
     page.wait_for_url(re.compile(r"#/experiments/\d+"))
     experiment_id = int(page.url.rsplit("/", 1)[1])
     runs = [r["name"] for r in server.experiment(experiment_id)["runs"]]
+    page.wait_for_selector("#cancel-all")  # the view is built (is_hidden is true before)
 
     seen: dict[str, set[int]] = {name: set() for name in runs}
     plots_at_start = None

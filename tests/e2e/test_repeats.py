@@ -18,7 +18,8 @@ REPEATS = 5
 # What the loss chart holds once synced: bands (filled), mean lines and seed groups by name.
 LOSS_TRACES = """() => document.querySelector('[data-chart=loss]').data.map((t) => ({
     name: t.name, fill: t.fill || null, visible: t.visible !== false, n: t.x.length}))"""
-SYNCED = "() => document.querySelector('[data-chart=loss]').reglabChart.settled()"
+SYNCED = "() => document.querySelector('[data-chart=loss]')?.reglabChart?.settled()"
+DRAWN = "() => document.querySelector('[data-chart=loss]').reglabChart.drawnCounts()"
 SWEEP = """() => document.querySelector('[data-chart=sweep]').data.map((t) => ({
     name: t.name, fill: t.fill || null, x: t.x, y: t.y}))"""
 
@@ -87,6 +88,17 @@ def test_lesson_with_five_seeds_shows_bands_mean_sd_and_verdicts(page: Page, ser
     page.uncheck("#show-seeds")
     settle(page)
     page.locator(".table-panel").screenshot(path=str(ARTIFACTS / "repeats_table_and_verdicts.png"))
+
+    # Opened again once finished (history preloaded, replay skipped): every mean line whole.
+    page.reload()
+    wait_for(lambda: page.evaluate(SYNCED), 30, "the reopened loss chart drawn")
+    drawn = page.evaluate(DRAWN)
+    for variant in variants:
+        longest = max(
+            r["summary"]["epochs_run"] for r in finished["runs"] if r["variant"] == variant
+        )
+        assert drawn[f"{variant} · train"] == drawn[f"{variant} · validation"] == longest
+    assert page.evaluate("window.reglab.state.experiment.duplicates") == 0
 
 
 def test_sweep_lesson_draws_its_response_curve_live_with_bands(page: Page, server: Api) -> None:

@@ -3,7 +3,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { allFinal, applyEvent, markersOf, modelFrom, snapshotAt } from "../../frontend/views/experiment-model.js";
+import { allFinal, applyEvent, markersOf, modelFrom, setFinalStatuses, snapshotAt } from "../../frontend/views/experiment-model.js";
+
+// What GET /api/statuses answers for `final` (the page's one copy comes from there).
+setFinalStatuses(["completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"]);
 
 const COLORS = ["blue", "orange", "green"];
 
@@ -172,4 +175,18 @@ test("a sweep's response curve: per swept value, mean and range over seeds, live
   // The API's own swept value wins over the spec lookup.
   model.meta.aggregates = [{ variant: "l2=0.02", value: 5 }];
   assert.equal(sweepPoints(model).at(-1).value, 5);
+});
+
+test("a preloaded history is replayed by the stream without counting duplicates, then grows", async () => {
+  const { preload } = await import("../../frontend/views/experiment-model.js");
+  const model = modelFrom(meta(), (i) => COLORS[i]);
+  const run = model.runs[0];
+  preload(model, run, [1, 2, 3].map((e) => ({ run_id: run.id, epoch: e, train_loss: 1, val_loss: 1 / e })));
+  assert.deepEqual(run.epochs.map((r) => r.epoch), [1, 2, 3]);
+  assert.deepEqual(run.best, { epoch: 3, val: 1 / 3 });
+  assert.equal(applyEvent(model, epoch(run.id, 2, 0.5)).type, "known");
+  assert.equal(applyEvent(model, epoch(run.id, 4, 0.2)).type, "epoch");
+  assert.equal(applyEvent(model, epoch(run.id, 4, 0.2)).type, "duplicate", "an overlap past the preload still counts");
+  assert.equal(model.duplicates, 1);
+  assert.deepEqual(run.epochs.map((r) => r.epoch), [1, 2, 3, 4]);
 });
