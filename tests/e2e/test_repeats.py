@@ -66,12 +66,12 @@ def test_lesson_with_five_seeds_shows_bands_mean_sd_and_verdicts(page: Page, ser
     for variant in variants:
         cell = page.locator(f'tr[data-variant="{variant}"] td[data-col="verdict"]')
         expected = "reference" if variant == finished["reference"] else verdicts[variant]
-        expect(cell).to_have_text(expected)
+        expect(cell).to_have_text(expected, timeout=30_000)  # fetched once every run is over
     if finished["claims"]:
         expect(page.locator(".claims li")).to_have_count(len(finished["claims"]))
 
     # The loss chart: per variant one band and a mean train and validation line; seeds hidden.
-    wait_for(lambda: page.evaluate(SYNCED), 10, "the loss chart's last sync")
+    wait_for(lambda: page.evaluate(SYNCED), 30, "the loss chart's last sync")
     traces = page.evaluate(LOSS_TRACES)
     bands = [t for t in traces if t["fill"] and t["visible"]]
     assert sorted(t["name"] for t in bands) == sorted(f"{v} · range" for v in variants)
@@ -82,7 +82,7 @@ def test_lesson_with_five_seeds_shows_bands_mean_sd_and_verdicts(page: Page, ser
     assert seeds and not any(t["visible"] for t in seeds)
 
     page.check("#show-seeds")
-    wait_for(lambda: page.evaluate(SYNCED), 10, "the seeds drawn")
+    wait_for(lambda: page.evaluate(SYNCED), 30, "the seeds drawn")
     seeds = [t for t in page.evaluate(LOSS_TRACES) if "(each seed)" in t["name"]]
     assert len(seeds) == 2 * len(variants) and all(t["visible"] for t in seeds)
     page.uncheck("#show-seeds")
