@@ -57,7 +57,9 @@ def test_killed_server_takes_its_workers_and_its_runs_train_again_without_a_gap(
         },
         "variants": [{"name": "a"}, {"name": "b", "override": {"optimizer": {"lr": 0.003}}}],
     }
-    with reglab_serve(tmp_path, REGLAB_WORKERS="1") as api:
+    # Two workers for one group: one trains, one waits for work (and would never notice its
+    # server's death by a failed send).
+    with reglab_serve(tmp_path, REGLAB_WORKERS="2") as api:
         assert leftover.wait(timeout=10) == -signal.SIGKILL, "the leftover was reaped at start"
         created = api.submit(body)
         runs = [r["id"] for r in created["runs"]]
