@@ -1,4 +1,4 @@
-// Thinning a long series to the pixels it is drawn on, keeping real points: pure, no DOM.
+// The arithmetic of drawing long series: thinning to pixel columns, the y range. Pure, no DOM.
 
 /**
  * The indices of the points of (x, y) worth drawing on `columns` pixel columns spanning
@@ -43,3 +43,26 @@ export function decimate(x, y, columns, x0, x1) {
 
 /** `values` at `indices`. */
 export const pick = (values, indices) => indices.map((i) => values[i]);
+
+// Room left above and below the data, as a share of its span: the tail grows into it for a
+// while before a point leaves the axis and forces an early sync.
+const HEADROOM = 0.08;
+
+/** The y range of the drawn traces with headroom (log axes in decades), or null with no data. */
+export function yRange(traces, log) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const t of traces) {
+    if (t.visible === false || t.mode === "markers") continue;
+    for (const v of t.y) {
+      if (typeof v !== "number" || !Number.isFinite(v) || (log && v <= 0)) continue;
+      const u = log ? Math.log10(v) : v;
+      if (u < lo) lo = u;
+      if (u > hi) hi = u;
+    }
+  }
+  if (lo > hi) return null;
+  const pad = hi > lo ? (hi - lo) * HEADROOM : Math.abs(hi) * 0.1 || (log ? 0.5 : 1);
+  return [lo - pad, hi + pad];
+}
+

@@ -1,7 +1,7 @@
 // A growing line chart whose cost per frame does not grow with its history.
 
 import { CONFIG, axis, chartLayout, drawStats, register, rgba, schedule, scheduler } from "./charts.js";
-import { decimate, pick } from "./decimate.js";
+import { decimate, pick, yRange } from "./decimate.js";
 
 const Plotly = window.Plotly;
 
@@ -310,28 +310,6 @@ export class LiveChart {
     if (outside && performance.now() - this.lastSync > OUTSIDE_SYNC_MS) this.syncDue = true;
     if (this.syncDue) schedule(this, false);
   }
-}
-
-// Room left above and below the data, as a share of its span: the tail grows into it for a
-// while before a point leaves the axis and forces an early sync.
-const HEADROOM = 0.08;
-
-/** The y range of the drawn traces with headroom (log axes in decades), or null with no data. */
-function yRange(traces, log) {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const t of traces) {
-    if (t.visible === false || t.mode === "markers") continue;
-    for (const v of t.y) {
-      if (typeof v !== "number" || !Number.isFinite(v) || (log && v <= 0)) continue;
-      const u = log ? Math.log10(v) : v;
-      if (u < lo) lo = u;
-      if (u > hi) hi = u;
-    }
-  }
-  if (lo > hi) return null;
-  const pad = hi > lo ? (hi - lo) * HEADROOM : Math.abs(hi) * 0.1 || (log ? 0.5 : 1);
-  return [lo - pad, hi + pad];
 }
 
 const layer = (s) => (s.band ? 0 : s.group ? 1 : 2);

@@ -31,10 +31,10 @@ const SERIES_CHARTS = [
 
 export async function render(root, ctx) {
   const id = ctx.state.route.id;
-  await ctx.loadStatuses();
   let model = ctx.state.experiment;
   if (!model || model.id !== String(id)) {
-    model = modelFrom(await api.experiment(id), runColor);
+    const [meta] = await Promise.all([api.experiment(id), ctx.loadStatuses()]);
+    model = modelFrom(meta, runColor);
     // The stored history in one request per run (in parallel) before the stream replays it one
     // message per epoch: a finished 30-run experiment is on screen in about a second, not 30.
     const histories = await Promise.all(model.runs.map((r) => api.metrics(r.id)));

@@ -49,3 +49,19 @@ test("a non-finite value is kept, so the drawn line breaks where the run diverge
   assert.ok(keep.includes(500));
   assert.ok(keep.length < 100);
 });
+
+test("the y range spans the drawn data with headroom, in decades on a log axis", async () => {
+  const { yRange } = await import("../../frontend/decimate.js");
+  const traces = [
+    { y: [1, 2, 3] },
+    { y: [0.5, "NaN", null, 4] },
+    { y: [100], visible: false }, // hidden: not in the range
+    { y: [-50], mode: "markers" }, // markers are not data
+  ];
+  const [lo, hi] = yRange(traces, false);
+  assert.ok(Math.abs(lo - (0.5 - 0.08 * 3.5)) < 1e-12 && Math.abs(hi - (4 + 0.08 * 3.5)) < 1e-12);
+  const [llo, lhi] = yRange([{ y: [0.001, 0, 10] }], true); // 0 has no place on a log axis
+  assert.ok(Math.abs(llo - (-3 - 0.08 * 4)) < 1e-12 && Math.abs(lhi - (1 + 0.08 * 4)) < 1e-12);
+  assert.deepEqual(yRange([{ y: [0, 0] }], false), [-1, 1], "a flat line at 0 still gets an axis");
+  assert.equal(yRange([{ y: ["NaN"] }], false), null);
+});
