@@ -1,0 +1,109 @@
+"""A class at the speed of one (issue 11): shared, merged and split work against the plain queue.
+
+Each scenario runs a real server in this process (uvicorn, a SQLite file in a temp dir, warm
+spawned workers) and times, from the first submission to the last run done:
+1. sharing: 40 students click the same lesson (sharing on) vs one student alone on the same
+   server kind (target <= 1.5x); every student's numbers must be the first student's;
+2. merging: 40 students each run the lesson with their own init and batch seeds (same data set,
+   so nothing can be shared) with waiting groups merged vs without merging or splitting ("today's
+   scheduling"; target <= 0.7x);
+3. splitting: one student alone runs the lesson at R = 5 on 2 idle workers vs on 1 worker
+   (target <= 0.6x).
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from reglab.api.app import create_app
+from reglab.config import Settings
+from reglab.presets import get_lesson
+
+from tests.support import FINAL, Api, start_uvicorn, wait_for
+
+LESSON = "overfitting"
+STUDENTS = 40
+
+
+def _timed(students: list[dict[str, Any]], **settings: Any) -> tuple[float, list[dict[str, Any]]]:
+    """Serve, submit every body as its own student at once, and time until all finished."""
+    with tempfile.TemporaryDirectory() as tmp:
+        values: dict[str, Any] = {"database_url": f"sqlite:///{Path(tmp) / 'reglab.db'}"}
+        values.update(settings)
+        served = start_uvicorn(create_app(Settings(**values)))
+        api = Api(served.url)
+        try:
+            workers = values.get("workers", 2)
+            wait_for(lambda: api.http.get("/api/health").json()["workers_ready"] == workers, 120)
+            for i in range(len(students)):
+                api.identity(f"s{i}")  # names claimed before the clock starts
+            started = time.perf_counter()
+            with ThreadPoolExecutor(8) as pool:
+                created = list(
+                    pool.map(lambda ib: api.submit(ib[1], user=f"s{ib[0]}"), enumerate(students))
+                )
+
+            def done() -> list[dict[str, Any]] | None:
+                exps = [api.experiment(e["id"]) for e in created]
+                finished = all(r["status"] in FINAL for e in exps for r in e["runs"])
+                return exps if finished else None
+
+            exps: list[dict[str, Any]] = wait_for(done, 3600, "the class to finish")
+            return time.perf_counter() - started, exps
+        finally:
+            api.http.close()
+            served.stop()
+
+
+def _lesson(repeats: int | None = None, seed: int | None = None) -> dict[str, Any]:
+    spec = copy.deepcopy(get_lesson(LESSON).spec.model_dump(mode="json"))
+    if repeats is not None:
+        spec["repeats"] = repeats
+    if seed is not None:  # the student's own initial weights and batch order, the class's data
+        spec["base"]["model"]["init_seed"] = seed
+        spec["base"]["train"]["seed"] = seed
+    return spec
+
+
+def _verdict(ratio: float, target: float) -> str:
+    return f"(target <= {target}x: {'ok' if ratio <= target else 'ABOVE TARGET'})"
+
+
+def _finals(exp: dict[str, Any]) -> list[float]:
+    return [r["summary"]["final_val_loss"] for r in exp["runs"]]
+
+
+def main() -> None:
+    plain = {"split_groups": False, "merge_group_size": 1}
+    one, _ = _timed([_lesson()], share_runs=True)
+    many, exps = _timed([_lesson()] * STUDENTS, share_runs=True)
+    same = all(_finals(e) == _finals(exps[0]) for e in exps)
+    print(
+        f"sharing: {STUDENTS} students, the same lesson {many:6.1f} s vs one alone {one:6.1f} s "
+        f"= {many / one:4.2f}x {_verdict(many / one, 1.5)}; all the first's numbers: {same}",
+        flush=True,
+    )
+    own = [_lesson(seed=100 + i) for i in range(STUDENTS)]
+    merged, _ = _timed(own, share_runs=False, split_groups=False)
+    today, _ = _timed(own, share_runs=False, **plain)
+    print(
+        f"merging: {STUDENTS} students, own seeds: merged {merged:6.1f} s vs today's queue "
+        f"{today:6.1f} s = {merged / today:4.2f}x {_verdict(merged / today, 0.7)}",
+        flush=True,
+    )
+    split, _ = _timed([_lesson(repeats=5)], share_runs=False, workers=2)
+    single, _ = _timed([_lesson(repeats=5)], share_runs=False, workers=1)
+    print(
+        f"splitting: one student, R=5, 2 idle workers {split:6.1f} s vs 1 worker {single:6.1f} s "
+        f"= {split / single:4.2f}x {_verdict(split / single, 0.6)}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
