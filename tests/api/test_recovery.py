@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reglab.jobs.local import write_pidfile
+from reglab.jobs.local import reap_leftovers, write_pidfile
 from reglab.store.repo import Store
 
 from tests.support import Api, reglab_serve, wait_for
@@ -31,12 +31,33 @@ def alive(pid: int) -> bool:
 
 def worker_pids(db: Path) -> list[int]:
     listed = Path(str(db) + ".workers")
-    return [int(line.split()[0]) for line in listed.read_text().splitlines()]
+    lines = listed.read_text().splitlines()
+    return [int(line.split()[0]) for line in lines if not line.startswith("server ")]
 
 
 def metrics(api: Api, run_id: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = api.http.get(f"/api/runs/{run_id}/metrics").json()
     return found
+
+
+def dead_pid() -> int:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return gone.pid
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_listed_by_a_live_server_are_not_reaped(tmp_path: Path) -> None:
+    worker = subprocess.Popen(["sleep", "300"])
+    try:
+        listed = tmp_path / "reglab.db.workers"
+        write_pidfile(listed, [worker.pid], server=worker.pid)  # its "server" lives
+        assert reap_leftovers(listed) == 0 and worker.poll() is None
+        write_pidfile(listed, [worker.pid], server=dead_pid())
+        assert reap_leftovers(listed) == 1
+        assert worker.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        worker.kill()
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
@@ -46,7 +67,7 @@ def test_killed_server_takes_its_workers_and_its_runs_train_again_without_a_gap(
     db = tmp_path / "reglab.db"
     # A process a previous server left behind, listed where servers list their workers.
     leftover = subprocess.Popen(["sleep", "300"])
-    write_pidfile(Path(str(db) + ".workers"), [leftover.pid])
+    write_pidfile(Path(str(db) + ".workers"), [leftover.pid], server=dead_pid())
 
     body = {
         "base": {

@@ -428,24 +428,37 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
-def write_pidfile(path: Path, pids: list[int]) -> None:
-    """List these processes (pid and start time) in `path`, replacing what it held."""
-    lines = [f"{pid} {_start_time(pid)}" for pid in pids if _start_time(pid) is not None]
+def write_pidfile(path: Path, pids: list[int], *, server: int | None = None) -> None:
+    """List these processes (pid and start time) in `path` as workers of `server` (this
+    process unless given), replacing what it held."""
+    owner = os.getpid() if server is None else server
+    lines = [f"server {owner} {_start_time(owner)}"]
+    lines += [f"{pid} {_start_time(pid)}" for pid in pids if _start_time(pid) is not None]
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("".join(f"{line}\n" for line in lines))
     tmp.replace(path)
 
 
 def reap_leftovers(path: Path) -> int:
-    """Kill the processes a previous server listed in `path` that still run; how many."""
+    """Kill the processes a dead server listed in `path` that still run; how many.
+
+    Nothing is killed while the server that wrote the list lives (another server on the same
+    store, say): its workers are its own, and die with it.
+    """
     try:
         lines = path.read_text().splitlines()
     except OSError:
         return 0
     killed = 0
     for line in lines:
+        fields = line.split()
+        if len(fields) == 3 and fields[0] == "server":
+            owner = int(fields[1]) if fields[1].isdigit() else -1
+            if owner != os.getpid() and owner > 0 and _start_time(owner) == fields[2]:
+                return 0
+            continue
         try:
-            pid_text, started = line.split()
+            pid_text, started = fields
             pid = int(pid_text)
         except ValueError:
             continue
