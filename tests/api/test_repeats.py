@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from api.conftest import LiveServer
+from api.conftest import LiveServer, collect
 
 REPEATS = 4
 SPEC: dict[str, Any] = {
@@ -100,3 +100,20 @@ def test_exports_carry_the_aggregates_and_each_runs_replicate(
     header = csv.splitlines()[0].split(",")
     assert header[:4] == ["experiment_id", "run_name", "variant", "replicate"]
     assert any(line.split(",")[2:4] == ["dropout", "3"] for line in csv.splitlines()[1:])
+
+
+def test_history_in_columns_matches_each_runs_rows_and_ends_at_the_streams_cursor(
+    server: LiveServer, finished: dict[str, Any]
+) -> None:
+    body = server.http.get(f"/api/experiments/{finished['id']}/metrics").json()
+    assert body["experiment_id"] == finished["id"]
+    assert set(body["runs"]) == {str(r["id"]) for r in finished["runs"]}
+    for run in finished["runs"]:
+        rows = server.http.get(f"/api/runs/{run['id']}/metrics").json()
+        columns = body["runs"][str(run["id"])]
+        assert columns["epoch"] == [r["epoch"] for r in rows] == list(range(1, 9))
+        for name in ("train_loss", "val_loss", "val_acc", "step_size", "grad_norms"):
+            assert columns[name] == [r[name] for r in rows]
+    ids = {r["id"] for r in finished["runs"]}
+    messages = collect(server, finished["id"], ids)
+    assert body["cursor"] == max(m["cursor"] for m in messages)

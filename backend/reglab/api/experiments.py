@@ -11,7 +11,9 @@ from reglab.api.deps import MAX_STORED_INT, CallerDep, ExperimentDep, RuntimeDep
 from reglab.api.lessons import lesson_names, lesson_spec
 from reglab.api.schemas import Cancelled, ExperimentRead, Page
 from reglab.errors import Conflict
+from reglab.jobs.pump import wire_text
 from reglab.spec import ExperimentSpec
+from reglab.store.codec import to_wire
 
 router = APIRouter(prefix="/api/experiments", tags=["experiments"])
 
@@ -76,6 +78,16 @@ def list_experiments(
 def read_experiment(experiment: ExperimentDep) -> Any:
     """One experiment with its runs, their statuses and summaries."""
     return experiment
+
+
+@router.get("/{experiment_id}/metrics", response_class=Response)
+def read_history(experiment: ExperimentDep, runtime: RuntimeDep) -> Response:
+    """Every run's epochs as columns ({run_id: {epoch: [...], train_loss: [...], ...}}) and the
+    cursor they are complete through: a page opens a finished experiment in one request, then
+    follows the stream with ?since=cursor, no epoch twice and none missed."""
+    cursor, runs = runtime.store.history_columns(experiment.id)
+    body = {"experiment_id": experiment.id, "cursor": cursor, "runs": runs}
+    return Response(wire_text(to_wire(body)), media_type="application/json")
 
 
 @router.post(

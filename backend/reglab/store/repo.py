@@ -29,6 +29,7 @@ from reglab.store.apply import apply_status, apply_summary, fields, metric_value
 from reglab.store.codec import to_wire
 from reglab.store.engine import make_engine
 from reglab.store.records import (
+    METRIC_COLUMNS,
     SUMMARY_COLUMNS,
     ExperimentRecord,
     Logged,
@@ -340,6 +341,29 @@ class Store:
                 .limit(limit)
             ).all()
             return [metric_row(r) for r in rows]
+
+    def history_columns(self, experiment_id: int) -> tuple[int, dict[int, dict[str, list[Any]]]]:
+        """Every epoch of every run of an experiment, one column per metric, and the cursor they
+        are complete through: read in one transaction, so the rows are exactly those of the
+        events logged up to that cursor (the writer commits both together)."""
+        m, log = tables.EpochMetric, tables.EventLog
+        with self._tx() as s:
+            cursor = s.scalar(select(func.max(log.seq)).where(log.experiment_id == experiment_id))
+            rows = s.scalars(
+                select(m)
+                .join(tables.Run, tables.Run.id == m.run_id)
+                .where(tables.Run.experiment_id == experiment_id)
+                .order_by(m.run_id, m.epoch)
+            ).all()
+            columns: dict[int, dict[str, list[Any]]] = {}
+            for row in rows:
+                record = metric_row(row)
+                run = columns.setdefault(row.run_id, {"epoch": [], "grad_norms": []})
+                run["epoch"].append(row.epoch)
+                run["grad_norms"].append(row.grad_norms)
+                for name in METRIC_COLUMNS:
+                    run.setdefault(name, []).append(getattr(record, name))
+            return cursor or 0, columns
 
     def snapshots(
         self, run_id: int, *, kind: str | None = None, epoch: int | None = None
