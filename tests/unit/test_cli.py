@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from reglab.cli import app
+from reglab.presets import get_lesson
 from typer.testing import CliRunner
 
 runner = CliRunner()
@@ -14,8 +15,10 @@ def test_run_lesson_as_json_reports_every_run() -> None:
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["lesson"] == "overfitting"
-    assert out["runs"][0]["name"] == "none"
-    assert len(out["runs"]) == 6
+    # Every variant of the lesson, each as many times as the lesson repeats it.
+    planned = get_lesson("overfitting").spec.members()
+    assert [r["name"] for r in out["runs"]] == [p.name for p in planned]
+    assert planned[0].variant == "none" and len(planned) == 6 * planned[0].repeats
     assert all(r["epochs_run"] == 3 and r["status"] == "completed" for r in out["runs"])
 
 

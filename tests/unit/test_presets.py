@@ -11,6 +11,7 @@ STABLE = [
     "vanishing-gradients",
     "adamw-vs-l2",
     "dropout-sweep",
+    "l2-sweep",
 ]
 
 
@@ -44,9 +45,33 @@ def test_dropout_sweep_is_a_grid_over_dropout_from_zero() -> None:
     assert rates[0] == 0.0 and rates == sorted(rates) and len(rates) >= 5
 
 
+def test_l2_sweep_is_a_log_spaced_grid_over_l2_spanning_decades() -> None:
+    strengths = [spec.regularization.l2 for _, spec in get_lesson("l2-sweep").spec.runs()]
+    assert strengths == sorted(strengths) and len(strengths) >= 5
+    assert strengths[0] > 0 and strengths[-1] / strengths[0] >= 1000
+    ratios = [b / a for a, b in zip(strengths, strengths[1:], strict=False)]
+    assert max(ratios) / min(ratios) < 1.2  # evenly spaced on a log axis
+
+
+def test_every_lesson_states_its_claims_as_data() -> None:
+    for name, lesson in LESSONS.items():
+        assert 1 <= len(lesson.spec.claims) <= 8, name
+        assert all(claim.endswith(".") for claim in lesson.spec.claims), name
+
+
+@pytest.mark.parametrize("name", ["overfitting", "dropout-sweep", "l2-sweep"])
+def test_lessons_about_small_differences_repeat_each_variant(name: str) -> None:
+    # A single seed is an anecdote: these lessons' claims are about means over replicates.
+    assert get_lesson(name).spec.repeats >= 3
+
+
+def test_the_overfitting_lesson_compares_against_none() -> None:
+    assert get_lesson("overfitting").spec.reference_name() == "none"
+
+
 @pytest.mark.parametrize("name", STABLE)
 def test_runs_that_differ_only_in_regularization_share_one_lockstep_group(name: str) -> None:
-    runs = get_lesson(name).spec.runs()
+    runs = [(p.name, p.spec) for p in get_lesson(name).spec.members()]  # replicates too
     groups = plan([Member(i, n, s) for i, (n, s) in enumerate(runs)])
     # Only the optimizer kind or the architecture may split a lesson.
     kinds = {(s.optimizer.kind, s.model.activation) for _, s in runs}
