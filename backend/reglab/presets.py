@@ -233,7 +233,7 @@ _LESSONS = [
         "of `overfitting` even p = 0.9 still fits: two moons need only a few units.)",
         [
             "The mean final validation loss is lowest at a middle dropout rate, not at either end.",
-            "Without dropout (p = 0) the net overfits: its validation loss ends at least 1.3× "
+            "Without dropout (p = 0) the net overfits: its validation loss ends at least 1.2× "
             "the lowest.",
             "At p = 0.9 it underfits: its training loss stays above 0.4 and its validation loss "
             "ends at least 1.3× the lowest.",

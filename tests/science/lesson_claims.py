@@ -246,7 +246,7 @@ CHECKS: dict[str, list[Check]] = {
         relu_maxout_train_sigmoid_does_not,
     ],
     "adamw-vs-l2": [both_shrink_weights, not_alike],
-    "dropout-sweep": [interior_minimum, left_end_overfits(1.3), right_end_underfits(1.3, 0.4)],
+    "dropout-sweep": [interior_minimum, left_end_overfits(1.2), right_end_underfits(1.3, 0.4)],
     "l2-sweep": [interior_minimum, left_end_overfits(1.5), right_end_underfits(1.5, 0.4)],
 }
 

@@ -1,5 +1,7 @@
 """The lessons: stable names, valid specs, and the variants each lesson's claim needs."""
 
+import itertools
+
 import pytest
 from reglab.presets import LESSONS, LessonNotFound, get_lesson
 from reglab.training.plan import Member, plan
@@ -49,7 +51,7 @@ def test_l2_sweep_is_a_log_spaced_grid_over_l2_spanning_decades() -> None:
     strengths = [spec.regularization.l2 for _, spec in get_lesson("l2-sweep").spec.runs()]
     assert strengths == sorted(strengths) and len(strengths) >= 5
     assert strengths[0] > 0 and strengths[-1] / strengths[0] >= 1000
-    ratios = [b / a for a, b in zip(strengths, strengths[1:], strict=False)]
+    ratios = [b / a for a, b in itertools.pairwise(strengths)]
     assert max(ratios) / min(ratios) < 1.2  # evenly spaced on a log axis
 
 
