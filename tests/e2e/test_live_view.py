@@ -49,8 +49,18 @@ def test_overfitting_lesson_draws_every_run_growing_and_marks_early_stopping(
     page.goto("/#/lessons")
     page.click('[data-lesson="overfitting"] button.primary')
     page.wait_for_url(re.compile(r"#/experiments/\d+"))
-    experiment_id = int(page.url.rsplit("/", 1)[1])
-    runs = [r["name"] for r in server.experiment(experiment_id)["runs"]]
+    launched = server.experiment(int(page.url.rsplit("/", 1)[1]))
+    lessons = {lesson["name"]: lesson for lesson in server.http.get("/api/lessons").json()}
+    shipped = lessons["overfitting"]["spec"]
+    assert len(launched["runs"]) == len(shipped["variants"]) * shipped["repeats"]
+    server.http.post(f"/api/experiments/{launched['id']}/cancel")
+    # One run per variant (the lesson ships with 5 replicates, drawn as bands: tests/e2e/
+    # test_repeats.py): every run's own curve grows live.
+    created = server.submit({**shipped, "lesson": "overfitting", "repeats": 1})
+    experiment_id = created["id"]
+    page.goto(f"/#/experiments/{experiment_id}")
+    page.reload()  # a fresh page: the lesson's first view counts no plot of this one
+    runs = [r["name"] for r in created["runs"]]
     page.wait_for_selector("#cancel-all")  # the view is built (is_hidden is true before)
 
     seen: dict[str, set[int]] = {name: set() for name in runs}
