@@ -63,7 +63,7 @@ def _lesson(
 # from then on it grows ever more sure of its wrong answers near the boundary, so its
 # validation loss climbs to several times its minimum. Measured on seed settings 0–8 (all
 # three seeds set alike), tests/science/test_lessons.py checks every claim below. Digits
-# (200 noisy images, 128-128) overfit less visibly: `none` ended only 1.01–1.19× above its
+# (200 noisy images, 128-128) overfit less visibly (issue 8): `none` ended only 1.01–1.19× its
 # minimum, and dropout ended worse than `none` in 5 of 9 seed settings.
 _OVERFIT: dict[str, Any] = {
     "data": {"kind": "moons", "n_train": 100, "noise": 0.3},

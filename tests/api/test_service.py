@@ -46,8 +46,8 @@ def test_lesson_streams_every_epoch_of_every_run_and_the_db_has_them(server: Liv
     spec["lesson"] = "overfitting"
     created = server.submit(spec)
     run_ids = {r["id"] for r in created["runs"]}
-    names = [r["name"] for r in created["runs"]]
-    assert "none" in names and len(run_ids) >= 4
+    variants = {r["variant"] for r in created["runs"]}
+    assert "none" in variants and len(run_ids) >= 4
 
     messages = collect(server, created["id"], run_ids)
 
