@@ -140,3 +140,24 @@ def test_sweep_lesson_draws_its_response_curve_live_with_bands(page: Page, serve
     assert axis == ("log" if finished["sweep"]["log"] else "linear")
     assert re.search(r"dropout", sweep.inner_text())
     sweep.screenshot(path=str(ARTIFACTS / "sweep_response_curve.png"))
+
+
+def test_sweep_over_a_log_spaced_strength_draws_a_log_axis(page: Page, server: Api) -> None:
+    body = {
+        "name": "l2 sweep",
+        "base": {"data": {"n_train": 60}, "model": {"hidden": [16]}, "train": {"epochs": 15}},
+        "grid": [{"field": "regularization.l2", "values": [1e-4, 1e-3, 1e-2, 1e-1]}],
+        "repeats": 2,
+    }
+    created = server.submit(body, user="Ada")
+    finished = server.wait_finished(created["id"])
+    assert finished["sweep"]["log"] is True
+    page.goto(f"/#/experiments/{created['id']}")
+    page.locator("[data-chart=sweep]").scroll_into_view_if_needed()
+    wait_for(lambda: page.evaluate(SWEEP), 30, "the response curve")
+    settle(page)
+    axis = page.evaluate("document.querySelector('[data-chart=sweep]').layout.xaxis.type")
+    assert axis == "log"
+    lines = [t for t in page.evaluate(SWEEP) if not t["fill"]]
+    assert all(t["x"] == [1e-4, 1e-3, 1e-2, 1e-1] for t in lines)
+    page.locator("[data-chart=sweep]").screenshot(path=str(ARTIFACTS / "sweep_log_axis.png"))
