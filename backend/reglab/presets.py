@@ -148,11 +148,12 @@ _LESSONS = [
         "optimizers",
         "Optimizers race",
         "The same net and data under five optimizers. Watch which training loss drops "
-        "fastest: plain SGD barely moves, momentum, RMSProp and Adam race ahead. Then the step "
-        "size (log scale): Adagrad's and RMSProp's start alike, but Adagrad divides by the sum "
-        "of all past squared gradients, so its step keeps shrinking, while RMSProp divides by "
-        "a moving average of them (α = 0.9, Hinton's choice) and its step levels off; by the "
-        "end Adagrad's is about a quarter of RMSProp's.",
+        "fastest: plain SGD barely moves, momentum, RMSProp and Adam race ahead. Then the "
+        "step size (each epoch's mean |Δw| per update, `step_size`): Adagrad's and RMSProp's "
+        "start alike, but Adagrad divides by the sum of all past squared gradients, so its "
+        "step keeps shrinking, while RMSProp divides by a moving average of them (α = 0.9, "
+        "Hinton's choice) and its step levels off; by the end Adagrad's is about a quarter "
+        "of RMSProp's.",
         [
             "Momentum, RMSProp and Adam end with less than half of plain SGD's training loss.",
             "Adagrad's and RMSProp's steps start alike: over epochs 1–5 their mean step sizes "
