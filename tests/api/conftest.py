@@ -61,8 +61,13 @@ def settings_for(tmp: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server shared by the API tests: 2 warm workers, default quotas."""
-    live = start_server(settings_for(tmp_path_factory.mktemp("server"), admin_token="sesame"))
+    """One server shared by the API tests: 2 warm workers, default quotas but for unfinished
+    experiments per user: many tests submit as the default user, and on a loaded machine the
+    earlier ones' long runs may still be stopping (the quota has its own test and server)."""
+    tmp = tmp_path_factory.mktemp("server")
+    live = start_server(
+        settings_for(tmp, admin_token="sesame", max_queued_experiments_per_user=100)
+    )
     live.wait_ready()
     yield live
     live.stop()
