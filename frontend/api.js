@@ -69,6 +69,7 @@ export const api = {
   listExperiments: ({ owner, lesson, offset, limit } = {}) => request("GET", `/api/experiments${query({ owner, lesson, offset, limit })}`),
   experiment: (id) => request("GET", `/api/experiments/${encodeURIComponent(id)}`),
   run: (id) => request("GET", `/api/runs/${encodeURIComponent(id)}`),
+  snapshots: (id) => request("GET", `/api/runs/${encodeURIComponent(id)}/snapshots`),
   metrics: (id, afterEpoch = 0) => request("GET", `/api/runs/${encodeURIComponent(id)}/metrics${query({ after_epoch: afterEpoch })}`),
   cancelRun: (id) => request("POST", `/api/runs/${encodeURIComponent(id)}/cancel`),
   cancelExperiment: (id) => request("POST", `/api/experiments/${encodeURIComponent(id)}/cancel`),

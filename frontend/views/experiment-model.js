@@ -87,6 +87,7 @@ export function applyEvent(model, msg) {
   if (msg.type === "epoch") return applyEpoch(model, run, msg);
   if (msg.type === "snapshot") {
     if (!run.snapshots[msg.kind]) run.snapshots[msg.kind] = new Map();
+    if (run.snapshots[msg.kind].has(msg.epoch)) return { run, type: "known" }; // fetched before the replay brought it
     run.snapshots[msg.kind].set(msg.epoch, msg.data);
     // Data points come once per run, with its first boundary or curve snapshot.
     if (msg.data.train) run.points = { train: msg.data.train, val: msg.data.val };
@@ -163,6 +164,9 @@ export function snapshotAt(run, kind, epoch) {
 }
 
 export const allFinal = (model) => model.runs.every((r) => isFinal(r.status));
+
+/** The runs whose networks the page pictures: all of them, or with seeds each variant's first. */
+export const picturedRuns = (model) => (model.repeats > 1 ? model.variants.map((v) => v.runs[0]) : model.runs);
 
 /**
  * A variant's curve over its replicates: for each epoch after `after`, the mean, lowest and

@@ -6,7 +6,7 @@ import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, schedule
 import { h } from "../dom.js";
 import { LiveChart } from "../livechart.js";
 import { LiveStream } from "../live.js";
-import { allFinal, applyEvent, markersOf, modelFrom, preload, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
+import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preload, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
 import { boundaryFigure, histogramFigure } from "./figures.js";
 import { SummaryTable, VariantTable } from "./summary.js";
 
@@ -56,6 +56,16 @@ export async function render(root, ctx) {
     changed();
   };
   changed();
+  // The pictured runs' snapshots by REST too: the replay brings them only after every epoch.
+  if (!model.snapshotsFetched) {
+    model.snapshotsFetched = true;
+    Promise.all(picturedRuns(model).map((r) => api.snapshots(r.id)))
+      .then((lists) => {
+        for (const snap of lists.flat()) applyEvent(model, { ...snap, type: "snapshot" });
+        changed();
+      })
+      .catch(() => {}); // the stream's replay brings them anyway
+  }
 
   const stream = new LiveStream(model.id, {
     since: model.cursor,
@@ -197,7 +207,7 @@ function layout(root, model, ctx) {
   root.append(snapSection);
 
   // With replicates, one network per variant is pictured: its first seed.
-  const pictured = banded ? model.variants.map((v) => v.runs[0]) : runs;
+  const pictured = picturedRuns(model);
   if (banded) snapSection.append(h("p", { class: "muted small" }, `Each variant's first seed (of ${model.repeats}).`));
   const multiples = [];
   const addMultiples = (kind, title, help, figure) => {

@@ -101,6 +101,12 @@ test("snapshots are kept per kind and epoch; the slider finds the latest at or b
   assert.equal(snapshotAt(model.runs[0], "histogram", 9).epoch, 5);
   assert.equal(snapshotAt(model.runs[0], "boundary", 9), null);
   assert.equal(snapshotAt(model.runs[0], "boundary", 12).epoch, 10);
+  // The same snapshot again (fetched by REST, then replayed by the stream) changes nothing.
+  const version = model.snapshotsVersion;
+  const again = applyEvent(model, { type: "snapshot", run_id: 100, kind: "histogram", epoch: 5, data: { layers: [1] } });
+  assert.equal(again.type, "known");
+  assert.equal(model.snapshotsVersion, version);
+  assert.deepEqual(model.runs[0].snapshots.histogram.get(5), { layers: [] });
 });
 
 test("a message about a run of another experiment changes nothing", () => {
