@@ -28,12 +28,13 @@ from typing import Any
 
 import httpx
 from playwright.sync_api import Browser, Page, sync_playwright
+from reglab.spec import MAX_MEMBER_EPOCHS
 
 from tests.support import CHROMIUM, CHROMIUM_ARGS, reglab_serve
 
-# spec.py caps runs × epochs in one experiment at 40,000 (MAX_MEMBER_EPOCHS): the finished
-# experiment of (c) gets as many epochs per run as that allows, 2,000 at most.
-MEMBER_EPOCHS_LIMIT = 40_000
+# spec.py caps runs × epochs in one experiment (MAX_MEMBER_EPOCHS): the finished experiment of
+# (c) gets as many epochs per run as that allows, 2,000 at most.
+MEMBER_EPOCHS_LIMIT = MAX_MEMBER_EPOCHS
 
 
 @dataclass(frozen=True)

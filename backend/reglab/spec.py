@@ -26,7 +26,7 @@ MAX_DEPTH = 8
 MAX_TRAIN = 20_000
 MIN_VAL = 5
 # Epochs × runs of one experiment: a class of 60 must not be stalled by one student's sweep.
-MAX_MEMBER_EPOCHS = 40_000
+MAX_MEMBER_EPOCHS = 64_000  # 32 runs × 2,000 epochs; what a group costs is admitted by cost
 
 DataKind = Literal["moons", "circles", "xor", "spiral", "gaussians", "poly", "sine", "digits"]
 Activation = Literal["sigmoid", "tanh", "relu", "leaky_relu", "maxout"]

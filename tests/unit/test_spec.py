@@ -112,7 +112,7 @@ def test_member_epoch_budget_is_enforced() -> None:
             base=RunSpec.model_validate({"train": {"epochs": 2000}}),
             grid=[
                 GridAxis(field="regularization.l2", values=[i / 100 for i in range(7)]),
-                GridAxis(field="regularization.l1", values=[i / 100 for i in range(3)]),
+                GridAxis(field="regularization.l1", values=[i / 100 for i in range(5)]),
             ],
         )
 
