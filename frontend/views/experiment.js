@@ -27,6 +27,10 @@ const SERIES_CHARTS = [
     metrics: [{ key: "weight_l2", label: "‖w‖₂", band: true }] },
   { key: "zeros", title: "Weights exactly zero", yTitle: "share of weights", percent: true,
     metrics: [{ key: "sparsity", label: "exact zeros", band: true }] },
+  // Each epoch's mean |Δw| per update: Adagrad's keeps shrinking, RMSProp's levels off (the
+  // optimizers lesson). Always on a log axis: the steps of different optimizers differ by decades.
+  { key: "step", title: "Step size per update: mean |Δw|", yTitle: "mean |Δw|", logY: true, alwaysLog: true,
+    metrics: [{ key: "step_size", label: "step size", band: true }] },
 ];
 
 export async function render(root, ctx) {
@@ -176,7 +180,7 @@ function layout(root, model, ctx) {
     const el = spec.key === "loss" ? lossEl : chartBox(spec.key);
     if (spec.key !== "loss") grid.appendChild(h("div", { class: "panel" }, el));
     charts[spec.key] = new LiveChart(el, { title: spec.title, yTitle: spec.yTitle, xMax, percent: spec.percent, markers: spec.markers,
-      logY: spec.logY && model.logY, priority: spec.priority ?? 1, minInterval: spec.minInterval ?? 250, syncMs: spec.syncMs ?? 10000,
+      logY: spec.logY && (spec.alwaysLog || model.logY), priority: spec.priority ?? 1, minInterval: spec.minInterval ?? 250, syncMs: spec.syncMs ?? 10000,
       series: seriesOf(spec, model) });
     charts[spec.key].spec = spec;
   }
