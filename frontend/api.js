@@ -70,6 +70,8 @@ export const api = {
   experiment: (id) => request("GET", `/api/experiments/${encodeURIComponent(id)}`),
   run: (id) => request("GET", `/api/runs/${encodeURIComponent(id)}`),
   snapshots: (id) => request("GET", `/api/runs/${encodeURIComponent(id)}/snapshots`),
+  // Every run's epochs as columns and the event cursor they are complete through.
+  history: (id) => request("GET", `/api/experiments/${encodeURIComponent(id)}/metrics`),
   metrics: (id, afterEpoch = 0) => request("GET", `/api/runs/${encodeURIComponent(id)}/metrics${query({ after_epoch: afterEpoch })}`),
   cancelRun: (id) => request("POST", `/api/runs/${encodeURIComponent(id)}/cancel`),
   cancelExperiment: (id) => request("POST", `/api/experiments/${encodeURIComponent(id)}/cancel`),

@@ -49,7 +49,6 @@ export function modelFrom(meta, colorOf) {
       summary: r.summary || null,
       snapshots: { histogram: new Map(), boundary: new Map(), curve: new Map() },
       points: null,
-      preloadedThrough: 0,
       changes: variant.changes,
     };
     variant.runs.push(run);
@@ -120,8 +119,6 @@ export function applyEvent(model, msg) {
 function applyEpoch(model, run, msg) {
   const last = run.epochs.at(-1);
   if (last && msg.epoch <= last.epoch) {
-    // The stream replaying what the page preloaded is expected; any other overlap is counted.
-    if (msg.epoch <= run.preloadedThrough) return { run, type: "known" };
     model.duplicates += 1; // a replay overlapping what we hold: counted, never drawn twice
     return { run, type: "duplicate" };
   }
@@ -134,14 +131,29 @@ function applyEpoch(model, run, msg) {
   return { run, type: "epoch" };
 }
 
+/** A number the server sent as JSON: non-finite values come as "NaN", "Infinity", "-Infinity". */
+const numberOf = (v) => (typeof v === "string" ? Number(v) : v);
+
 /**
- * A run's stored epochs, fetched in one request (`GET /api/runs/{id}/metrics`) when the page
- * opens: the history is on screen before the websocket has replayed it. The replay that follows
- * skips these epochs quietly (they are not duplicates).
+ * Every run's stored epochs from one `GET /api/experiments/{id}/metrics` answer (columns per run:
+ * `{cursor, runs: {"<run_id>": {epoch: [...], train_loss: [...], ...}}}`), and the cursor they
+ * are complete through: the stream then starts after it, so nothing it sends is already held
+ * (an epoch it repeats would count as a duplicate). Returns the number of epochs loaded.
  */
-export function preload(model, run, rows) {
-  for (const row of rows) applyEpoch(model, run, { ...row, type: "epoch", run_id: run.id });
-  run.preloadedThrough = run.epochs.at(-1)?.epoch ?? 0;
+export function preloadColumns(model, history) {
+  let loaded = 0;
+  for (const run of model.runs) {
+    const cols = history.runs?.[String(run.id)];
+    if (!cols) continue;
+    const names = Object.keys(cols).filter((k) => k !== "epoch" && k !== "grad_norms");
+    cols.epoch.forEach((e, i) => {
+      const row = { type: "epoch", run_id: run.id, epoch: e, grad_norms: cols.grad_norms?.[i] ?? null };
+      for (const k of names) row[k] = numberOf(cols[k][i]);
+      if (applyEpoch(model, run, row).type === "epoch") loaded += 1;
+    });
+  }
+  model.cursor = Math.max(model.cursor, history.cursor ?? 0);
+  return loaded;
 }
 
 /** The loss chart's markers: each run's best validation epoch (★) and where early stopping stopped it (✕). */

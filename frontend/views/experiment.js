@@ -6,7 +6,7 @@ import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, schedule
 import { h } from "../dom.js";
 import { LiveChart } from "../livechart.js";
 import { LiveStream } from "../live.js";
-import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preload, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
+import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preloadColumns, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
 import { boundaryFigure, histogramFigure } from "./figures.js";
 import { SummaryTable, VariantTable } from "./summary.js";
 
@@ -37,12 +37,13 @@ export async function render(root, ctx) {
   const id = ctx.state.route.id;
   let model = ctx.state.experiment;
   if (!model || model.id !== String(id)) {
-    const [meta] = await Promise.all([api.experiment(id), ctx.loadStatuses()]);
-    model = modelFrom(meta, runColor);
-    // The stored history in one request per run (in parallel) before the stream replays it one
-    // message per epoch: a finished 30-run experiment is on screen in about a second, not 30.
-    const histories = await Promise.all(model.runs.map((r) => api.metrics(r.id)));
-    histories.forEach((rows, i) => preload(model, model.runs[i], rows));
+    // Every run's stored epochs in one request, with the cursor they are complete through; the
+    // stream then starts after that cursor instead of replaying every epoch one message each.
+    // The experiment is read after the history: a status or summary logged before the cursor is
+    // in it, one logged after comes again by the stream (the last one wins either way).
+    const [history] = await Promise.all([api.history(id), ctx.loadStatuses()]);
+    model = modelFrom(await api.experiment(id), runColor);
+    preloadColumns(model, history);
     ctx.state.experiment = model;
   }
   const view = layout(root, model, ctx);
@@ -60,7 +61,8 @@ export async function render(root, ctx) {
     changed();
   };
   changed();
-  // The pictured runs' snapshots by REST too: the replay brings them only after every epoch.
+  // The pictured runs' snapshots by REST: the stream starts after the history's cursor, so it
+  // brings only the newer ones (one it brings that this already holds is not redrawn).
   if (!model.snapshotsFetched) {
     model.snapshotsFetched = true;
     Promise.all(picturedRuns(model).map((r) => api.snapshots(r.id)))
@@ -68,7 +70,10 @@ export async function render(root, ctx) {
         for (const snap of lists.flat()) applyEvent(model, { ...snap, type: "snapshot" });
         changed();
       })
-      .catch(() => {}); // the stream's replay brings them anyway
+      .catch((err) => {
+        model.snapshotsFetched = false; // tried again when the view is next built
+        ctx.toast(`Could not load the networks' pictures: ${err.message}`, "error");
+      });
   }
 
   const stream = new LiveStream(model.id, {

@@ -145,3 +145,36 @@ def test_reload_and_dropped_socket_show_the_whole_history_exactly_once(
             assert drawn == epochs, f"{run['name']} {series}: gap or duplicate in {drawn}"
     assert page.evaluate("window.reglab.state.experiment.duplicates") == 0
     assert page.evaluate("window.reglab.stream.reconnects") >= 1
+
+
+def test_a_finished_experiment_opens_from_one_history_request_and_no_replay(
+    page: Page, server: Api
+) -> None:
+    created = server.submit(slow_body("reopen", 30), user="Ada")
+    finished = server.wait_finished(created["id"])
+    history = server.http.get(f"/api/experiments/{created['id']}/metrics").json()
+    requests: list[str] = []
+    sockets: list[str] = []
+    epochs_streamed: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+
+    def on_socket(ws: Any) -> None:
+        sockets.append(ws.url)
+        ws.on("framereceived", lambda f: epochs_streamed.extend([f] if '"epoch"' in f else []))
+
+    page.on("websocket", on_socket)
+    page.goto(f"/#/experiments/{created['id']}")
+    expect(page.locator(".conn")).to_have_text("finished", timeout=30_000)
+    wait_for(lambda: page.evaluate(SYNCED), 10, "the loss chart's last sync")
+
+    xs = page.evaluate(LOSS_XS)
+    for run in finished["runs"]:
+        epochs = list(range(1, run["summary"]["epochs_run"] + 1))
+        assert xs[f"{run['name']} · train"] == epochs
+    paths = [url.split("/", 3)[3] for url in requests]
+    assert paths.count(f"api/experiments/{created['id']}/metrics") == 1
+    assert not [p for p in paths if re.match(r"api/runs/\d+/metrics", p)], paths
+    # The stream starts after the history's cursor: nothing of it comes again.
+    assert sockets and all(f"since={history['cursor']}" in url for url in sockets), sockets
+    assert history["cursor"] > 0 and not epochs_streamed
+    assert page.evaluate("window.reglab.state.experiment.duplicates") == 0

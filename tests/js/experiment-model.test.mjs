@@ -183,16 +183,38 @@ test("a sweep's response curve: per swept value, mean and range over seeds, live
   assert.equal(sweepPoints(model).at(-1).value, 5);
 });
 
-test("a preloaded history is replayed by the stream without counting duplicates, then grows", async () => {
-  const { preload } = await import("../../frontend/views/experiment-model.js");
+test("the experiment's history in columns preloads every run, decodes non-finite values and sets the cursor", async () => {
+  const { preloadColumns } = await import("../../frontend/views/experiment-model.js");
   const model = modelFrom(meta(), (i) => COLORS[i]);
-  const run = model.runs[0];
-  preload(model, run, [1, 2, 3].map((e) => ({ run_id: run.id, epoch: e, train_loss: 1, val_loss: 1 / e })));
-  assert.deepEqual(run.epochs.map((r) => r.epoch), [1, 2, 3]);
-  assert.deepEqual(run.best, { epoch: 3, val: 1 / 3 });
-  assert.equal(applyEvent(model, epoch(run.id, 2, 0.5)).type, "known");
-  assert.equal(applyEvent(model, epoch(run.id, 4, 0.2)).type, "epoch");
-  assert.equal(applyEvent(model, epoch(run.id, 4, 0.2)).type, "duplicate", "an overlap past the preload still counts");
+  const [a, b] = model.runs;
+  const history = {
+    experiment_id: 7,
+    cursor: 42,
+    runs: {
+      [a.id]: { epoch: [1, 2, 3], train_loss: [1, 0.5, 0.25], val_loss: [0.9, 0.4, 0.6], step_size: [0.01, 0.005, 0.004], grad_norms: [[1, 2], [3, 4], [5, 6]] },
+      [b.id]: { epoch: [1, 2], train_loss: [1, "Infinity"], val_loss: [0.8, "NaN"], step_size: [0.02, "-Infinity"], grad_norms: [[1], [2]] },
+    },
+  };
+  assert.equal(preloadColumns(model, history), 5);
+  assert.equal(model.cursor, 42);
+  assert.deepEqual(a.epochs.map((r) => [r.epoch, r.train_loss, r.val_loss, r.step_size, r.grad_norms]),
+    [[1, 1, 0.9, 0.01, [1, 2]], [2, 0.5, 0.4, 0.005, [3, 4]], [3, 0.25, 0.6, 0.004, [5, 6]]]);
+  assert.deepEqual(a.best, { epoch: 2, val: 0.4 });
+  assert.equal(b.epochs[1].train_loss, Infinity);
+  assert.ok(Number.isNaN(b.epochs[1].val_loss));
+  assert.equal(b.epochs[1].step_size, -Infinity);
+  assert.deepEqual(b.best, { epoch: 1, val: 0.8 }, "a NaN validation loss is never the best");
+  assert.equal(a.status, "running");
+  // The stream starts after the cursor: its next epoch grows the run, and a repeat is a duplicate.
+  assert.equal(applyEvent(model, epoch(a.id, 4, 0.3)).type, "epoch");
+  assert.equal(applyEvent(model, epoch(a.id, 3, 0.6)).type, "duplicate");
   assert.equal(model.duplicates, 1);
-  assert.deepEqual(run.epochs.map((r) => r.epoch), [1, 2, 3, 4]);
+});
+
+test("a run the history has no column for (queued, nothing logged) stays empty", async () => {
+  const { preloadColumns } = await import("../../frontend/views/experiment-model.js");
+  const model = modelFrom(meta(), (i) => COLORS[i]);
+  assert.equal(preloadColumns(model, { cursor: 3, runs: { [model.runs[0].id]: { epoch: [1], train_loss: [1], val_loss: [1], grad_norms: [null] } } }), 1);
+  assert.deepEqual(model.runs.map((r) => r.epochs.length), [1, 0]);
+  assert.equal(model.runs[1].status, "queued");
 });
