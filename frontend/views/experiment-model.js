@@ -47,6 +47,8 @@ export function modelFrom(meta, colorOf) {
       best: null,
       stoppedAt: null,
       summary: r.summary || null,
+      // The earlier run whose computation gave this run's numbers (identical setups are computed once).
+      sharedFrom: r.shared_from ?? r.summary?.extra?.shared_from ?? null,
       snapshots: { histogram: new Map(), boundary: new Map(), curve: new Map() },
       points: null,
       changes: variant.changes,
@@ -108,6 +110,7 @@ export function applyEvent(model, msg) {
   }
   if (msg.type === "summary") {
     run.summary = msg;
+    run.sharedFrom = run.sharedFrom ?? msg.extra?.shared_from ?? null;
     run.status = msg.status || run.status;
     if (run.status === "stopped_early" && !run.stoppedAt) run.stoppedAt = msg.epochs_run;
     model.markersVersion += 1;
@@ -267,4 +270,35 @@ export function sweepPoints(model) {
     };
   });
   return points.filter((p) => typeof p.value === "number").sort((a, b) => a.value - b.value);
+}
+
+/**
+ * A copy of a finished experiment's model to replay its curves from nothing: the same runs (and
+ * snapshots), each with no epoch yet, "running", no summary. `replayTo` then grows it.
+ */
+export function replayModel(model) {
+  const runs = model.runs.map((r) => ({ ...r, epochs: [], best: null, stoppedAt: null, summary: null, status: "running", message: null, replayed: false }));
+  const byId = new Map(runs.map((r) => [r.id, r]));
+  const variants = model.variants.map((v) => ({ ...v, runs: v.runs.map((r) => byId.get(r.id)) }));
+  return { ...model, runs, variants, byId, source: model, duplicates: 0, markersVersion: 0, connection: "replay", replaying: true };
+}
+
+/**
+ * Grows a replay up to `epoch`: each run gets its source's epochs through it, and a run whose
+ * epochs have all been shown gets its source's status and summary (its early-stop mark appears
+ * then). Returns true once every run is whole again.
+ */
+export function replayTo(replay, epoch) {
+  let whole = true;
+  for (const run of replay.runs) {
+    const source = replay.source.byId.get(run.id);
+    for (let i = run.epochs.length; i < source.epochs.length && source.epochs[i].epoch <= epoch; i++) applyEpoch(replay, run, source.epochs[i]);
+    if (run.epochs.length < source.epochs.length) {
+      whole = false;
+    } else if (!run.replayed) {
+      Object.assign(run, { replayed: true, status: source.status, message: source.message, summary: source.summary, stoppedAt: source.stoppedAt });
+      replay.markersVersion += 1;
+    }
+  }
+  return whole;
 }

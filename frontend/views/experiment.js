@@ -6,7 +6,7 @@ import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, schedule
 import { h } from "../dom.js";
 import { LiveChart } from "../livechart.js";
 import { LiveStream } from "../live.js";
-import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preloadColumns, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
+import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preloadColumns, replayModel, replayTo, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
 import { boundaryFigure, histogramFigure } from "./figures.js";
 import { SummaryTable, VariantTable } from "./summary.js";
 
@@ -46,21 +46,49 @@ export async function render(root, ctx) {
     preloadColumns(model, history);
     ctx.state.experiment = model;
   }
-  const view = layout(root, model, ctx);
-  // Messages only change the model; draw() brings the page up to it once per frame. A rebuilt
-  // view (large type, coming back) draws what the model already holds, then resumes.
-  const stopDrawing = scheduler.beforeFrame(() => draw(view, model));
+  // The page shows the model, or a replay of it (its curves growing again from nothing).
+  let view = null;
+  let shown = null;
+  let stopDrawing = () => {};
+  let stopReplay = null;
   const changed = () => {
     view.stale = true;
     scheduler.request();
   };
+  const show = (m) => {
+    stopDrawing();
+    root.replaceChildren();
+    shown = m;
+    view = layout(root, m, ctx, { sharedNote: (sourceId) => sharedNote(model, sourceId), replay: () => (stopReplay ? stopReplay() : startReplay()) });
+    view.refetch = refetch;
+    // Messages only change the model; draw() brings the page up to it once per frame. A rebuilt
+    // view (large type, coming back) draws what the model already holds, then resumes.
+    stopDrawing = scheduler.beforeFrame(() => draw(view, shown));
+    changed();
+  };
+  // Replay: a copy of the finished model grows again at REPLAY_EPOCHS_PER_S, then the page shows
+  // the model itself again. The stream goes on feeding the model meanwhile.
+  const startReplay = () => {
+    const replay = replayModel(model);
+    show(replay);
+    const t0 = performance.now();
+    const timer = setInterval(() => {
+      if (replayTo(replay, Math.floor(((performance.now() - t0) / 1000) * REPLAY_EPOCHS_PER_S))) stopReplay();
+      else changed();
+    }, 1000 / REPLAY_EPOCHS_PER_S);
+    stopReplay = () => {
+      clearInterval(timer);
+      stopReplay = null;
+      show(model);
+    };
+  };
   // Verdicts are the API's (paired over seeds): fetched again once every run is over.
-  view.refetch = async () => {
+  const refetch = async () => {
     const fresh = await api.experiment(model.id);
     Object.assign(model.meta, { comparisons: fresh.comparisons, aggregates: fresh.aggregates });
     changed();
   };
-  changed();
+  show(model);
   // The pictured runs' snapshots by REST: the stream starts after the history's cursor, so it
   // brings only the newer ones (one it brings that this already holds is not redrawn).
   if (!model.snapshotsFetched) {
@@ -81,12 +109,13 @@ export async function render(root, ctx) {
     onEvent: (msg) => {
       model.cursor = stream.cursor;
       const change = applyEvent(model, msg);
+      if (shown !== model) return; // a replay is on screen: the page shows the model when it ends
       if (change?.type === "epoch") view.received.push(performance.now());
       if (change) changed();
     },
     onState: (s) => {
       model.connection = s;
-      changed();
+      if (shown === model) changed();
     },
   }).start();
   window.reglab.stream = stream;
@@ -95,6 +124,7 @@ export async function render(root, ctx) {
     && view.fed.get(r.id) === r.epochs.length) && view.charts.loss.idle();
 
   return () => {
+    stopReplay?.();
     stopDrawing();
     stream.stop();
     window.reglab.stream = null;
@@ -102,14 +132,28 @@ export async function render(root, ctx) {
   };
 }
 
-const CONNECTION_TEXT = { connecting: "connecting…", live: "● live", reconnecting: "reconnecting…", closed: "disconnected", missing: "not found", finished: "finished" };
+const CONNECTION_TEXT = { connecting: "connecting…", live: "● live", reconnecting: "reconnecting…", closed: "disconnected", missing: "not found", finished: "finished", replay: "▶ replay" };
+// A replay's pace: watchable, and a 200-epoch lesson takes 10 s.
+const REPLAY_EPOCHS_PER_S = 20;
+
+/**
+ * "computed once — same numbers as run N", N linking to that run's experiment (GET /api/runs/N
+ * says which; asked once per source run and kept in the model).
+ */
+function sharedNote(model, sourceId) {
+  model.sources ??= new Map();
+  if (!model.sources.has(sourceId)) model.sources.set(sourceId, api.run(sourceId).then((r) => r.experiment_id));
+  const link = h("a", { class: "shared-link", "data-run": String(sourceId) }, `run ${sourceId}`);
+  model.sources.get(sourceId).then((experimentId) => (link.href = `#/experiments/${experimentId}`)).catch(() => {});
+  return link;
+}
 
 /** Builds the page for the model (header, table, charts, snapshot panels) and returns its parts. */
-function layout(root, model, ctx) {
+function layout(root, model, ctx, { sharedNote, replay }) {
   const task = REGRESSION.has(model.kind) ? "regression" : "classification";
   const runs = model.runs;
 
-  const conn = h("span", { class: "conn", "data-conn": model.connection });
+  const conn = h("span", { class: "conn", "data-conn": model.connection }, CONNECTION_TEXT[model.connection] || model.connection);
   const cancelAll = h("button", { type: "button", class: "danger", id: "cancel-all" }, "■ Cancel all");
   cancelAll.addEventListener("click", async () => {
     cancelAll.disabled = true;
@@ -144,7 +188,7 @@ function layout(root, model, ctx) {
   );
   const tableBox = h("div", { class: "panel table-panel" });
   root.appendChild(tableBox);
-  const table = model.repeats > 1 ? new VariantTable(tableBox, { model, task, spread, verdictOf }) : new SummaryTable(tableBox, { runs, task, onCancel: async (run, button) => {
+  const table = model.repeats > 1 ? new VariantTable(tableBox, { model, task, spread, verdictOf, sharedNote }) : new SummaryTable(tableBox, { runs, task, sharedNote, readOnly: model.replaying, onCancel: async (run, button) => {
     button.disabled = true;
     try {
       await api.cancelRun(run.id);
@@ -158,8 +202,15 @@ function layout(root, model, ctx) {
   const lossEl = chartBox("loss", "chart-tall");
   const banded = model.repeats > 1;
   const seedsToggle = banded ? h("input", { type: "checkbox", id: "show-seeds", checked: model.showReplicates }) : null;
+  // Shared runs arrive whole: a replay lets a student watch their curves grow all the same.
+  const replayButton = model.runs.some((r) => r.sharedFrom) || model.replaying
+    ? h("button", { type: "button", class: "ghost small", id: "replay", disabled: !model.replaying && !allFinal(model) },
+      model.replaying ? "■ Stop the replay" : `▶ Replay the curves (${REPLAY_EPOCHS_PER_S} epochs/s)`)
+    : null;
+  replayButton?.addEventListener("click", replay);
   root.append(
     h("div", { class: "toolbar" },
+      replayButton,
       h("label", { class: "inline", for: "log-scale" }, logToggle, " Log scale (loss, weight norm)"),
       banded ? h("label", { class: "inline", for: "show-seeds" }, seedsToggle, ` Show each of the ${model.repeats} seeds`) : null,
       h("span", { class: "legend-hint" }, h("span", { class: "line-solid" }), " train ", h("span", { class: "line-dash" }), " validation ",
@@ -236,7 +287,7 @@ function layout(root, model, ctx) {
     curve = new CurveOverlay(el, { runs: pictured });
   }
 
-  const view = { conn, cancelAll, table, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, banded, pictured, sweep,
+  const view = { conn, cancelAll, replayButton, table, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, banded, pictured, sweep,
     stale: true, received: [], fed: new Map(), grads: new Map(), gradsChanged: new Set(), meansThrough: new Map(), markersVersion: -1, snapshotsVersion: -1 };
   slider.addEventListener("input", () => {
     model.follow = false;
@@ -368,7 +419,8 @@ function drawSnapshots(view, model) {
 // Once every run is over the socket has nothing left to say; the view says "finished".
 function drawConnection(view, model) {
   const done = allFinal(model);
-  view.cancelAll.hidden = done;
+  view.cancelAll.hidden = done || model.replaying;
+  if (view.replayButton && !model.replaying) view.replayButton.disabled = !done;
   if (done && view.banded && !view.refetched && model.connection === "live") {
     view.refetched = true;
     view.refetch().catch(() => (view.refetched = false));

@@ -28,9 +28,11 @@ function columns(task) {
 }
 
 export class SummaryTable {
-  constructor(el, { runs, task, onCancel }) {
+  constructor(el, { runs, task, onCancel, sharedNote, readOnly = false }) {
     this.el = el;
     this.runs = runs;
+    this.sharedNote = sharedNote;
+    this.readOnly = readOnly; // a replay: nothing to cancel
     this.cols = columns(task);
     this.sort = { key: "name", dir: 1 };
     this.rows = new Map();
@@ -89,7 +91,13 @@ export class SummaryTable {
         const text = c.text(c.value(run));
         if (row.cells[i + 3].textContent !== text) row.cells[i + 3].textContent = text;
       });
-      row.cancel.hidden = isFinal(run.status);
+      row.cancel.hidden = this.readOnly || isFinal(run.status);
+      // A run served from an identical earlier one says so (the summary may bring it later).
+      if (run.sharedFrom && !row.note && this.sharedNote) {
+        row.note = h("small", { class: "shared-note", "data-shared-from": String(run.sharedFrom) },
+          "computed once — same numbers as ", this.sharedNote(run.sharedFrom));
+        row.cells[0].appendChild(row.note);
+      }
     }
     const col = this.cols.find((c) => c.key === this.sort.key);
     const key = (r) => col.value(r);
@@ -117,8 +125,9 @@ const pctPlusMinus = (s) => (s ? `${(100 * s.mean).toFixed(1)} ± ${fmt(100 * s.
  * next to them. Cheap DOM text, updated once per frame.
  */
 export class VariantTable {
-  constructor(el, { model, task, spread, verdictOf }) {
+  constructor(el, { model, task, spread, verdictOf, sharedNote }) {
     this.el = el;
+    this.sharedNote = sharedNote;
     this.model = model;
     this.verdictOf = verdictOf;
     const test = task === "regression"
@@ -181,6 +190,16 @@ export class VariantTable {
       const text = v.name === this.model.meta.reference ? "reference" : verdict ? verdict.verdict : done === v.runs.length ? "—" : "waiting for every seed";
       set(row.cells.at(-1), text);
       row.cells.at(-1).dataset.lower = verdict ? String(verdict.lower) : "";
+      // Seeds served from identical earlier runs: which ones, each linked to its experiment.
+      const shared = v.runs.filter((r) => r.sharedFrom);
+      if (shared.length !== (row.shared ?? 0) && this.sharedNote) {
+        row.shared = shared.length;
+        row.note?.remove();
+        const who = shared.length === v.runs.length ? (v.runs.length > 1 ? "every seed " : "") : `${shared.length} of ${v.runs.length} seeds `;
+        const links = shared.flatMap((r, i) => [i ? ", " : "", this.sharedNote(r.sharedFrom)]);
+        row.note = h("small", { class: "shared-note" }, `${who}computed once — same numbers as `, links);
+        row.cells[0].appendChild(row.note);
+      }
     }
   }
 }

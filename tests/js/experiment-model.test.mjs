@@ -218,3 +218,36 @@ test("a run the history has no column for (queued, nothing logged) stays empty",
   assert.deepEqual(model.runs.map((r) => r.epochs.length), [1, 0]);
   assert.equal(model.runs[1].status, "queued");
 });
+
+test("a shared run names the run its numbers came from, from the API's run or its summary", () => {
+  const m = meta();
+  m.runs[0].shared_from = 41;
+  const model = modelFrom(m, (i) => COLORS[i]);
+  assert.deepEqual(model.runs.map((r) => r.sharedFrom), [41, null]);
+  applyEvent(model, { type: "summary", run_id: model.runs[1].id, status: "completed", epochs_run: 3, extra: { shared_from: 42 } });
+  assert.deepEqual(model.runs.map((r) => r.sharedFrom), [41, 42]);
+});
+
+test("a replay grows every run again epoch by epoch and ends as the finished experiment", async () => {
+  const { replayModel, replayTo, variantStats } = await import("../../frontend/views/experiment-model.js");
+  const model = modelFrom(meta({ repeats: 2 }), (i) => COLORS[i]);
+  for (const run of model.runs) {
+    const last = run.id === model.runs[0].id ? 2 : 4; // the first one stopped early
+    for (let e = 1; e <= last; e++) applyEvent(model, epoch(run.id, e, 1 / e));
+    applyEvent(model, { type: "summary", run_id: run.id, status: last === 2 ? "stopped_early" : "completed", epochs_run: last });
+  }
+  const replay = replayModel(model);
+  assert.deepEqual(replay.runs.map((r) => [r.epochs.length, r.status, r.summary]), model.runs.map(() => [0, "running", null]));
+  assert.equal(replay.variants[0].runs[0], replay.runs[0], "the variants hold the replay's runs");
+  assert.equal(replayTo(replay, 1), false);
+  assert.deepEqual(replay.runs.map((r) => r.epochs.length), [1, 1, 1, 1]);
+  assert.equal(replayTo(replay, 2), false);
+  assert.deepEqual(replay.runs.map((r) => r.status), ["stopped_early", "running", "running", "running"]);
+  assert.equal(replay.runs[0].stoppedAt, 2);
+  assert.deepEqual(variantStats(replay.variants[0], (r) => r.val_loss).x, [1, 2], "a stopped seed no longer holds its variant back");
+  assert.equal(replayTo(replay, 4), true);
+  assert.deepEqual(replay.runs.map((r) => r.epochs.map((row) => row.epoch)), model.runs.map((r) => r.epochs.map((row) => row.epoch)));
+  assert.deepEqual(replay.runs.map((r) => r.summary), model.runs.map((r) => r.summary));
+  assert.equal(replay.duplicates, 0);
+  assert.equal(model.runs[1].epochs.length, 4, "the finished model itself is untouched");
+});
