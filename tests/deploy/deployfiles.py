@@ -38,21 +38,47 @@ class Instruction:
         return [str(v) for v in value]
 
 
-def dockerfile_stages() -> list[list[Instruction]]:
-    """The instructions of each build stage, in order (a stage starts at FROM)."""
+def _instructions() -> list[Instruction]:
     text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    stages: list[list[Instruction]] = []
+    found = []
     for raw in text.splitlines():
         line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        keyword, _, args = line.partition(" ")
-        instruction = Instruction(keyword.upper(), args.strip())
+        if line and not line.startswith("#"):
+            keyword, _, args = line.partition(" ")
+            found.append(Instruction(keyword.upper(), args.strip()))
+    return found
+
+
+def dockerfile_global_args() -> dict[str, str]:
+    """The ARGs before the first FROM, which FROM lines may use: name -> default."""
+    found = {}
+    for instruction in _instructions():
+        if instruction.keyword == "FROM":
+            break
+        assert instruction.keyword == "ARG", "only ARG may come before the first FROM"
+        name, _, default = instruction.args.partition("=")
+        found[name] = default
+    return found
+
+
+def dockerfile_stages() -> list[list[Instruction]]:
+    """The instructions of each build stage, in order (a stage starts at FROM)."""
+    stages: list[list[Instruction]] = []
+    for instruction in _instructions():
         if instruction.keyword == "FROM":
             stages.append([])
-        assert stages, "a Dockerfile starts with FROM"
-        stages[-1].append(instruction)
+        if stages:
+            stages[-1].append(instruction)
+    assert stages, "a Dockerfile has a FROM"
     return stages
+
+
+def stage_arg(stage: list[Instruction], name: str) -> str:
+    """The default a stage's `ARG name=default` gives."""
+    for instruction in stage:
+        if instruction.keyword == "ARG" and instruction.args.partition("=")[0] == name:
+            return instruction.args.partition("=")[2]
+    raise AssertionError(f"the stage declares no ARG {name}")
 
 
 def last(stage: list[Instruction], keyword: str) -> Instruction:

@@ -22,11 +22,13 @@ from deployfiles import (
     ROOT,
     command_argv,
     compose,
+    dockerfile_global_args,
     dockerfile_stages,
     environment,
     interpolate,
     last,
     service,
+    stage_arg,
 )
 from pydantic import ValidationError
 from reglab.config import Settings
@@ -41,15 +43,40 @@ COMPILERS = ("gcc", "g++", "build-essential", "clang", "make ")
 def test_image_is_built_in_two_stages_on_python_311_slim() -> None:
     stages = dockerfile_stages()
     assert len(stages) >= 2
+    # A build argument, so that a base made without Docker Hub can stand in (docs/classroom.md).
+    assert dockerfile_global_args()["PYTHON_IMAGE"] == "python:3.11-slim"
     for stage in stages:
-        assert stage[0].args.split()[0] == "python:3.11-slim"
+        assert stage[0].args.split()[0] == "${PYTHON_IMAGE}"
 
 
-def test_builder_installs_the_pinned_cpu_torch_from_the_pytorch_index() -> None:
-    runs = " ".join(i.args for i in dockerfile_stages()[0] if i.keyword == "RUN")
-    assert "--index-url https://download.pytorch.org/whl/cpu torch==2.13.0" in runs
+def _torch_install(tmp_path: Path, **build_args: str) -> str:
+    """What the builder's torch step asks pip for, with `pip` and `python` standing in."""
+    step = next(i.args for i in dockerfile_stages()[0] if "torch==2.13.0" in i.args)
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    for name in ("pip", "python"):
+        (fake / name).write_text(f'#!/bin/sh\necho {name} "$@"\n')
+        (fake / name).chmod(0o755)
+    args = {"TORCH_SOURCE": stage_arg(dockerfile_stages()[0], "TORCH_SOURCE"), **build_args}
+    env = {"PATH": f"{fake}{os.pathsep}/usr/bin:/bin", **args}
+    done = subprocess.run(["sh", "-c", step], env=env, capture_output=True, text=True, check=True)
+    return done.stdout.splitlines()[0]
+
+
+def test_builder_installs_the_pinned_cpu_torch_from_the_pytorch_index(tmp_path: Path) -> None:
+    assert _torch_install(tmp_path) == (
+        "pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0"
+    )
     pinned = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert "torch==2.13.0" in pinned  # the project's own pin is the one the image installs
+
+
+def test_builder_takes_torch_from_a_directory_when_told(tmp_path: Path) -> None:
+    assert _torch_install(tmp_path, TORCH_SOURCE="/opt/wheels") == (
+        "pip install --find-links /opt/wheels torch==2.13.0"
+    )
+    step = next(i.args for i in dockerfile_stages()[0] if "torch==2.13.0" in i.args)
+    assert "endswith('+cpu')" in step  # and refuses any build of torch but the CPU one
 
 
 def test_final_stage_has_no_compiler_and_no_source_tree_build() -> None:
@@ -118,7 +145,9 @@ def test_default_service_restarts_and_reads_an_optional_env_file() -> None:
     assert "profiles" not in reglab
     assert reglab["restart"] in {"unless-stopped", "always"}
     assert reglab["env_file"] == [{"path": ".env", "required": False}]
-    assert reglab["ports"] == ["8000:8000"]
+    [published] = reglab["ports"]
+    assert interpolate(published) == "8000:8000"
+    assert interpolate(published, {"HTTP_BIND": "127.0.0.1:8080"}) == "127.0.0.1:8080:8000"
     assert "command" not in reglab  # the image's CMD, the one the entry-command test runs
 
 
@@ -126,7 +155,10 @@ def test_cluster_profile_adds_a_ray_head_and_scalable_workers() -> None:
     for name in RAY_SERVICES:
         ray_service = service(name)
         assert ray_service["profiles"] == ["cluster"]
-        assert ray_service["image"] == service("reglab")["image"]  # the same image everywhere
+        # The image with Ray; the server runs it too when it trains on Ray.
+        assert ray_service["image"] == "reglab:ray"
+        assert ray_service["build"] == {"context": ".", "args": {"REGLAB_EXECUTOR": "ray"}}
+        assert interpolate(service("reglab")["image"], {"REGLAB_EXECUTOR": "ray"}) == "reglab:ray"
         assert ray_service["restart"] == "unless-stopped"
         assert ray_service["healthcheck"]["test"][:3] == ["CMD", "ray", "health-check"]
     worker = service("ray-worker")
@@ -257,16 +289,29 @@ def test_classroom_guide_commands_match_the_compose_file() -> None:
     assert "/app/data" in text
 
 
-def test_builder_requirement_list_is_the_project_dependencies_and_the_ray_extra(
-    tmp_path: Path,
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_builder_requirement_list_is_the_project_dependencies_and_the_ray_extra_for_ray(
+    tmp_path: Path, executor: str
 ) -> None:
     """Runs the builder's own one-liner (from the Dockerfile) on pyproject.toml."""
     run = next(i.args for i in dockerfile_stages()[0] if "tomllib" in i.args)
     listing = run.split("&&")[0].replace("/tmp/requirements.txt", str(tmp_path / "req.txt"))
     (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env["REGLAB_EXECUTOR"] = executor
     subprocess.run(["sh", "-c", listing], cwd=tmp_path, env=env, check=True, timeout=60)
     listed = (tmp_path / "req.txt").read_text().split()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert listed == project["dependencies"] + project["optional-dependencies"]["ray"]
+    extra = project["optional-dependencies"]["ray"] if executor == "ray" else []
+    assert listed == project["dependencies"] + extra
     assert "torch==2.13.0" in listed
+    assert not any(r.startswith("plotly") for r in listed)  # plotly.js ships inside reglab
+
+
+def test_compose_builds_the_server_image_with_ray_only_when_it_trains_on_ray() -> None:
+    reglab = service("reglab")
+    args = reglab["build"]["args"]
+    assert interpolate(args["REGLAB_EXECUTOR"]) == "local"
+    assert interpolate(reglab["image"]) == "reglab:local"
+    assert interpolate(args["REGLAB_EXECUTOR"], {"REGLAB_EXECUTOR": "ray"}) == "ray"
+    assert stage_arg(dockerfile_stages()[0], "REGLAB_EXECUTOR") == "local"

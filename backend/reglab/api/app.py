@@ -16,7 +16,18 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from reglab.api import admin, docs, errors, experiments, exports, identity, meta, runs, stream
+from reglab.api import (
+    admin,
+    docs,
+    errors,
+    experiments,
+    exports,
+    identity,
+    meta,
+    report,
+    runs,
+    stream,
+)
 from reglab.api.headers import SecurityHeaders
 from reglab.api.limits import BodyLimit
 from reglab.config import Settings
@@ -36,10 +47,8 @@ class WireJSONResponse(JSONResponse):
 
 
 def plotly_js() -> Path:
-    """The plotly.min.js bundled inside the installed plotly package (no CDN)."""
-    import plotly
-
-    return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    """plotly.js, shipped inside the reglab package (no CDN; the HTML report inlines it too)."""
+    return report.PLOTLY_JS
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,0 +1,273 @@
+"""The classroom deployment in real containers, following docs/classroom.md command by command.
+
+1. build the base and both images offline (conftest `images`), with their sizes and build times;
+2. `up` the default service on 127.0.0.1: healthy, a lesson over REST streams over the websocket
+   exactly the rows the container's SQLite file holds, page and plotly.min.js served, non-root;
+3. `restart` and `down`/`up` keep every finished run; `down -v` empties the volume;
+4. the `cluster` profile (a Ray head and two workers, REGLAB_EXECUTOR=ray): a comparison trains
+   in a worker container, not the server's; a worker killed mid-run fails its runs with a reason,
+   the server stays up and the next comparison trains on what is left;
+5. a wrong .env (Ray without a head): the container exits with the entrypoint's sentence.
+Every project's containers, networks and volumes are removed at the end, also on failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from engine import ROOT, Project, log, podman, wait_for
+
+from tests.support import Api, free_port
+
+# The first build from nothing takes most of this; pytest-timeout's 300 s suits unit tests only.
+pytestmark = [pytest.mark.timeout(1800)]
+
+EPOCH_COLUMNS = ("epoch", "train_loss", "val_loss", "train_acc", "val_acc", "weight_l2")
+TRAIN_TASK = "_train_group_task"  # Ray names a worker process after the task it runs
+
+
+def lesson(api: Api, epochs: int, n_train: int, name: str = "overfitting") -> dict[str, Any]:
+    """A lecture lesson as the server lists it, cut to `epochs` on `n_train` points."""
+    lessons = {item["name"]: item for item in api.http.get("/api/lessons").json()}
+    spec: dict[str, Any] = json.loads(json.dumps(lessons[name]["spec"]))
+    spec["base"]["train"].update(epochs=epochs, snapshot_every=max(1, epochs // 4))
+    spec["base"]["data"]["n_train"] = n_train
+    for variant in spec.get("variants", []):
+        variant["override"].get("train", {}).pop("epochs", None)
+        variant["override"].get("data", {}).pop("n_train", None)
+    return spec
+
+
+def stored_epochs(project: Project, container: str, run_ids: list[int]) -> dict[int, list[Any]]:
+    """epoch_metric rows as the SQLite file on the volume holds them, read inside the container."""
+    query = (
+        f"SELECT run_id, {', '.join(EPOCH_COLUMNS)} FROM epoch_metric "
+        f"WHERE run_id IN ({', '.join(map(str, run_ids))}) ORDER BY run_id, epoch"
+    )
+    script = (
+        "import json, sqlite3; "
+        f"print(json.dumps(sqlite3.connect('data/reglab.db').execute({query!r}).fetchall()))"
+    )
+    rows = json.loads(podman("exec", container, "python", "-c", script, env=project.env))
+    found: dict[int, list[Any]] = {r: [] for r in run_ids}
+    for row in rows:
+        found[row[0]].append(list(row[1:]))
+    return found
+
+
+def finished_runs(api: Api) -> dict[int, tuple[str, int]]:
+    """Every run the server lists: id -> (status, number of stored epochs)."""
+    result = {}
+    for item in api.http.get("/api/experiments").json():
+        for run in api.experiment(item["id"])["runs"]:
+            metrics = api.http.get(f"/api/runs/{run['id']}/metrics").json()
+            result[run["id"]] = (run["status"], len(metrics))
+    return result
+
+
+@pytest.fixture
+def project(
+    request: pytest.FixtureRequest, workdir: Path, engine_env: dict[str, str]
+) -> Iterator[Project]:
+    name = f"reglabtest{os.getpid()}{request.node.name.split('_')[1]}"
+    made = Project(workdir, name, engine_env)
+    try:
+        yield made
+    finally:
+        made.remove()
+
+
+def serve_here(project: Project, **settings: str) -> Api:
+    """.env from the guide's `cp`, published on 127.0.0.1 at a free port; the API client."""
+    project.guide("cp .env.example .env")
+    port = free_port()
+    project.set_env(HTTP_BIND=f"127.0.0.1:{port}", **settings)
+    return Api(f"http://127.0.0.1:{port}", user="ada")
+
+
+def answering(api: Api) -> bool:
+    try:
+        return api.http.get("/api/health").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_1_images_are_built_offline_and_the_classroom_image_is_at_most_half(
+    images: dict[str, int],
+) -> None:
+    local, ray = images["localhost/reglab:local"], images["localhost/reglab:ray"]
+    assert local <= 1.93e9 / 2, f"reglab:local is {local / 1e6:.0f} MB"
+    assert ray > local + 100e6, "reglab:ray should be the one with Ray"
+    for image in ("reglab:local", "reglab:ray"):
+        config = json.loads(podman("image", "inspect", image, env={**os.environ}))[0]["Config"]
+        assert config["User"] == "reglab", "the image runs as its unprivileged user"
+        assert "Healthcheck" in config, "--format docker keeps the HEALTHCHECK"
+
+
+def test_2_default_service_serves_a_lesson_over_the_published_port(
+    images: dict[str, int], project: Project
+) -> None:
+    api = serve_here(project)
+    project.guide("docker compose up -d --build")
+    server = project.one("reglab")
+    project.healthy(server)
+    assert "healthy" in project.guide("docker compose ps")
+    health = api.http.get("/api/health").json()
+    assert health["executor"] == "local"
+
+    page = api.http.get("/")
+    assert page.status_code == 200 and '<script src="/static/plotly.min.js">' in page.text
+    served = api.http.get("/static/plotly.min.js")
+    shipped = (ROOT / "backend/reglab/api/static/plotly.min.js").read_bytes()
+    assert served.status_code == 200 and served.content == shipped
+    log(f"page {len(page.content)} bytes, plotly.min.js {len(served.content)} bytes, both served")
+
+    body = lesson(api, epochs=6, n_train=80)
+    created = api.submit(body)
+    run_ids = [run["id"] for run in created["runs"]]
+    assert len(run_ids) >= 2, "a lesson compares runs"
+    messages = api.read_stream(
+        created["id"],
+        lambda ms: set(run_ids) <= {m["run_id"] for m in ms if m["type"] == "summary"},
+        timeout=180,
+    )
+    streamed = {
+        r: [
+            [m[c] for c in EPOCH_COLUMNS]
+            for m in messages
+            if m["type"] == "epoch" and m["run_id"] == r
+        ]
+        for r in run_ids
+    }
+    stored = stored_epochs(project, server, run_ids)
+    for run_id in run_ids:
+        assert [row[0] for row in stored[run_id]] == [1, 2, 3, 4, 5, 6]
+        assert streamed[run_id] == stored[run_id], f"run {run_id}: socket and SQLite differ"
+    log(f"lesson: {len(run_ids)} runs x 6 epochs, websocket rows == SQLite rows on the volume")
+
+    users = {user for user, args in project.processes(server) if "reglab serve" in args}
+    assert users == {"reglab"}, f"reglab serve runs as {users}"
+    log(f"'reglab serve' runs as {users}, uid {project.inspect(server)['Config']['User']}")
+
+    # ---- step 3: the named volume keeps every finished run; down -v empties it ----
+    finished = api.wait_finished(created["id"], timeout=60)
+    assert all(run["status"] == "completed" for run in finished["runs"])
+    before = finished_runs(api)
+
+    project.guide("docker compose restart reglab")
+    project.healthy(project.one("reglab"))
+    assert finished_runs(api) == before
+    log(f"after restart: the same {len(before)} completed runs and their epochs")
+
+    project.guide("docker compose down")
+    assert project.containers() == []
+    project.guide("docker compose up -d")
+    project.healthy(project.one("reglab"))
+    assert finished_runs(api) == before
+    log("after down and up: the same runs (the reglab-data volume)")
+
+    project.guide("docker compose down -v")
+    project.guide("docker compose up -d")
+    project.healthy(project.one("reglab"))
+    assert api.http.get("/api/experiments").json() == []
+    log("after down -v and up: no experiments (a new class)")
+
+
+def workers_running_training(project: Project) -> dict[str, bool]:
+    """Each Ray container: whether a process of it is running a training task right now."""
+    return {
+        container: any(TRAIN_TASK in args for _, args in project.processes(container))
+        for container in project.containers("ray-worker") + project.containers("reglab")
+    }
+
+
+def test_4_cluster_profile_trains_on_ray_workers_and_survives_a_killed_worker(
+    images: dict[str, int], project: Project
+) -> None:
+    api = serve_here(project, REGLAB_EXECUTOR="ray", RAY_WORKER_CPUS="1", REGLAB_RAY_SLOTS="2")
+    project.guide("docker compose --profile cluster up -d --build --scale ray-worker=2")
+    workers = project.containers("ray-worker")
+    assert len(workers) == 2 and len(project.containers("ray-head")) == 1
+    project.healthy(project.one("ray-head"))
+    for worker in workers:
+        project.healthy(worker)
+    server = project.one("reglab")
+    project.healthy(server)
+    health = api.http.get("/api/health").json()
+    assert health["executor"] == "ray", health
+    log(f"cluster: head, {len(workers)} workers, server; health says {health['executor']}")
+
+    # A comparison long enough to be seen running: which container runs the training task?
+    created = api.submit(lesson(api, epochs=400, n_train=200))
+    run_ids = [run["id"] for run in created["runs"]]
+    seen = wait_for(
+        lambda: [c for c, busy in workers_running_training(project).items() if busy],
+        120,
+        "a training task in some container",
+    )
+    assert set(seen) <= set(workers), f"training ran in {seen}, not only in workers"
+    log(f"the comparison trains in {seen} (a Ray worker container), not in {server}")
+    finished = api.wait_finished(created["id"], timeout=600)
+    assert all(run["status"] == "completed" for run in finished["runs"])
+    stored = stored_epochs(project, server, run_ids)
+    assert all(len(stored[r]) == 400 for r in run_ids)
+    log(f"{len(run_ids)} runs completed on Ray, 400 epochs each stored")
+
+    # Kill the worker that trains the next comparison, mid-run.
+    long = lesson(api, epochs=20000, n_train=400)
+    created = api.submit(long)
+    run_ids = [run["id"] for run in created["runs"]]
+    wait_for(lambda: api.http.get(f"/api/runs/{run_ids[0]}/metrics").json(), 120, "a first epoch")
+    busy = wait_for(
+        lambda: [c for c, b in workers_running_training(project).items() if b],
+        60,
+        "the worker running the comparison",
+    )
+    victim = busy[0]
+    podman("kill", "--signal", "KILL", victim, env=project.env)
+    log(f"killed {victim} while it trained runs {run_ids}")
+    finished = api.wait_finished(created["id"], timeout=180)
+    for run in finished["runs"]:
+        assert run["status"] == "failed", run
+        assert "Ray" in run["message"], run["message"]
+    log(f"its runs failed with: {finished['runs'][0]['message']!r}")
+    assert answering(api) and project.inspect(server)["State"]["Running"]
+    log("the server kept answering")
+
+    survivors = [w for w in workers if w != victim]
+    created = api.submit(lesson(api, epochs=300, n_train=200))
+    seen = wait_for(
+        lambda: [c for c, b in workers_running_training(project).items() if b],
+        120,
+        "the next comparison to train",
+    )
+    finished = api.wait_finished(created["id"], timeout=600)
+    assert all(run["status"] == "completed" for run in finished["runs"])
+    assert set(seen) <= set(workers)
+    log(f"the next comparison completed, trained in {seen} (left standing: {survivors})")
+
+
+def test_5_ray_without_a_head_exits_with_the_entrypoint_sentence(
+    images: dict[str, int], project: Project
+) -> None:
+    serve_here(project, REGLAB_EXECUTOR="ray", RAY_HEAD_WAIT_S="10")
+    project.guide("docker compose up -d")
+    server = project.one("reglab")
+
+    def stopped() -> dict[str, Any] | None:
+        state: dict[str, Any] = project.inspect(server)["State"]
+        return state if not state["Running"] or state.get("Restarting") else None
+
+    state = wait_for(stopped, 120, "the server container to exit")
+    logs = podman("logs", server, env=project.env, check=False)
+    logs += podman("logs", server, env=project.env, check=False) if not logs else ""
+    sentence = "reglab: no Ray head answers at ray-head:6379."
+    assert sentence in logs, logs[-2000:]
+    assert state["ExitCode"] == 1, state
+    log(f"{server} exited {state['ExitCode']} saying: {sentence} ...")
