@@ -36,7 +36,7 @@ WORKDIR /src
 # Declared here, not above: both images share the torch layer.
 ARG REGLAB_EXECUTOR=local
 # The dependency lists come from pyproject.toml alone, so this layer is rebuilt only when they change.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
 RUN python -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
 extra = p['optional-dependencies']['ray'] if sys.argv[1] == 'ray' else []; \
 print('\n'.join(p['dependencies'] + extra))" "$REGLAB_EXECUTOR" > /tmp/requirements.txt \
@@ -56,6 +56,7 @@ RUN site=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])"
  && find "$site" -type f -name '*.so*' -not -path '*.libs/*' \
       -exec sh -c 'strip --strip-unneeded "$@" 2>/dev/null || :' strip {} +
 
+COPY README.md ./
 COPY backend ./backend
 # Not editable: the final stage has no source tree, only the venv (migrations ship as package data).
 # The checks prove the trimmed venv still trains (an optimizer step imports torch._dynamo, the

@@ -132,6 +132,7 @@ class Project:
         shutil.copy(ROOT / ".env.example", self.dir / ".env.example")
         self.name = name
         self.env = {**env, "COMPOSE_PROJECT_NAME": name}
+        self.clients: list[Any] = []  # closed by remove()
 
     def set_env(self, **values: str) -> None:
         """Lines added to (or replacing those of) the project's .env, as a teacher edits it."""
@@ -195,7 +196,21 @@ class Project:
         return rows
 
     def remove(self) -> None:
-        """Everything of this project: containers (any state), networks, volumes."""
+        """Everything of this project: containers (any state) with their anonymous volumes (the
+        image's VOLUME in the Ray containers), networks, named volumes; API clients closed."""
+        for client in self.clients:
+            client.close()
+        label = f"label={PROJECT_LABEL}={self.name}"
+        containers = podman("ps", "-aq", "--filter", label, env=self.env, check=False).split()
+        anonymous = set()
+        for container in containers:
+            for mount in self.inspect(container).get("Mounts", []):
+                if mount.get("Type") == "volume" and len(mount.get("Name", "")) == 64:
+                    anonymous.add(mount["Name"])
+        if containers:
+            podman("rm", "-f", "-v", *containers, env=self.env, check=False, timeout=180)
+        if anonymous:  # `rm -v` has been seen to leave one behind
+            podman("volume", "rm", "-f", *anonymous, env=self.env, check=False)
         run(
             [str(PODMAN_COMPOSE), "--in-pod", "false", "--profile", "cluster", "down", "-v"],
             env=self.env,
@@ -203,7 +218,6 @@ class Project:
             timeout=180,
             check=False,
         )
-        label = f"label={PROJECT_LABEL}={self.name}"
         listings = {
             "container": ["ps", "-aq"],
             "volume": ["volume", "ls", "-q"],
@@ -215,4 +229,6 @@ class Project:
         for kind, listing in listings.items():
             left = podman(*listing, "--filter", label, env=self.env, check=False)
             assert not left.strip(), f"{self.name}: {kind}s left behind: {left}"
+        volumes = set(podman("volume", "ls", "-q", env=self.env, check=False).split())
+        assert not anonymous & volumes, f"{self.name}: anonymous volumes left behind"
         log(f"{self.name}: containers, networks and volumes removed")
