@@ -31,6 +31,10 @@ def run(run_id: int, name: str) -> RunRecord:
         started_at=WHEN,
         finished_at=WHEN,
         summary={"best_epoch": 2, "best_val_loss": 0.25},
+        variant=name,
+        replicate=0,
+        fingerprint=None,
+        shared_from=None,
     )
 
 
