@@ -46,7 +46,7 @@ print('\n'.join(p['dependencies'] + extra))" "$REGLAB_EXECUTOR" > /tmp/requireme
 # protoc (~190 MB), the test suites shipped inside numpy, scipy, scikit-learn, sympy and networkx
 # (~100 MB), and the symbol tables of compiled modules (~135 MB, ~98 MB of it torch's). The
 # vendored libraries under *.libs/ keep theirs: auditwheel patched them, and strip breaks those.
-# pip goes after the last install.
+# pip and setuptools (nothing imports them at run time) go after the last install.
 RUN site=$(python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])") \
  && rm -rf "$site/torch/include" "$site/torch/test" "$site/torch/share" \
     "$site"/torch/bin/protoc* "$site"/torch/bin/*Test "$site"/torch/bin/test_* \
@@ -62,7 +62,7 @@ COPY backend ./backend
 # The checks prove the trimmed venv still trains (an optimizer step imports torch._dynamo, the
 # datasets import scipy) and, in reglab:ray, that Ray starts.
 RUN pip install --no-deps . \
- && pip uninstall -y -q pip \
+ && pip uninstall -y -q pip setuptools \
  && python -c "import reglab.cli, torch, sklearn.datasets as d; d.load_digits(); d.make_moons(9); \
 m = torch.nn.Linear(2, 1); o = torch.optim.Adam(m.parameters()); m(torch.ones(1, 2)).sum().backward(); o.step()" \
  && if [ "$REGLAB_EXECUTOR" = ray ]; then python -c "import reglab.jobs.ray" && ray --version; fi
