@@ -41,6 +41,7 @@ def lesson(api: Api, epochs: int, n_train: int, name: str = "overfitting") -> di
     spec: dict[str, Any] = json.loads(json.dumps(lessons[name]["spec"]))
     spec["base"]["train"].update(epochs=epochs, snapshot_every=max(1, epochs // 4))
     spec["base"]["data"]["n_train"] = n_train
+    spec["repeats"] = 1  # one run per variant: the deployment, not the statistics, is under test
     for variant in spec.get("variants", []):
         variant["override"].get("train", {}).pop("epochs", None)
         variant["override"].get("data", {}).pop("n_train", None)
