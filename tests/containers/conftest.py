@@ -17,7 +17,7 @@ if os.environ.get("REGLAB_CONTAINER_TESTS") != "1":
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from engine import (
+from podman_engine import (
     ROOT,
     containers_env,
     guide_block_with,

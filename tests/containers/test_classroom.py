@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
-from engine import ROOT, Project, log, podman, wait_for
-from engine import run as run_command
+from podman_engine import ROOT, Project, log, podman, wait_for
+from podman_engine import run as run_command
 
 from tests.support import Api, free_port
 
@@ -253,11 +253,15 @@ def test_4_cluster_profile_trains_on_ray_workers_and_survives_a_killed_worker(
     log(f"killed {victim} while it trained runs {training}")
     assert training
     finished = api.wait_finished(created["id"], timeout=180)
-    failed = [r for r in finished["runs"] if r["id"] in training]
+    # The server may split a comparison over idle workers: the runs on the killed one fail with
+    # the reason, those on the other train to their end.
+    failed = [r for r in finished["runs"] if r["status"] == "failed"]
+    assert failed, "killing the worker that trained them failed no run"
     for run in failed:
-        assert run["status"] == "failed", run
-        assert "Ray" in run["message"], run["message"]
-    log(f"those {len(failed)} runs failed with: {failed[0]['message']!r}")
+        assert run["id"] in training and "Ray" in run["message"], run
+    others = [r["status"] for r in finished["runs"] if r["status"] != "failed"]
+    assert set(others) <= TRAINED, others
+    log(f"{len(failed)} runs failed with: {failed[0]['message']!r}; the others: {others}")
     assert answering(api) and project.inspect(server)["State"]["Running"]
     log("the server kept answering")
 
