@@ -273,14 +273,15 @@ export function sweepPoints(model) {
 }
 
 /**
- * A copy of a finished experiment's model to replay its curves from nothing: the same runs (and
- * snapshots), each with no epoch yet, "running", no summary. `replayTo` then grows it.
+ * A copy of a finished experiment's model to replay its curves from nothing: the same runs, each
+ * with no epoch and no snapshot shown yet, "running", no summary. `replayTo` then grows it.
  */
 export function replayModel(model) {
   const runs = model.runs.map((r) => ({ ...r, epochs: [], best: null, stoppedAt: null, summary: null, status: "running", message: null, replayed: false }));
   const byId = new Map(runs.map((r) => [r.id, r]));
   const variants = model.variants.map((v) => ({ ...v, runs: v.runs.map((r) => byId.get(r.id)) }));
-  return { ...model, runs, variants, byId, source: model, duplicates: 0, markersVersion: 0, connection: "replay", replaying: true };
+  return { ...model, runs, variants, byId, source: model, duplicates: 0, markersVersion: 0, snapshotEpochs: [], snapshotsVersion: 0,
+    sliderEpoch: null, follow: true, connection: "replay", replaying: true };
 }
 
 /**
@@ -290,6 +291,12 @@ export function replayModel(model) {
  */
 export function replayTo(replay, epoch) {
   let whole = true;
+  // The pictures of the networks follow the curves: a snapshot shows once its epoch is replayed.
+  const snaps = replay.source.snapshotEpochs.filter((e) => e <= epoch);
+  if (snaps.length !== replay.snapshotEpochs.length) {
+    replay.snapshotEpochs = snaps;
+    replay.snapshotsVersion += 1;
+  }
   for (const run of replay.runs) {
     const source = replay.source.byId.get(run.id);
     for (let i = run.epochs.length; i < source.epochs.length && source.epochs[i].epoch <= epoch; i++) applyEpoch(replay, run, source.epochs[i]);

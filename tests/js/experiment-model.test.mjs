@@ -236,7 +236,9 @@ test("a replay grows every run again epoch by epoch and ends as the finished exp
     for (let e = 1; e <= last; e++) applyEvent(model, epoch(run.id, e, 1 / e));
     applyEvent(model, { type: "summary", run_id: run.id, status: last === 2 ? "stopped_early" : "completed", epochs_run: last });
   }
+  for (const e of [2, 4]) applyEvent(model, { type: "snapshot", run_id: model.runs[1].id, epoch: e, kind: "histogram", data: {} });
   const replay = replayModel(model);
+  assert.deepEqual(replay.snapshotEpochs, []);
   assert.deepEqual(replay.runs.map((r) => [r.epochs.length, r.status, r.summary]), model.runs.map(() => [0, "running", null]));
   assert.equal(replay.variants[0].runs[0], replay.runs[0], "the variants hold the replay's runs");
   assert.equal(replayTo(replay, 1), false);
@@ -244,10 +246,13 @@ test("a replay grows every run again epoch by epoch and ends as the finished exp
   assert.equal(replayTo(replay, 2), false);
   assert.deepEqual(replay.runs.map((r) => r.status), ["stopped_early", "running", "running", "running"]);
   assert.equal(replay.runs[0].stoppedAt, 2);
+  assert.deepEqual(replay.snapshotEpochs, [2], "a snapshot shows once its epoch is replayed");
   assert.deepEqual(variantStats(replay.variants[0], (r) => r.val_loss).x, [1, 2], "a stopped seed no longer holds its variant back");
   assert.equal(replayTo(replay, 4), true);
   assert.deepEqual(replay.runs.map((r) => r.epochs.map((row) => row.epoch)), model.runs.map((r) => r.epochs.map((row) => row.epoch)));
   assert.deepEqual(replay.runs.map((r) => r.summary), model.runs.map((r) => r.summary));
   assert.equal(replay.duplicates, 0);
+  assert.deepEqual(replay.snapshotEpochs, [2, 4]);
   assert.equal(model.runs[1].epochs.length, 4, "the finished model itself is untouched");
+  assert.deepEqual(model.snapshotEpochs, [2, 4]);
 });
