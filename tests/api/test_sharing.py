@@ -77,7 +77,10 @@ def test_a_run_under_way_is_followed_live_and_a_finished_one_is_served(
         assert mine["shared_from"] == theirs["id"]
         assert metrics(sharing, mine["id"]) == metrics(sharing, theirs["id"])
     # Each is its own run: deleting the source keeps the copy whole.
-    assert sharing.http.delete(f"/api/experiments/{first['id']}", headers=sharing.identity("ada"))
+    deleted = sharing.http.delete(
+        f"/api/experiments/{first['id']}", headers=sharing.identity("ada")
+    )
+    assert deleted.status_code == 204
     assert len(metrics(sharing, third["runs"][0]["id"])) == 60
 
 
