@@ -66,9 +66,29 @@ def _by_variant(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
     return out
 
 
+def summarize(spec: ExperimentSpec, runs: Sequence[RunRecord]) -> dict[str, Any]:
+    """What an experiment's runs add up to: reference, sweep, aggregates and comparisons.
+
+    The variants are worked out once (each is a validated RunSpec) for all four.
+    """
+    named = spec.runs()
+    reference = spec.reference_name([name for name, _ in named])
+    swept = _sweep(named)
+    values = dict(zip([n for n, _ in named], swept["values"], strict=True)) if swept else {}
+    return {
+        "reference": reference,
+        "sweep": swept,
+        "aggregates": aggregates(runs, values),
+        "comparisons": comparisons(runs, reference),
+    }
+
+
 def sweep(spec: ExperimentSpec) -> dict[str, Any] | None:
     """The one numeric field the variants sweep (field, values in variant order, log axis?)."""
-    runs = spec.runs()
+    return _sweep(spec.runs())
+
+
+def _sweep(runs: Sequence[tuple[str, RunSpec]]) -> dict[str, Any] | None:
     if len(runs) < 3:
         return None
     leaves = [_leaves(s) for _, s in runs]
@@ -92,10 +112,9 @@ def _leaves(spec: RunSpec) -> dict[str, Any]:
     }
 
 
-def aggregates(spec: ExperimentSpec, runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
-    """Per variant, in order: how many runs and finished replicates, and each metric's stats."""
-    swept = sweep(spec)
-    values = dict(zip([n for n, _ in spec.runs()], swept["values"], strict=True)) if swept else {}
+def aggregates(runs: Sequence[RunRecord], values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per variant, in order: how many runs and finished replicates, each metric's stats, and
+    its swept value (from `values`, by variant name) when the variants sweep one field."""
     out = []
     for variant, members in _by_variant(runs).items():
         row: dict[str, Any] = {
@@ -111,9 +130,8 @@ def aggregates(spec: ExperimentSpec, runs: Sequence[RunRecord]) -> list[dict[str
     return out
 
 
-def comparisons(spec: ExperimentSpec, runs: Sequence[RunRecord]) -> list[dict[str, Any]]:
+def comparisons(runs: Sequence[RunRecord], reference: str) -> list[dict[str, Any]]:
     """Every variant against the reference, paired by replicate, for each verdict metric."""
-    reference = spec.reference_name()
     grouped = _by_variant(runs)
     base = {r.replicate: r for r in grouped.get(reference, [])}
     out = []

@@ -373,11 +373,15 @@ class ExperimentSpec(_Spec):
             )
         return self
 
-    def reference_name(self) -> str:
-        """The variant the others are compared against: as named, else 'none', else the first."""
-        names = [name for name, _ in self.runs()]
+    def reference_name(self, names: list[str] | None = None) -> str:
+        """The variant the others are compared against: as named, else 'none', else the first.
+
+        `names`: the variants' names when the caller has already worked them out.
+        """
         if self.reference is not None:
             return self.reference
+        if names is None:
+            names = [name for name, _ in self.runs()]
         return "none" if "none" in names else names[0]
 
     def members(self) -> list[Planned]:

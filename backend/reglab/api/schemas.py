@@ -118,11 +118,8 @@ class ExperimentRead(_Read):
             **{name: getattr(data, name) for name in ("owner", "status", "spec", "created_at")},
             "runs": data.runs,
             "repeats": spec.repeats,
-            "reference": spec.reference_name(),
             "claims": spec.claims,
-            "sweep": compare.sweep(spec),
-            "aggregates": compare.aggregates(spec, data.runs),
-            "comparisons": compare.comparisons(spec, data.runs),
+            **compare.summarize(spec, data.runs),
         }
 
 
