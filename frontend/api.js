@@ -87,7 +87,8 @@ export const exportUrl = {
   html: (id) => `/api/experiments/${encodeURIComponent(id)}/report.html`,
 };
 
+/** The experiment's stream after `since`, batched: each message is an array of events. */
 export function experimentSocketUrl(id, since) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${proto}//${location.host}/ws/experiments/${encodeURIComponent(id)}${query({ since })}`;
+  return `${proto}//${location.host}/ws/experiments/${encodeURIComponent(id)}${query({ since, batch: 1 })}`;
 }

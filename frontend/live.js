@@ -35,15 +35,11 @@ export class LiveStream {
     const socket = new WebSocket(experimentSocketUrl(this.experimentId, this.cursor));
     this.socket = socket;
     socket.onopen = () => this.onState("live");
+    // The socket is opened with batch=1: a message is an array of events (those the server had
+    // waiting), one JSON.parse and one dispatch for all of them. A lone event is taken too.
     socket.onmessage = (e) => {
-      const msg = JSON.parse(e.data);
-      // A resumed stream starts after our cursor; anything at or before it was already shown.
-      if (typeof msg.cursor === "number") {
-        if (msg.cursor <= this.cursor) return;
-        this.cursor = msg.cursor;
-      }
-      this.delay = FIRST_DELAY_MS;
-      this.onEvent(msg);
+      const data = JSON.parse(e.data);
+      for (const msg of Array.isArray(data) ? data : [data]) this.deliver(msg);
     };
     socket.onclose = (e) => {
       if (this.socket !== socket) return;
@@ -56,6 +52,16 @@ export class LiveStream {
       }
       this.scheduleReconnect();
     };
+  }
+
+  deliver(msg) {
+    // A resumed stream starts after our cursor; anything at or before it was already shown.
+    if (typeof msg.cursor === "number") {
+      if (msg.cursor <= this.cursor) return;
+      this.cursor = msg.cursor;
+    }
+    this.delay = FIRST_DELAY_MS;
+    this.onEvent(msg);
   }
 
   scheduleReconnect() {

@@ -114,11 +114,15 @@ def follow(
     cursor = 0
     for _attempt in range(retries):
         try:
-            with connect(f"{ws_base}/ws/experiments/{experiment['id']}?since={cursor}") as ws:
+            # batch=1: each message is a list of events (all those waiting when it was sent).
+            url = f"{ws_base}/ws/experiments/{experiment['id']}?since={cursor}&batch=1"
+            with connect(url) as ws:
                 while len(final) < len(names):
-                    message = json.loads(ws.recv())
-                    cursor = message["cursor"]
-                    _show(message, names, final, say, every)
+                    for message in json.loads(ws.recv()):
+                        if message["cursor"] <= cursor:
+                            continue
+                        cursor = message["cursor"]
+                        _show(message, names, final, say, every)
             return final
         except (ConnectionClosed, OSError) as exc:
             say(f"(connection lost: {exc}; resuming after cursor {cursor})")

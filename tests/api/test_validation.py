@@ -203,7 +203,12 @@ def test_a_non_ascii_admin_header_is_403_not_a_server_error(server: LiveServer) 
 
 @pytest.mark.parametrize(
     ("query", "reason"),
-    [("since=abc", "since"), (f"since={TOO_BIG}", "since"), ("since=-1", "since")],
+    [
+        ("since=abc", "since"),
+        (f"since={TOO_BIG}", "since"),
+        ("since=-1", "since"),
+        ("batch=yes", "batch"),
+    ],
 )
 def test_bad_stream_parameters_close_with_a_code_and_a_reason(
     server: LiveServer, query: str, reason: str

@@ -1,0 +1,139 @@
+"""WS /ws/experiments/{id}?batch=1: the same events as one per message, in JSON arrays."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from reglab.api.stream import REPLAY_PAGE
+from reglab.live import RESUME_CLOSE_CODE, Frame
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from api.conftest import LiveServer, collect, is_done
+from tests.support import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def body(epochs: int, variants: int = 2) -> dict[str, Any]:
+    return {
+        "name": "batch test",
+        "base": {
+            "train": {"epochs": epochs, "snapshot_every": 5},
+            "data": {"n_train": 60},
+            "model": {"hidden": [16]},
+        },
+        "variants": [
+            {"name": f"l2={i / 100}", "override": {"regularization": {"l2": i / 100}}}
+            for i in range(variants)
+        ],
+    }
+
+
+def batches(
+    live: LiveServer, experiment_id: int, run_ids: set[int], since: int = 0, timeout: float = 90
+) -> list[list[dict[str, Any]]]:
+    """The batched stream's messages after `since` (each a list), until every run is done."""
+    received: list[list[dict[str, Any]]] = []
+    url = f"{live.ws_url}/ws/experiments/{experiment_id}?since={since}&batch=1"
+    with connect(url) as ws:
+        while not is_done([m for batch in received for m in batch], run_ids):
+            batch = json.loads(ws.recv(timeout=timeout))
+            assert isinstance(batch, list) and batch, batch
+            received.append(batch)
+    return received
+
+
+def test_a_batched_replay_holds_the_same_events_as_the_unbatched_one_in_pages(
+    server: LiveServer,
+) -> None:
+    # 2 runs x 60 epochs: more events than a replay page, so the replay takes several messages.
+    created = server.submit(body(epochs=60))
+    run_ids = {r["id"] for r in created["runs"]}
+    server.wait_finished(created["id"])
+    single = collect(server, created["id"], run_ids)
+
+    pages = batches(server, created["id"], run_ids)
+
+    assert [m for page in pages for m in page] == single
+    assert len(single) > REPLAY_PAGE
+    assert all(len(page) <= REPLAY_PAGE for page in pages)
+    assert len(pages) == -(-len(single) // REPLAY_PAGE)  # whole pages, one message each
+
+
+def test_a_batched_stream_resumes_after_its_cursor_exactly_once(server: LiveServer) -> None:
+    created = server.submit(body(epochs=40))
+    run_ids = {r["id"] for r in created["runs"]}
+    # Live: taken while the runs train; each event once, in cursor order.
+    live = [m for batch in batches(server, created["id"], run_ids) for m in batch]
+    cursors = [m["cursor"] for m in live]
+    assert cursors == sorted(set(cursors))
+    epochs = [(m["run_id"], m["epoch"]) for m in live if m["type"] == "epoch"]
+    assert sorted(epochs) == sorted({(r, e) for r in run_ids for e in range(1, 41)})
+    server.wait_finished(created["id"])
+    everything = collect(server, created["id"], run_ids)
+    assert live == everything
+    # Resuming from a cursor in the middle gives exactly what follows it.
+    middle = everything[len(everything) // 2]["cursor"]
+    resumed = [m for b in batches(server, created["id"], run_ids, since=middle) for m in b]
+    assert resumed == [m for m in everything if m["cursor"] > middle]
+
+
+def _caught_up(ws: ClientConnection, live: LiveServer, experiment_id: int, count: int) -> None:
+    """Read the replay of `count` events, then wait for the live subscription."""
+    seen = 0
+    while seen < count:
+        seen += len(json.loads(ws.recv(timeout=10)))
+    hub = live.runtime.hub
+    wait_for(lambda: hub.subscribers(experiment_id) == 1, 10, "the live subscription")
+
+
+def test_live_events_waiting_together_go_in_one_message_and_old_ones_are_left_out(
+    server: LiveServer,
+) -> None:
+    created = server.submit(body(epochs=2, variants=1))
+    run_ids = {r["id"] for r in created["runs"]}
+    server.wait_finished(created["id"])
+    stored = collect(server, created["id"], run_ids)
+    last = stored[-1]["cursor"]
+    hub = server.runtime.hub
+
+    def frame(cursor: int) -> Frame:
+        return Frame(cursor, json.dumps({"type": "probe", "cursor": cursor}))
+
+    url = f"{server.ws_url}/ws/experiments/{created['id']}?since=0&batch=1"
+    with connect(url) as ws:
+        _caught_up(ws, server, created["id"], len(stored))
+        # Published together: queued before the stream wakes, so sent as one message. One at
+        # or below the cursor already sent (a commit the replay had) is left out.
+        hub.publish([(created["id"], frame(c)) for c in (last, last + 1, last + 2, last + 3)])
+        assert [m["cursor"] for m in json.loads(ws.recv(timeout=10))] == [
+            last + 1,
+            last + 2,
+            last + 3,
+        ]
+        hub.publish([(created["id"], frame(last + 4))])
+        assert [m["cursor"] for m in json.loads(ws.recv(timeout=10))] == [last + 4]
+
+
+def test_a_batched_client_that_falls_behind_is_closed_with_the_resume_code(
+    server: LiveServer,
+) -> None:
+    created = server.submit(body(epochs=2, variants=1))
+    run_ids = {r["id"] for r in created["runs"]}
+    server.wait_finished(created["id"])
+    stored = collect(server, created["id"], run_ids)
+    hub = server.runtime.hub
+
+    url = f"{server.ws_url}/ws/experiments/{created['id']}?since=0&batch=1"
+    with connect(url) as ws:
+        _caught_up(ws, server, created["id"], len(stored))
+        burst = hub.queue_size + 10  # more than its queue holds, in one go
+        hub.publish([(created["id"], Frame(10**9 + i, "{}")) for i in range(burst)])
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == RESUME_CLOSE_CODE
+    assert [m for b in batches(server, created["id"], run_ids) for m in b] == stored
