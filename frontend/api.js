@@ -51,6 +51,14 @@ async function request(method, path, body) {
   return data;
 }
 
+/** A GET answer early.js started before Plotly was parsed (once; null when it has none). */
+function early(path) {
+  const started = globalThis.reglabEarly?.[path];
+  if (!started) return null;
+  delete globalThis.reglabEarly[path]; // a later open asks the server again
+  return started.then((data) => data ?? request("GET", path));
+}
+
 function query(params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
@@ -67,11 +75,18 @@ export const api = {
   runSpecSchema: () => request("GET", "/api/schema/run-spec"),
   createExperiment: (body) => request("POST", "/api/experiments", body),
   listExperiments: ({ owner, lesson, offset, limit } = {}) => request("GET", `/api/experiments${query({ owner, lesson, offset, limit })}`),
-  experiment: (id) => request("GET", `/api/experiments/${encodeURIComponent(id)}`),
+  experiment: (id) => {
+    const path = `/api/experiments/${encodeURIComponent(id)}`;
+    return early(path) ?? request("GET", path);
+  },
   run: (id) => request("GET", `/api/runs/${encodeURIComponent(id)}`),
   snapshots: (id) => request("GET", `/api/runs/${encodeURIComponent(id)}/snapshots`),
-  // Every run's epochs as columns and the event cursor they are complete through.
-  history: (id) => request("GET", `/api/experiments/${encodeURIComponent(id)}/metrics`),
+  // Every run's epochs as columns and the event cursor they are complete through; compact:
+  // float32 columns at their shortest digits, the gradient norms of every 20th epoch and the last.
+  history: (id) => {
+    const path = `/api/experiments/${encodeURIComponent(id)}/metrics?compact=true`;
+    return early(path) ?? request("GET", path);
+  },
   metrics: (id, afterEpoch = 0) => request("GET", `/api/runs/${encodeURIComponent(id)}/metrics${query({ after_epoch: afterEpoch })}`),
   cancelRun: (id) => request("POST", `/api/runs/${encodeURIComponent(id)}/cancel`),
   cancelExperiment: (id) => request("POST", `/api/experiments/${encodeURIComponent(id)}/cancel`),

@@ -142,21 +142,36 @@ const numberOf = (v) => (typeof v === "string" ? Number(v) : v);
  * `{cursor, runs: {"<run_id>": {epoch: [...], train_loss: [...], ...}}}`), and the cursor they
  * are complete through: the stream then starts after it, so nothing it sends is already held
  * (an epoch it repeats would count as a duplicate). Returns the number of epochs loaded.
+ *
+ * The compact answer (`?compact=true`) writes the columns named in `float32` at their shortest
+ * digits: rounding them to float32 gives back the stored numbers exactly, the same the stream
+ * sends. Its gradient norms are those of the epochs in `grad_epoch` only; other rows get null.
  */
 export function preloadColumns(model, history) {
   let loaded = 0;
+  const single = new Set(history.float32 || []);
   for (const run of model.runs) {
     const cols = history.runs?.[String(run.id)];
     if (!cols) continue;
-    const names = Object.keys(cols).filter((k) => k !== "epoch" && k !== "grad_norms");
+    const names = Object.keys(cols).filter((k) => k !== "epoch" && k !== "grad_norms" && k !== "grad_epoch");
+    const value = Object.fromEntries(names.map((k) => [k, single.has(k) ? (v) => Math.fround(numberOf(v)) : numberOf]));
+    const grads = gradsByEpoch(cols, single.has("grad_norms"));
     cols.epoch.forEach((e, i) => {
-      const row = { type: "epoch", run_id: run.id, epoch: e, grad_norms: cols.grad_norms?.[i] ?? null };
-      for (const k of names) row[k] = numberOf(cols[k][i]);
+      const row = { type: "epoch", run_id: run.id, epoch: e, grad_norms: grads(e, i) };
+      for (const k of names) row[k] = cols[k][i] === null ? null : value[k](cols[k][i]);
       if (applyEpoch(model, run, row).type === "epoch") loaded += 1;
     });
   }
   model.cursor = Math.max(model.cursor, history.cursor ?? 0);
   return loaded;
+}
+
+/** (epoch, row index) → that row's gradient norms: every row's, or only those of `grad_epoch`. */
+function gradsByEpoch(cols, single) {
+  const norms = (g) => (g ? (single ? g.map((v) => Math.fround(numberOf(v))) : g) : null);
+  if (!cols.grad_epoch) return (e, i) => norms(cols.grad_norms?.[i]);
+  const at = new Map(cols.grad_epoch.map((e, j) => [e, j]));
+  return (e) => (at.has(e) ? norms(cols.grad_norms[at.get(e)]) : null);
 }
 
 /** The loss chart's markers: each run's best validation epoch (★) and where early stopping stopped it (✕). */

@@ -211,6 +211,29 @@ test("the experiment's history in columns preloads every run, decodes non-finite
   assert.equal(model.duplicates, 1);
 });
 
+test("the compact history gives back the stored float32 numbers and only the listed epochs' gradient norms", async () => {
+  const { preloadColumns } = await import("../../frontend/views/experiment-model.js");
+  const model = modelFrom(meta(), (i) => COLORS[i]);
+  const [a] = model.runs;
+  const history = {
+    cursor: 9,
+    float32: ["train_loss", "val_loss", "grad_norms"],
+    grad_norms_every: 2,
+    runs: {
+      // 0.8435577 is float32 0.8435577154159546 at its shortest; seconds are not float32 numbers.
+      [a.id]: { epoch: [1, 2, 3], train_loss: [0.8435577, 0.1, "NaN"], val_loss: [0.9, null, 0.5], seconds: [0.1, 0.2, 0.30000000000000004],
+        grad_epoch: [2, 3], grad_norms: [[0.1, 2], [3, 0.7]] },
+    },
+  };
+  assert.equal(preloadColumns(model, history), 3);
+  assert.deepEqual(a.epochs.map((r) => r.train_loss).slice(0, 2), [0.8435577154159546, Math.fround(0.1)]);
+  assert.ok(Number.isNaN(a.epochs[2].train_loss));
+  assert.deepEqual(a.epochs.map((r) => r.val_loss), [Math.fround(0.9), null, 0.5]);
+  assert.deepEqual(a.epochs.map((r) => r.seconds), [0.1, 0.2, 0.30000000000000004], "other columns as sent");
+  assert.deepEqual(a.epochs.map((r) => r.grad_norms), [null, [Math.fround(0.1), 2], [3, Math.fround(0.7)]]);
+  assert.equal(model.cursor, 9);
+});
+
 test("a run the history has no column for (queued, nothing logged) stays empty", async () => {
   const { preloadColumns } = await import("../../frontend/views/experiment-model.js");
   const model = modelFrom(meta(), (i) => COLORS[i]);

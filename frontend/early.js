@@ -1,0 +1,17 @@
+// Loaded before Plotly (a classic script, so it runs before the 4.6 MB plotly.min.js is parsed):
+// when the page opens on an experiment, its history request and then the experiment's own
+// start now, while the browser parses Plotly and the page's modules, instead of after them.
+// api.js takes these answers once (api.history, api.experiment); a failure there is retried the
+// ordinary way, so errors show as they always did.
+(function early() {
+  const found = /^#\/experiments\/(\d+)(?:$|[/?])/.exec(location.hash);
+  if (!found) return;
+  const base = `/api/experiments/${found[1]}`;
+  const json = (path) => fetch(path, { headers: { Accept: "application/json" } })
+    .then((res) => (res.ok ? res.json() : null))
+    .catch(() => null);
+  const history = json(`${base}/metrics?compact=true`);
+  // Read after the history, as the page would: a status logged before its cursor is in it.
+  const experiment = history.then((h) => (h ? json(base) : null));
+  window.reglabEarly = { [`${base}/metrics?compact=true`]: history, [base]: experiment };
+})();
