@@ -91,8 +91,13 @@ def test_overfitting_lesson_draws_every_run_growing_and_marks_early_stopping(
     assert page.evaluate("window.reglab.drawStats.newPlots") == plots_at_start
 
     expect(page.locator('tr[data-status="stopped_early"]').first).to_be_visible()
-    markers = wait_for(lambda: (m := page.evaluate(MARKERS))["stop"] and m, 10, "stop markers")
-    assert "early-stopping" in markers["stopNames"]
+    # Markers reach Plotly with the chart's next sync (0.4 s after the stream goes quiet): one
+    # run that stopped early may be drawn a sync before the other.
+    markers = wait_for(
+        lambda: "early-stopping" in (m := page.evaluate(MARKERS))["stopNames"] and m,
+        10,
+        "the early-stopping run's stop marker",
+    )
     assert markers["best"] == len(runs)
     stopped = server.experiment(experiment_id)
     for run in stopped["runs"]:
