@@ -117,7 +117,7 @@ def delete_experiment(
     caller.may_change(experiment.owner, f"Experiment {experiment.id}", "delete")
     if experiment.status != "finished":
         raise Conflict(f"Experiment {experiment.id} is still {experiment.status}; cancel it first.")
-    runtime.store.delete_experiment(experiment.id)
+    runtime.recorder.delete_experiment(experiment.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

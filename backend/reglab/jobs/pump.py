@@ -44,17 +44,25 @@ class Recorder:
             if route:
                 events = self.sharing.expand(events)
             logged = self.store.record(events)
-            self.hub.publish(_frames(logged))
+            self.hub.publish(_frames(logged + self.sharing.read_live(logged, self._watched)))
         return logged
+
+    def _watched(self, experiment_id: int) -> bool:
+        return self.hub.subscribers(experiment_id) > 0
 
     def share(self, runs: Sequence[RunRecord]) -> list[RunRecord]:
         """Serve or attach runs to identical computations; returns the runs left to train."""
         if not self.sharing.enabled:  # nothing to look up: no need to wait for the writer
             return list(runs)
         with self.store.write_lock:
-            fresh, copies = self.sharing.join(runs)
-            self.hub.publish(_frames(self.store.record(copies)))
+            fresh, said = self.sharing.join(runs)
+            self.hub.publish(_frames(self.store.record(said)))
         return fresh
+
+    def delete_experiment(self, experiment_id: int) -> None:
+        """Delete an experiment; runs elsewhere sharing its numbers keep them."""
+        with self.store.write_lock:
+            self.sharing.moved(self.store.delete_experiment(experiment_id))
 
     def create_experiment(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
         with self.store.write_lock:

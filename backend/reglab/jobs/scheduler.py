@@ -117,9 +117,12 @@ class Scheduler:
         by_experiment: dict[int, list[RunRecord]] = {}
         for run in runs:
             by_experiment.setdefault(run.experiment_id, []).append(run)
+        # Runs that followed a computation follow it again (or are served, or train).
+        fresh = {e: self.recorder.share(members) for e, members in by_experiment.items()}
         with self._lock:
-            for experiment_id, members in by_experiment.items():
-                self._enqueue(experiment_id, members[0].owner, members, replay)
+            for experiment_id, members in fresh.items():
+                if members:
+                    self._enqueue(experiment_id, members[0].owner, members, replay)
         if running:
             log.warning("%d runs were interrupted by the last stop", len(running))
         self._watch.start()

@@ -2,74 +2,124 @@
 stored numbers; one that asks for a computation under way follows it live.
 
 Two runs are the same computation when their fingerprints match (every spec field, seeds
-included, and the training code's version: spec.RunSpec.fingerprint). The computation keeps the
-run id of the run that started it (its *source*); `routes` says which runs receive its events.
-A follower is a run of its own (its own rows, its owner's quota, deletable on its own): the
-numbers are copied, never pointed to, so deleting either run leaves the other whole.
+included, and the training code's version: spec.RunSpec.fingerprint). A computation is known by
+the id of the run that started it (its *source*, the id its worker reports under).
+
+The numbers (epochs and snapshots) are stored once, under the run that *holds* them (the source,
+until it leaves); every run sharing them points there (`run.shared_from`) and the store reads
+through that pointer. Statuses and summaries are each run's own: `routes` says which runs receive
+them. So a class of 40 clicking one lesson writes its epochs once, not 40 times, and a follower
+costs a run row and a few status events. Deleting either run never breaks the other: a holder
+that is deleted, or cancelled while others follow, first hands its rows to one of its followers
+(store.Store.hand_over).
+
+A computation feeds at most one run per experiment: a run whose experiment already gets its
+numbers trains instead (in the same lockstep group, it costs one member). That keeps one cursor
+to one message in every experiment's stream (store.Store.replay).
 
 All of it happens under the store's write lock, the one every event is recorded under: a run
-that joins a computation gets the rows recorded so far and then every later event, no gap.
+that joins a computation sees the rows recorded so far and then every later event, no gap.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from reglab.events import Event, StatusEvent, SummaryEvent
-from reglab.store.records import RunRecord
-from reglab.store.repo import Store
+from reglab.events import Event, RunStatus, StatusEvent, SummaryEvent
+from reglab.store.records import Logged, RunRecord
+from reglab.store.repo import NUMBERS, Store
 
 
 class Sharing:
-    """Who follows which computation; turns a computation's events into each follower's."""
+    """Who follows which computation; where its numbers are stored and who reads them live."""
 
     def __init__(self, store: Store, *, enabled: bool) -> None:
         self.store = store
         self.enabled = enabled
-        self.routes: dict[int, list[int]] = {}  # source run → runs that get its events
-        self._computing: dict[str, int] = {}  # fingerprint → source run, queued or training
-        self._fingerprint: dict[int, str] = {}  # source run → its fingerprint
+        self.routes: dict[int, list[int]] = {}  # computation → runs that get its statuses
+        self._holder: dict[int, int] = {}  # computation → run holding its rows, if not itself
+        self._readers: dict[int, dict[int, int]] = {}  # computation → {experiment: follower}
+        self._fed: dict[int, set[int]] = {}  # computation → experiments it feeds
+        self._started: set[int] = set()  # computations that have begun training
+        self._computing: dict[str, int] = {}  # fingerprint → computation, queued or training
+        self._fingerprint: dict[int, str] = {}  # computation → its fingerprint
+
+    def holder(self, computation: int) -> int:
+        """The run whose rows hold a computation's numbers."""
+        return self._holder.get(computation, computation)
 
     def join(self, runs: Sequence[RunRecord]) -> tuple[list[RunRecord], list[Event]]:
         """Serve or attach each run to an identical computation.
 
-        Returns the runs left to train, and the events that bring the others up to date (what
-        their computation has told so far), for the caller to record. The caller holds the
-        store's write lock until it has recorded them.
+        Returns the runs left to train, and the status events that bring the others up to date
+        (running, or their computation's final status and summary), for the caller to record.
+        The caller holds the store's write lock until it has recorded them.
         """
         fresh: list[RunRecord] = []
-        copies: list[Event] = []
+        said: list[Event] = []
+        served: set[tuple[int, int]] = set()  # (holder, experiment) served in this call
         for run in runs:
             if not self.enabled or run.fingerprint is None:
                 fresh.append(run)
                 continue
             source = self._computing.get(run.fingerprint)
-            if source is None:
-                done = self.store.find_finished(run.fingerprint)
-                source = done.id if done is not None else None
-            if source is None or source == run.id:
-                self._computing[run.fingerprint] = run.id
-                self._fingerprint[run.id] = run.fingerprint
+            if source is not None:
+                if run.experiment_id in self._fed[source]:
+                    fresh.append(run)  # its experiment has this computation's numbers already
+                    continue
+                self._follow(run, source)
+                if source in self._started:
+                    said.append(StatusEvent(run.id, RunStatus.RUNNING))
+                continue
+            done = self.store.find_finished(run.fingerprint)
+            holder = None if done is None else done.shared_from or done.id
+            if done is None or holder is None or (holder, run.experiment_id) in served:
+                self._start(run)
                 fresh.append(run)
                 continue
-            if source in self._fingerprint:  # under way (or queued): follow it from here on
-                self.routes.setdefault(source, [source]).append(run.id)
-            self.store.mark_shared(run.id, source)
-            copies += self._as(run.id, self.store.history(source), source)
-        return fresh, copies
+            served.add((holder, run.experiment_id))
+            self.store.mark_shared(run.id, holder)
+            said += [_relabel(ev, run.id, holder) for ev in self.store.final_events(done.id)]
+        return fresh, said
 
     def expand(self, events: Iterable[Event]) -> list[Event]:
-        """A computation's events as every run that follows it receives them."""
+        """A computation's events as stored: its numbers once, under the run holding them; its
+        statuses and summary for every run that follows it."""
         out: list[Event] = []
         for ev in events:
-            targets = self.routes.get(ev.run_id)
+            computation = ev.run_id
+            if ev.type in NUMBERS:
+                holder = self._holder.get(computation)
+                out.append(ev if holder is None else dataclasses.replace(ev, run_id=holder))
+                continue
+            targets = self.routes.get(computation)
             if targets is None:
                 out.append(ev)
             else:
-                out += self._as_each(targets, ev)
+                holder = self.holder(computation)
+                out += [ev if t == computation else _relabel(ev, t, holder) for t in targets]
+            if isinstance(ev, StatusEvent) and ev.status == RunStatus.RUNNING:
+                self._started.add(computation)
             if _ends(ev):
-                self._finished(ev.run_id)
+                self._finished(computation)
+        return out
+
+    def read_live(self, logged: Sequence[Logged], watched: Callable[[int], bool]) -> list[Logged]:
+        """The numbers just stored, as each follower's experiment streams them (only for
+        experiments someone watches: the store serves the rest when they are asked for)."""
+        if not self._readers:
+            return []
+        by_holder = {self.holder(c): r for c, r in self._readers.items() if r}
+        out: list[Logged] = []
+        for entry in logged:
+            readers = by_holder.get(entry.message["run_id"])
+            if readers is None or entry.message["type"] not in NUMBERS:
+                continue
+            for experiment_id, run_id in readers.items():
+                if watched(experiment_id):
+                    message = {**entry.message, "run_id": run_id, "experiment_id": experiment_id}
+                    out.append(Logged(entry.seq, experiment_id, message))
         return out
 
     def detach(self, run_ids: Iterable[int]) -> tuple[set[int], set[int]]:
@@ -77,35 +127,63 @@ class Sharing:
 
         Returns (detached, stop): `detached` runs only stop receiving events (the caller records
         their cancelled status itself, unrouted); `stop` are the computations to cancel now
-        (nobody follows them any more), which the caller cancels as usual.
+        (nobody follows them any more), which the caller cancels as usual. A run holding the
+        numbers that leaves keeps its rows so far; a follower takes over the rest.
         """
         detached: set[int] = set()
         stop: set[int] = set()
         for run_id in run_ids:
-            source = next((s for s, ts in self.routes.items() if run_id in ts), None)
-            if source is None:  # nobody shares it: an ordinary cancel
+            computation = next((c for c, ts in self.routes.items() if run_id in ts), None)
+            if computation is None:  # nobody shares it: an ordinary cancel
                 stop.add(run_id)
                 continue
-            targets = self.routes[source]
+            targets = self.routes[computation]
             targets.remove(run_id)
             detached.add(run_id)
+            readers = self._readers.get(computation, {})
+            if run_id == self.holder(computation) and targets:
+                heir = self.store.hand_over(run_id, among=targets)
+                if heir is not None:
+                    self._holder[computation] = heir
+                    readers = {e: r for e, r in readers.items() if r != heir}
+            else:
+                readers = {e: r for e, r in readers.items() if r != run_id}
+            self._readers[computation] = readers
             if not targets:  # the last follower left: the computation itself stops
-                stop.add(source)
+                stop.add(computation)
         return detached, stop
 
-    def _finished(self, source: int) -> None:
-        self.routes.pop(source, None)
-        fingerprint = self._fingerprint.pop(source, None)
-        if fingerprint is not None and self._computing.get(fingerprint) == source:
+    def moved(self, heirs: dict[int, int]) -> None:
+        """Rows of deleted runs now held by their heirs (store.Store.delete_experiment)."""
+        for computation in list(self.routes):
+            heir = heirs.get(self.holder(computation))
+            if heir is not None:
+                self._holder[computation] = heir
+                readers = self._readers.get(computation, {})
+                self._readers[computation] = {e: r for e, r in readers.items() if r != heir}
+
+    def _start(self, run: RunRecord) -> None:
+        if run.shared_from is not None:  # it followed a computation that is gone (a restart)
+            self.store.mark_shared(run.id, None)
+        self._computing[run.fingerprint or ""] = run.id
+        self._fingerprint[run.id] = run.fingerprint or ""
+        self._fed[run.id] = {run.experiment_id}
+
+    def _follow(self, run: RunRecord, computation: int) -> None:
+        self.routes.setdefault(computation, [computation]).append(run.id)
+        self._readers.setdefault(computation, {})[run.experiment_id] = run.id
+        self._fed[computation].add(run.experiment_id)
+        self.store.mark_shared(run.id, self.holder(computation))
+
+    def _finished(self, computation: int) -> None:
+        self.routes.pop(computation, None)
+        self._holder.pop(computation, None)
+        self._readers.pop(computation, None)
+        self._fed.pop(computation, None)
+        self._started.discard(computation)
+        fingerprint = self._fingerprint.pop(computation, None)
+        if fingerprint is not None and self._computing.get(fingerprint) == computation:
             del self._computing[fingerprint]
-
-    @staticmethod
-    def _as_each(targets: Sequence[int], ev: Event) -> list[Event]:
-        return [ev if t == ev.run_id else _relabel(ev, t, ev.run_id) for t in targets]
-
-    @staticmethod
-    def _as(run_id: int, events: Sequence[Event], source: int) -> list[Event]:
-        return [_relabel(ev, run_id, source) for ev in events]
 
 
 def _ends(ev: Event) -> bool:
@@ -113,8 +191,8 @@ def _ends(ev: Event) -> bool:
     return isinstance(ev, SummaryEvent) or (isinstance(ev, StatusEvent) and ev.last)
 
 
-def _relabel(ev: Event, run_id: int, source: int) -> Event:
-    """The event as run `run_id` tells it; a summary also says where its numbers came from."""
+def _relabel(ev: Event, run_id: int, holder: int) -> Event:
+    """The event as run `run_id` tells it; a summary also says where its numbers are held."""
     if isinstance(ev, SummaryEvent):
-        return dataclasses.replace(ev, run_id=run_id, extra={**ev.extra, "shared_from": source})
+        return dataclasses.replace(ev, run_id=run_id, extra={**ev.extra, "shared_from": holder})
     return dataclasses.replace(ev, run_id=run_id)

@@ -173,6 +173,12 @@ def experiment_record(row: tables.Experiment, runs: list[tables.Run]) -> Experim
     )
 
 
-def metric_row(row: tables.EpochMetric) -> MetricRow:
+def metric_row(row: tables.EpochMetric, run_id: int | None = None) -> MetricRow:
+    """The row as a record; `run_id` names the run reading it when that run shares its rows."""
     values = join_nonfinite({name: getattr(row, name) for name in METRIC_COLUMNS}, row.nonfinite)
-    return MetricRow(run_id=row.run_id, epoch=row.epoch, grad_norms=row.grad_norms, **values)
+    return MetricRow(
+        run_id=row.run_id if run_id is None else run_id,
+        epoch=row.epoch,
+        grad_norms=row.grad_norms,
+        **values,
+    )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import literal as sa_literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,7 +58,47 @@ def _summary_event(run_id: int, status: RunStatus, summary: dict[str, Any]) -> S
     return SummaryEvent(run_id=run_id, status=status, extra=dict(summary["extra"]), **values)
 
 
+def _final_events(run: RunRecord) -> list[Event]:
+    if not run.finished:
+        return []
+    status = RunStatus(run.status)
+    summary = run.summary
+    at = None if summary is None else summary["epochs_run"]
+    final: list[Event] = [StatusEvent(run.id, status, run.message, at, summary is None)]
+    if summary is not None:
+        final.append(_summary_event(run.id, status, summary))
+    return final
+
+
 UNFINISHED = ("queued", "running")
+# What a shared computation logs for the runs that follow it (their statuses are their own).
+NUMBERS = ("epoch", "snapshot")
+
+
+def _holders(s: Session, run_ids: Iterable[int]) -> dict[int, int]:
+    """Of these runs, those sharing another run's numbers: run → the run holding its rows."""
+    ids = list(run_ids)
+    if not ids:
+        return {}
+    rows = s.execute(
+        select(tables.Run.id, tables.Run.shared_from).where(
+            tables.Run.id.in_(ids), tables.Run.shared_from.is_not(None)
+        )
+    ).all()
+    return {int(run_id): int(holder) for run_id, holder in rows if holder is not None}
+
+
+def _log_of(experiment_id: int, holders: Iterable[int]) -> ColumnElement[bool]:
+    """The event-log rows an experiment's stream shows: its own, and the epochs and snapshots
+    of the runs holding its shared runs' numbers."""
+    log = tables.EventLog
+    own = log.experiment_id == experiment_id
+    held = sorted(set(holders))
+    if not held:
+        return own
+    return or_(own, log.run_id.in_(held) & log.type.in_(NUMBERS))
+
+
 _KEY = ["run_id", "epoch"]
 
 
@@ -167,11 +208,89 @@ class Store:
                 runs[run.experiment_id].append(run)
             return [experiment_record(r, runs[r.id]) for r in rows], int(total or 0)
 
-    def delete_experiment(self, experiment_id: int) -> None:
+    def delete_experiment(self, experiment_id: int) -> dict[int, int]:
+        """Delete an experiment and all it recorded. Runs of other experiments sharing the
+        numbers of one of its runs keep them: the rows move to one of those runs first (its
+        heir), which the others then share. Returns {deleted run: heir}."""
         with self.write_lock, self._tx() as s:
-            done = s.execute(delete(tables.Experiment).where(tables.Experiment.id == experiment_id))
-            if done.rowcount == 0:  # type: ignore[attr-defined]
+            if s.get(tables.Experiment, experiment_id) is None:
                 raise NotFound(f"There is no experiment {experiment_id}.")
+            run = tables.Run
+            ours = select(run.id).where(run.experiment_id == experiment_id)
+            outside: dict[int, list[int]] = {}
+            for follower, holder in s.execute(
+                select(run.id, run.shared_from).where(
+                    run.shared_from.in_(ours), run.experiment_id != experiment_id
+                )
+            ):
+                if holder is not None:
+                    outside.setdefault(int(holder), []).append(int(follower))
+            heirs = {}
+            for holder, among in outside.items():
+                heir = self._hand_over(s, holder, keep=False, among=among)
+                if heir is not None:
+                    heirs[holder] = heir
+            s.execute(delete(tables.Experiment).where(tables.Experiment.id == experiment_id))
+            return heirs
+
+    def hand_over(self, holder: int, *, among: Sequence[int]) -> int | None:
+        """A run that holds numbers others share stops (cancelled): it keeps its rows so far,
+        and one of the runs still following (`among`) gets a copy and holds the rest. Returns
+        that heir, or None when none of `among` shares the holder's numbers."""
+        with self.write_lock, self._tx() as s:
+            return self._hand_over(s, holder, keep=True, among=among)
+
+    def _hand_over(
+        self, s: Session, holder: int, *, keep: bool, among: Sequence[int] | None = None
+    ) -> int | None:
+        """Make the lowest-numbered run sharing `holder`'s numbers (of `among`, if given) hold
+        them: copied (`keep`) or moved. Every other run sharing them then shares the heir's."""
+        run = tables.Run
+        followers = select(run.id, run.experiment_id).where(run.shared_from == holder)
+        if among is not None:
+            followers = followers.where(run.id.in_(among))
+        first = s.execute(followers.order_by(run.id).limit(1)).first()
+        if first is None:
+            return None
+        heir, heir_experiment = int(first[0]), int(first[1])
+        metric, snap, log = tables.EpochMetric, tables.Snapshot, tables.EventLog
+        for table in (metric, snap):  # a copy the heir may hold from before rows were shared
+            s.execute(delete(table).where(table.run_id == heir))
+        s.execute(delete(log).where(log.run_id == heir, log.type.in_(NUMBERS)))
+        numbers = log.run_id == holder, log.type.in_(NUMBERS)
+        if keep:
+            for table in (metric, snap):
+                cols = [c for c in table.__table__.columns if c.name != "run_id"]
+                s.execute(
+                    insert(table).from_select(
+                        ["run_id", *(c.name for c in cols)],
+                        select(sa_literal(heir), *cols).where(table.run_id == holder),
+                    )
+                )
+            kept = ("seq", "run_id", "experiment_id")
+            cols = [c for c in log.__table__.columns if c.name not in kept]
+            s.execute(
+                insert(log).from_select(
+                    ["experiment_id", "run_id", *(c.name for c in cols)],
+                    select(sa_literal(heir_experiment), sa_literal(heir), *cols)
+                    .where(*numbers)
+                    .order_by(log.seq),
+                )
+            )
+        else:
+            for table in (metric, snap):
+                s.execute(update(table).where(table.run_id == holder).values(run_id=heir))
+            s.execute(
+                update(log).where(*numbers).values(run_id=heir, experiment_id=heir_experiment)
+            )
+        # The others share the heir's rows; with a copy, runs that already left (not `among`)
+        # keep sharing what the holder kept.
+        others = [run.shared_from == holder, run.id != heir]
+        if among is not None:
+            others.append(run.id.in_(among))
+        s.execute(update(run).where(*others).values(shared_from=heir))
+        s.execute(update(run).where(run.id == heir).values(shared_from=None))
+        return heir
 
     # -- runs ----------------------------------------------------------------------------------
 
@@ -198,8 +317,8 @@ class Store:
             ).first()
             return None if row is None else run_record(row)
 
-    def mark_shared(self, run_id: int, source: int) -> None:
-        """Note that run_id's numbers come from the computation of run `source`."""
+    def mark_shared(self, run_id: int, source: int | None) -> None:
+        """Note that run_id's numbers are the rows of run `source` (None: its own rows)."""
         with self.write_lock, self._tx() as s:
             row = s.get(tables.Run, run_id)
             if row is not None:
@@ -221,14 +340,11 @@ class Store:
             by_epoch.setdefault(s.epoch, []).append(shot)
         for epoch in sorted(by_epoch):
             events += by_epoch[epoch]
-        if run.finished:
-            status = RunStatus(run.status)
-            summary = run.summary
-            at = None if summary is None else summary["epochs_run"]
-            events.append(StatusEvent(run_id, status, run.message, at, summary is None))
-            if summary is not None:
-                events.append(_summary_event(run_id, status, summary))
-        return events
+        return events + _final_events(run)
+
+    def final_events(self, run_id: int) -> list[Event]:
+        """A finished run's last words: its final status, and its summary when it has one."""
+        return _final_events(self.get_run(run_id))
 
     def list_runs(
         self,
@@ -333,27 +449,39 @@ class Store:
             self._upsert(s, tables.Snapshot, snaps, [*_KEY, "kind"])
 
     def metrics(self, run_id: int, *, after_epoch: int = 0, limit: int = 5000) -> list[MetricRow]:
+        """A run's epochs: its own rows, or those of the run it shares them with."""
+        m = tables.EpochMetric
         with self._tx() as s:
+            holder = _holders(s, [run_id]).get(run_id, run_id)
             rows = s.scalars(
-                select(tables.EpochMetric)
-                .where(tables.EpochMetric.run_id == run_id, tables.EpochMetric.epoch > after_epoch)
-                .order_by(tables.EpochMetric.epoch)
+                select(m)
+                .where(m.run_id == holder, m.epoch > after_epoch)
+                .order_by(m.epoch)
                 .limit(limit)
             ).all()
-            return [metric_row(r) for r in rows]
+            return [metric_row(r, run_id) for r in rows]
 
     def history_columns(self, experiment_id: int) -> tuple[int, dict[int, dict[str, list[Any]]]]:
         """Every epoch of every run of an experiment, one column per metric, and the cursor they
         are complete through: read in one transaction, so the rows are exactly those of the
-        events logged up to that cursor (the writer commits both together)."""
-        m, log = tables.EpochMetric, tables.EventLog
+        events logged up to that cursor (the writer commits both together). A run that shares
+        its numbers gets those of the run holding them, and the cursor counts that run's log."""
+        m = tables.EpochMetric
         with self._tx() as s:
-            cursor = s.scalar(select(func.max(log.seq)).where(log.experiment_id == experiment_id))
+            runs = s.scalars(
+                select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
+            ).all()
+            holders = _holders(s, runs)
+            cursor = s.scalar(
+                select(func.max(tables.EventLog.seq)).where(
+                    _log_of(experiment_id, holders.values())
+                )
+            )
+            readers: dict[int, list[int]] = {}
+            for run_id in runs:
+                readers.setdefault(holders.get(run_id, run_id), []).append(run_id)
             rows = s.scalars(
-                select(m)
-                .join(tables.Run, tables.Run.id == m.run_id)
-                .where(tables.Run.experiment_id == experiment_id)
-                .order_by(m.run_id, m.epoch)
+                select(m).where(m.run_id.in_(readers)).order_by(m.run_id, m.epoch)
             ).all()
             columns: dict[int, dict[str, list[Any]]] = {}
             for row in rows:
@@ -363,23 +491,27 @@ class Store:
                 run["grad_norms"].append(row.grad_norms)
                 for name in METRIC_COLUMNS:
                     run.setdefault(name, []).append(getattr(record, name))
-            return cursor or 0, columns
+            shared = {
+                reader: columns[holder]
+                for holder, reading in readers.items()
+                if holder in columns
+                for reader in reading
+            }
+            return cursor or 0, shared
 
     def snapshots(
         self, run_id: int, *, kind: str | None = None, epoch: int | None = None
     ) -> list[SnapshotRecord]:
-        where = [tables.Snapshot.run_id == run_id]
-        if kind is not None:
-            where.append(tables.Snapshot.kind == kind)
-        if epoch is not None:
-            where.append(tables.Snapshot.epoch == epoch)
+        """A run's snapshots: its own, or those of the run it shares its numbers with."""
+        snap = tables.Snapshot
         with self._tx() as s:
-            rows = s.scalars(
-                select(tables.Snapshot)
-                .where(*where)
-                .order_by(tables.Snapshot.epoch, tables.Snapshot.kind)
-            ).all()
-            return [SnapshotRecord(r.run_id, r.epoch, r.kind, r.data) for r in rows]
+            where = [snap.run_id == _holders(s, [run_id]).get(run_id, run_id)]
+            if kind is not None:
+                where.append(snap.kind == kind)
+            if epoch is not None:
+                where.append(snap.epoch == epoch)
+            rows = s.scalars(select(snap).where(*where).order_by(snap.epoch, snap.kind)).all()
+            return [SnapshotRecord(run_id, r.epoch, r.kind, r.data) for r in rows]
 
     # -- events --------------------------------------------------------------------------------
 
@@ -435,9 +567,18 @@ class Store:
             return self._log(s, kept)
 
     def replay(self, experiment_id: int, *, after: int, limit: int = 500) -> list[Logged]:
-        """Logged events of one experiment with cursor > `after`, oldest first."""
+        """Logged events of one experiment with cursor > `after`, oldest first.
+
+        A run that shares another's numbers gets that run's epochs and snapshots as its own,
+        at their cursors: the log is in commit order over all experiments, so merging the two
+        keeps "cursor > last seen" exact. (A computation feeds at most one run per experiment,
+        jobs/sharing.py, so no two messages of one experiment share a cursor.)"""
         log, snap = tables.EventLog, tables.Snapshot
         with self._tx() as s:
+            runs = s.scalars(
+                select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
+            ).all()
+            reader = {holder: run_id for run_id, holder in _holders(s, runs).items()}
             rows = s.execute(
                 select(log, snap.data)
                 .outerjoin(
@@ -447,7 +588,7 @@ class Store:
                     & (snap.kind == log.kind)
                     & (log.type == "snapshot"),
                 )
-                .where(log.experiment_id == experiment_id, log.seq > after)
+                .where(_log_of(experiment_id, reader), log.seq > after)
                 .order_by(log.seq)
                 .limit(limit)
             ).all()
@@ -463,6 +604,8 @@ class Store:
                     }
                 else:
                     message = dict(entry.payload or {})
+                if entry.experiment_id != experiment_id:  # a shared computation's epoch
+                    message["run_id"] = reader[entry.run_id]
                 message["cursor"] = entry.seq
                 message["experiment_id"] = experiment_id
                 out.append(Logged(entry.seq, experiment_id, message))
