@@ -9,11 +9,14 @@ spawned workers) and times, from the first submission to the last run done:
    scheduling"; target <= 0.7x);
 3. splitting: one student alone runs the lesson at R = 5 on 2 idle workers vs on 1 worker
    (target <= 0.6x).
+
+BENCH_SCHEDULING_ONLY=sharing,merging,splitting picks scenarios.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -79,7 +82,16 @@ def _finals(exp: dict[str, Any]) -> list[float]:
 
 
 def main() -> None:
-    plain = {"split_groups": False, "merge_group_size": 1}
+    picked = os.environ.get("BENCH_SCHEDULING_ONLY", "sharing,merging,splitting").split(",")
+    if "sharing" in picked:
+        sharing()
+    if "merging" in picked:
+        merging()
+    if "splitting" in picked:
+        splitting()
+
+
+def sharing() -> None:
     one, _ = _timed([_lesson()], share_runs=True)
     many, exps = _timed([_lesson()] * STUDENTS, share_runs=True)
     same = all(_finals(e) == _finals(exps[0]) for e in exps)
@@ -88,6 +100,10 @@ def main() -> None:
         f"= {many / one:4.2f}x {_verdict(many / one, 1.5)}; all the first's numbers: {same}",
         flush=True,
     )
+
+
+def merging() -> None:
+    plain = {"split_groups": False, "merge_group_size": 1}
     own = [_lesson(seed=100 + i) for i in range(STUDENTS)]
     merged, _ = _timed(own, share_runs=False, split_groups=False)
     today, _ = _timed(own, share_runs=False, **plain)
@@ -96,6 +112,9 @@ def main() -> None:
         f"{today:6.1f} s = {merged / today:4.2f}x {_verdict(merged / today, 0.7)}",
         flush=True,
     )
+
+
+def splitting() -> None:
     split, _ = _timed([_lesson(repeats=5)], share_runs=False, workers=2)
     single, _ = _timed([_lesson(repeats=5)], share_runs=False, workers=1)
     print(

@@ -604,8 +604,12 @@ class Store:
                     }
                 else:
                     message = dict(entry.payload or {})
-                if entry.experiment_id != experiment_id:  # a shared computation's epoch
-                    message["run_id"] = reader[entry.run_id]
+                # The row's run, not the payload's: rows handed to an heir keep their payload.
+                message["run_id"] = (
+                    entry.run_id
+                    if entry.experiment_id == experiment_id
+                    else reader[entry.run_id]  # a shared computation's numbers
+                )
                 message["cursor"] = entry.seq
                 message["experiment_id"] = experiment_id
                 out.append(Logged(entry.seq, experiment_id, message))
