@@ -16,7 +16,6 @@ from reglab.jobs.sharing import Sharing
 from reglab.store.records import ExperimentRecord
 from reglab.store.repo import _MIGRATIONS, Store
 from sqlalchemy import create_engine
-
 from unit.test_store import SPEC, epoch, summary
 
 
@@ -163,7 +162,7 @@ def test_migration_drops_copies_that_pointers_replace_and_keeps_the_rest(tmp_pat
         command.upgrade(config, "0004")
     engine.dispose()
     with sqlite3.connect(tmp_path / "old.db") as conn:
-        for e in (1, 2, 3):
+        for _ in range(3):
             conn.execute(
                 "INSERT INTO experiment (name, description, owner, spec, created_at) "
                 "VALUES ('old', '', 'ada', '{}', '2026-01-01 00:00:00')"
