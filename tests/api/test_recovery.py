@@ -80,11 +80,15 @@ def test_killed_server_takes_its_workers_and_its_runs_train_again_without_a_gap(
     }
     # Two workers for one group: one trains, one waits for work (and would never notice its
     # server's death by a failed send).
-    with reglab_serve(tmp_path, REGLAB_WORKERS="2") as api:
+    with reglab_serve(tmp_path, REGLAB_WORKERS="2", REGLAB_SHARE_RUNS="true") as api:
         assert leftover.wait(timeout=10) == -signal.SIGKILL, "the leftover was reaped at start"
         created = api.submit(body)
         runs = [r["id"] for r in created["runs"]]
         wait_for(lambda: len(metrics(api, runs[0])) >= 20, 60, "20 epochs")
+        # Another student asks for the same comparison: it follows the first, across the kill.
+        follower = api.submit(body, user="bob")
+        followers = [r["id"] for r in follower["runs"]]
+        assert [r["shared_from"] for r in follower["runs"]] == runs
         workers = worker_pids(db)
         assert api.process is not None
         api.process.kill()  # SIGKILL: no shutdown code runs
@@ -99,9 +103,16 @@ def test_killed_server_takes_its_workers_and_its_runs_train_again_without_a_gap(
     store.close()
     assert all(0 < len(rows) < EPOCHS for rows in before.values()), "killed mid-training"
 
-    with reglab_serve(tmp_path, REGLAB_WORKERS="1") as api:
+    with reglab_serve(tmp_path, REGLAB_WORKERS="1", REGLAB_SHARE_RUNS="true") as api:
         finished = api.wait_finished(created["id"], timeout=90)
         assert [r["status"] for r in finished["runs"]] == ["completed", "completed"]
+        followed = api.wait_finished(follower["id"], timeout=30)
+        assert [r["status"] for r in followed["runs"]] == ["completed", "completed"]
+        assert [r["shared_from"] for r in followed["runs"]] == runs, "followed again, not retrained"
+        for mine, theirs in zip(followers, runs, strict=True):
+            assert [m["train_loss"] for m in metrics(api, mine)] == [
+                m["train_loss"] for m in metrics(api, theirs)
+            ]
         for run_id in runs:
             after = metrics(api, run_id)
             assert [m["epoch"] for m in after] == list(range(1, EPOCHS + 1))
@@ -122,3 +133,12 @@ def test_killed_server_takes_its_workers_and_its_runs_train_again_without_a_gap(
             assert epochs == list(range(1, EPOCHS + 1))
             said = [m.get("message") or "" for m in messages if m["run_id"] == run_id]
             assert any("trains again from its seeds" in message for message in said)
+        # The follower's stream: its computation's epochs, each once, in order, as its own.
+        theirs = api.read_stream(
+            follower["id"],
+            lambda ms: sum(m["type"] == "summary" for m in ms) == len(followers),
+            timeout=30,
+        )
+        for run_id in followers:
+            epochs = [m["epoch"] for m in theirs if m["type"] == "epoch" and m["run_id"] == run_id]
+            assert epochs == list(range(1, EPOCHS + 1))
