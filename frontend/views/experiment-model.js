@@ -45,7 +45,8 @@ export function modelFrom(meta, colorOf) {
       message: r.message,
       epochs: [],
       best: null,
-      stoppedAt: null,
+      // A run that stopped early before the page opened: its summary says where (its ✕ marker).
+      stoppedAt: r.status === "stopped_early" ? (r.summary?.epochs_run ?? null) : null,
       summary: r.summary || null,
       // The earlier run whose computation gave this run's numbers (identical setups are computed once).
       sharedFrom: r.shared_from ?? r.summary?.extra?.shared_from ?? null,

@@ -32,6 +32,16 @@ test("each run starts empty, queued, with what it changes from the base", () => 
   assert.equal(model.kind, "moons");
 });
 
+test("a run that stopped early before the page opened has its stop marker from its summary", () => {
+  const m = meta();
+  Object.assign(m.runs[1], { status: "stopped_early", summary: { status: "stopped_early", epochs_run: 2, best_epoch: 1, best_val_loss: 0.5 } });
+  const model = modelFrom(m, (i) => COLORS[i]);
+  for (const e of [1, 2]) applyEvent(model, epoch(model.runs[1].id, e, e === 1 ? 0.5 : 0.7));
+  const { stopped } = markersOf(model);
+  assert.deepEqual(stopped.map((s) => [s.name, s.x, s.y]), [["l2", 2, 0.7]]);
+  assert.equal(model.runs[0].stoppedAt, null);
+});
+
 test("replicates of a variant share its colour and are grouped under it", () => {
   const model = modelFrom(meta({ repeats: 3 }), (i) => COLORS[i]);
   assert.deepEqual(model.variants.map((v) => [v.name, v.runs.map((r) => r.replicate), v.color]),
