@@ -78,7 +78,7 @@ def wire_text(message: dict[str, Any]) -> str:
 
 def _frames(logged: list[Logged]) -> list[tuple[int, Frame]]:
     # Serialized here, once, rather than once per watching client.
-    return [(m.experiment_id, Frame(m.seq, wire_text(m.message))) for m in logged]
+    return [(m.experiment_id, Frame(m.seq, m.text or wire_text(m.message))) for m in logged]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from reglab.events import FINAL_STATUSES, EpochEvent, Event, SummaryEvent
 from reglab.store import tables
-from reglab.store.codec import split_nonfinite, to_wire
+from reglab.store.codec import split_nonfinite, to_wire, wire_json
 from reglab.store.records import METRIC_COLUMNS, SUMMARY_COLUMNS
 
 
@@ -30,6 +31,16 @@ def metric_values(ev: EpochEvent) -> dict[str, Any]:
         "grad_norms": to_wire(list(ev.grad_norms)),
         "nonfinite": special,
     }
+
+
+METRIC_ROW = ("run_id", "epoch", *METRIC_COLUMNS, "grad_norms", "nonfinite")
+
+
+def metric_params(ev: EpochEvent) -> tuple[Any, ...]:
+    """An epoch's row as driver parameters in METRIC_ROW's order, its JSON columns as text."""
+    values, special = split_nonfinite({name: getattr(ev, name) for name in METRIC_COLUMNS})
+    nonfinite = None if special is None else json.dumps(special)
+    return (ev.run_id, ev.epoch, *values.values(), wire_json(list(ev.grad_norms))[1], nonfinite)
 
 
 def apply_status(run: tables.Run, status: str, message: str | None) -> bool:

@@ -29,6 +29,16 @@ def to_wire(obj: Any) -> Any:
     return obj
 
 
+def wire_json(obj: Any) -> tuple[Any, str]:
+    """`obj` as strict JSON can hold it (as `to_wire`) and its compact JSON text: one encoding
+    where the check and the text took one each."""
+    try:
+        return obj, json.dumps(obj, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError):
+        named = _named(obj)
+        return named, json.dumps(named, separators=(",", ":"), allow_nan=False)
+
+
 def _named(obj: Any) -> Any:
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else nonfinite_name(obj)

@@ -122,6 +122,7 @@ class Logged:
     seq: int
     experiment_id: int
     message: dict[str, Any]
+    text: str | None = None  # the message's JSON text, when the writer has made it already
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,16 @@ from reglab.events import (
 )
 from reglab.spec import MAX_EPOCHS, ExperimentSpec
 from reglab.store import tables
-from reglab.store.apply import apply_status, apply_summary, fields, metric_values, now
-from reglab.store.codec import to_wire
+from reglab.store.apply import (
+    METRIC_ROW,
+    apply_status,
+    apply_summary,
+    fields,
+    metric_params,
+    metric_values,
+    now,
+)
+from reglab.store.codec import to_wire, wire_json
 from reglab.store.engine import make_engine
 from reglab.store.records import (
     METRIC_COLUMNS,
@@ -69,6 +77,19 @@ def _final_events(run: RunRecord) -> list[Event]:
         final.append(_summary_event(run.id, status, summary))
     return final
 
+
+# The writer's statements, in SQLite's dialect (reglab's store is a SQLite file).
+_METRIC_UPSERT = (
+    f"INSERT INTO epoch_metric ({', '.join(METRIC_ROW)})"
+    f" VALUES ({', '.join('?' * len(METRIC_ROW))})"
+    " ON CONFLICT (run_id, epoch) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in METRIC_ROW[2:])
+)
+_LOG_INSERT = (
+    "INSERT INTO event_log (seq, experiment_id, run_id, type, epoch, kind, payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_LAST_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'"
 
 UNFINISHED = ("queued", "running")
 # What a shared computation logs for the runs that follow it (their statuses are their own).
@@ -539,14 +560,14 @@ class Store:
                 else {}
             )
             kept: list[tuple[int, Event]] = []
-            metrics: list[dict[str, Any]] = []
+            metrics: list[tuple[Any, ...]] = []
             snapshots: list[dict[str, Any]] = []
             for ev in events:
                 experiment_id = experiment_of.get(ev.run_id)
                 if experiment_id is None:
                     continue
                 if isinstance(ev, EpochEvent):
-                    metrics.append(metric_values(ev))
+                    metrics.append(metric_params(ev))
                 elif isinstance(ev, SnapshotEvent):
                     snapshots.append(
                         {
@@ -562,7 +583,8 @@ class Store:
                 elif isinstance(ev, SummaryEvent):
                     apply_summary(runs[ev.run_id], ev)
                 kept.append((experiment_id, ev))
-            self._upsert(s, tables.EpochMetric, metrics, ["run_id", "epoch"])
+            if metrics:  # the hot path: rows as driver parameters, past the ORM's per-row work
+                s.connection().exec_driver_sql(_METRIC_UPSERT, metrics)
             self._upsert(s, tables.Snapshot, snapshots, ["run_id", "epoch", "kind"])
             return self._log(s, kept)
 
@@ -616,30 +638,29 @@ class Store:
             return out
 
     def _log(self, s: Session, events: list[tuple[int, Event]]) -> list[Logged]:
+        """Append events to the log; each comes back with its cursor and its wire text.
+
+        Every event is encoded to JSON once: that text is the stored payload and, with its
+        cursor added, what the websocket sends. Cursors are numbered here, from the table's
+        AUTOINCREMENT counter, under the store's write lock (SQLite's one writer: a write from
+        elsewhere since this transaction's first read fails it, to be retried, never renumbered).
+        """
         if not events:
             return []
-        rows, messages = [], []
-        for experiment_id, ev in events:
-            message = to_wire(fields(ev))
-            messages.append(message)
-            rows.append(
-                {
-                    "experiment_id": experiment_id,
-                    "run_id": ev.run_id,
-                    "type": ev.type,
-                    "epoch": getattr(ev, "epoch", None),
-                    "kind": getattr(ev, "kind", None),
-                    "payload": None if isinstance(ev, SnapshotEvent) else message,
-                }
-            )
-        stmt = insert(tables.EventLog).returning(tables.EventLog.seq, sort_by_parameter_order=True)
-        # Core on the session's connection: the ORM's bulk-insert path costs more than SQLite.
-        seqs = s.connection().execute(stmt, rows).scalars().all()
-        out = []
-        for (experiment_id, _), message, seq in zip(events, messages, seqs, strict=True):
+        connection = s.connection()
+        last = connection.exec_driver_sql(_LAST_SEQ).scalar() or 0
+        rows: list[tuple[Any, ...]] = []
+        out: list[Logged] = []
+        for seq, (experiment_id, ev) in enumerate(events, start=last + 1):
+            message, text = wire_json(fields(ev))
+            epoch, kind = getattr(ev, "epoch", None), getattr(ev, "kind", None)
+            payload = None if isinstance(ev, SnapshotEvent) else text
+            rows.append((seq, experiment_id, ev.run_id, ev.type, epoch, kind, payload))
             message["cursor"] = seq
             message["experiment_id"] = experiment_id
-            out.append(Logged(seq, experiment_id, message))
+            wire = f'{text[:-1]},"cursor":{seq},"experiment_id":{experiment_id}}}'
+            out.append(Logged(seq, experiment_id, message, wire))
+        connection.exec_driver_sql(_LOG_INSERT, rows)
         return out
 
     def _upsert(
