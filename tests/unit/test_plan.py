@@ -36,6 +36,13 @@ def test_replicates_split_by_seed_so_variants_keep_sharing_batches() -> None:
     assert sorted(i for h in halves for i in h.run_ids) == sorted(group.run_ids)
 
 
+def test_seeds_that_cannot_split_evenly_give_way_to_even_parts() -> None:
+    group = lesson(repeats=5, variants=6)  # 30 members, five seeds: 18 + 12 by seed
+    halves = split(group, 2)
+    assert [len(h.members) for h in halves] == [15, 15]
+    assert [i for h in halves for i in h.run_ids] == group.run_ids
+
+
 def test_one_seed_splits_into_near_equal_chunks_in_order() -> None:
     group = lesson(repeats=1, variants=5)
     assert ids(split(group, 2)) == [[0, 1, 2], [3, 4]]
