@@ -62,6 +62,19 @@ SPEC = ExperimentSpec.model_validate(
 )
 
 
+def old_database(path: Path, revision: str) -> str:
+    """A database file at an earlier schema revision, as an older reglab left it; its URL."""
+    url = f"sqlite:///{path}"
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(f"sqlite:///{tmp_path / 'sub' / 'reglab.db'}")
@@ -186,14 +199,7 @@ def test_list_filters_by_owner_and_lesson_and_paginates(store: Store) -> None:
 def test_runs_stored_before_repeats_become_the_one_replicate_of_their_variant(
     tmp_path: Path,
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-    engine.dispose()
+    url = old_database(tmp_path / "old.db", "0001")
     with sqlite3.connect(tmp_path / "old.db") as conn:
         conn.execute(
             "INSERT INTO experiment (name, description, owner, spec, created_at) "

@@ -9,14 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from reglab.events import Event, RunStatus, SnapshotEvent, StatusEvent
 from reglab.jobs.sharing import Sharing
 from reglab.store.records import ExperimentRecord
-from reglab.store.repo import _MIGRATIONS, Store
-from sqlalchemy import create_engine
-from unit.test_store import SPEC, epoch, summary
+from reglab.store.repo import Store
+from unit.test_store import SPEC, epoch, old_database, summary
 
 
 @pytest.fixture
@@ -153,14 +150,7 @@ def test_a_computation_feeds_one_run_per_experiment(store: Store) -> None:
 
 
 def test_migration_drops_copies_that_pointers_replace_and_keeps_the_rest(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
-    engine.dispose()
+    url = old_database(tmp_path / "old.db", "0004")
     with sqlite3.connect(tmp_path / "old.db") as conn:
         for _ in range(3):
             conn.execute(
