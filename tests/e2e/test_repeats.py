@@ -103,6 +103,10 @@ def test_lesson_with_five_seeds_shows_bands_mean_sd_and_verdicts(page: Page, ser
 
 def test_sweep_lesson_draws_its_response_curve_live_with_bands(page: Page, server: Api) -> None:
     body = lesson_body(server, "dropout-sweep", 3)  # three seeds: a band around each curve
+    # Three times the lesson's epochs: the sweep chart redraws every 3 s while a stream runs,
+    # and the lesson alone can finish in about that on a fast machine (then it is drawn once).
+    body["base"] = {**body["base"], "train": {**body["base"]["train"]}}
+    body["base"]["train"]["epochs"] *= 3
     created = server.submit(body, user="Ada")
     page.goto(f"/#/experiments/{created['id']}")
     sweep = page.locator("[data-chart=sweep]")
