@@ -62,6 +62,11 @@ def test_lesson_streams_every_epoch_of_every_run_and_the_db_has_them(server: Liv
         }
     )
     assert epochs_by_run(messages) == expected
+    # Snapshots stream too, after their epoch (they were once stored but never sent).
+    shots = {(m["run_id"], m["epoch"]) for m in messages if m["type"] == "snapshot"}
+    assert {r for r, _ in shots} == run_ids
+    at = {(m["type"], m["run_id"], m["epoch"]): m["cursor"] for m in messages if "epoch" in m}
+    assert all(at[("epoch", r, e)] < at[("snapshot", r, e)] for r, e in shots)
     db = sqlite3.connect(server.settings.database_url.removeprefix("sqlite:///"))
     with db:
         rows = db.execute(

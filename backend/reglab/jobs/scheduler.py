@@ -62,8 +62,10 @@ class _Job:
     group: Group
     order: int  # submission order: FIFO among equals, kept when a group is queued again
     cancelled: set[int] = field(default_factory=set)
-    # Epochs of each run already logged: a retrained run stores them again, quietly.
+    # Epochs of each run logged before this job: a retrained run stores them again, quietly.
     replay: dict[int, int] = field(default_factory=dict)
+    # The newest epoch of each run this job has logged (the replay of a requeue after it).
+    logged: dict[int, int] = field(default_factory=dict)
     started: float | None = None  # time.monotonic() when it went to the executor
     preempted: bool = False  # given back for another user's group: queued again when over
     expired: bool = False  # stopped by the time limit
@@ -220,7 +222,8 @@ class Scheduler:
                 if event.epoch <= job.replay.get(event.run_id, 0):
                     return None
                 if isinstance(event, EpochEvent):
-                    job.replay[event.run_id] = event.epoch  # for a requeue after a preemption
+                    # Not into `replay`: that epoch's snapshots come after it and are new too.
+                    job.logged[event.run_id] = event.epoch
                 return event
             if job.preempted and event.run_id not in job.cancelled:
                 return None  # its stop is a pause, not an end: it trains again later
@@ -339,7 +342,8 @@ class Scheduler:
         if members:
             gid = f"e{job.experiment_id}-g{next(self._ids)}"
             again = _Job(gid, job.experiment_id, job.owner, Group(members), job.order)
-            again.replay = {r: e for r, e in job.replay.items() if r in open_ids}
+            seen = {**job.replay, **job.logged}  # an epoch logged now is later than any replay
+            again.replay = {r: e for r, e in seen.items() if r in open_ids}
             self._pending.append(again)
             self.recorder.record(
                 [StatusEvent(r, RunStatus.QUEUED, PREEMPTED) for r in sorted(open_ids)]
