@@ -6,7 +6,8 @@ reads what the page measured about itself in four scenarios:
 - today: 8 runs × 1,500 epochs streaming;
 - (a) 30 runs (6 variants × 5 replicates, drawn as bands) × 500 epochs streaming;
 - (b) the same with Chromium's CPU throttled ×4 (a stand-in for a classroom laptop);
-- (c) opening a finished 30-run experiment: time from navigation to every epoch on screen.
+- (c) opening a finished 30-run experiment: time from navigation to every epoch on screen;
+- (i) a control: the frame gaps of a page that draws nothing while (a)'s comparison trains.
 
 While streaming: frame time (gaps between requestAnimationFrame callbacks, from the first drawn
 epoch until the view says "finished") and event → drawn (from the websocket message's arrival to
@@ -47,6 +48,7 @@ class Scenario:
     frame_p95_ms: float | None = None
     draw_p95_ms: float | None = None
     open_ms: float | None = None  # (c): time to first full draw of a finished experiment
+    idle: bool = False  # (i): a page that draws nothing, while the same comparison trains
 
 
 def scenarios() -> list[Scenario]:
@@ -57,6 +59,7 @@ def scenarios() -> list[Scenario]:
         Scenario("(a) 6 variants x 5 replicates x 500 epochs", 6, 5, 500, 1, 33, 100),
         Scenario("(b) as (a), CPU throttled x4", 6, 5, 500, 4, frame_p95_ms=50),
         Scenario(f"(c) open a finished 30-run experiment of {big} epochs", 6, 5, big, open_ms=1500),
+        Scenario("(i) control: an idle page's frames while (a) trains", 6, 5, 500, idle=True),
     ]
 
 
@@ -84,21 +87,90 @@ def body(s: Scenario) -> dict[str, Any]:
 # the first drawn epoch until the view says "finished"), not the idle frames around them.
 FRAME_PROBE = """
 window.__frames = [];
+window.__streaming = () => {
+  const s = window.reglab && window.reglab.drawStats;
+  return s && s.extends > 0 && document.querySelector('.conn')?.textContent !== 'finished';
+};
 (function tick(prev) {
   requestAnimationFrame((now) => {
-    const s = window.reglab && window.reglab.drawStats;
-    const done = document.querySelector('.conn')?.textContent === 'finished';
-    if (prev && s && s.extends > 0 && !done) window.__frames.push(now - prev);
+    if (prev && window.__streaming()) window.__frames.push(now - prev);
     tick(now);
   });
 })();
+// Websocket messages: what the browser dispatches and parses (counted, not read).
+window.__ws = { messages: 0 };
+const NativeSocket = window.WebSocket;
+window.WebSocket = class extends NativeSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', () => { window.__ws.messages += 1; });
+  }
+};
+// Long animation frames (> 50 ms) while streaming, and where their time went: scripts (by what
+// invoked them), style/layout/paint, or neither (the renderer waiting for a core).
+window.__loaf = [];
+try {
+  new PerformanceObserver((list) => {
+    if (!window.__streaming()) return;
+    for (const f of list.getEntries()) {
+      const scripts = {};
+      for (const sc of f.scripts) {
+        const key = sc.invokerType + ':' + (sc.invoker || '').slice(0, 40);
+        scripts[key] = (scripts[key] || 0) + sc.duration;
+      }
+      const script = f.scripts.reduce((t, sc) => t + sc.duration, 0);
+      // Style, layout and paint: after the frame's requestAnimationFrame callbacks (scripts).
+      const render = f.styleAndLayoutStart ? f.startTime + f.duration - f.styleAndLayoutStart : 0;
+      window.__loaf.push({ duration: f.duration, script, render, scripts });
+    }
+  }).observe({ type: 'long-animation-frame', buffered: false });
+} catch (e) {}
 """
 STATS = """() => {
   const s = window.reglab.drawStats;
   const runs = window.reglab.state.experiment.runs;
   return {frames: window.__frames, latencies: s.latencies, extends: s.extends,
           newPlots: s.newPlots, flushMs: s.flushMs, workMs: s.workMs,
-          epochs: runs.reduce((n, r) => n + r.epochs.length, 0)};
+          epochs: runs.reduce((n, r) => n + r.epochs.length, 0), ws: window.__ws,
+          loaf: window.__loaf};
+}"""
+
+
+def _loaf(frames: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """Long animation frames summed up: how many, their time, and how much of it was the page's
+    scripts (by invoker), rendering, or neither (time the renderer did not run)."""
+    total = sum(f["duration"] for f in frames)
+    script = sum(f["script"] for f in frames)
+    render = sum(f["render"] for f in frames)
+    by: dict[str, float] = {}
+    for f in frames:
+        for key, ms in f["scripts"].items():
+            kind = key.split(":")[0]
+            by[kind] = by.get(kind, 0) + ms
+    return {
+        "count": len(frames),
+        "per_s": round(len(frames) / seconds, 2) if seconds else None,
+        "total_ms": round(total),
+        "script_ms": round(script),
+        "render_ms": round(render),
+        "other_ms": round(total - script - render),
+        "script_ms_by_invoker": {k: round(v) for k, v in sorted(by.items(), key=lambda kv: -kv[1])},
+    }
+
+
+OPEN_TIMELINE = """() => {
+  const api = performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/'));
+  const ms = Math.round;
+  const at = (e) => e && {start: ms(e.startTime), first_byte: ms(e.responseStart),
+    end: ms(e.responseEnd), wire: e.encodedBodySize, json: e.decodedBodySize};
+  const shots = api.filter((e) => /snapshots/.test(e.name));
+  return {
+    history: at(api.find((e) => /metrics/.test(e.name))),
+    experiment: at(api.find((e) => /experiments\\/\\d+$/.test(e.name))),
+    snapshots: shots.length && {count: shots.length,
+      start: ms(Math.min(...shots.map((e) => e.startTime))),
+      end: ms(Math.max(...shots.map((e) => e.responseEnd)))},
+  };
 }"""
 # Every run's every epoch is in the model and on the loss chart, nothing left to draw there.
 SHOWN = "() => window.reglab.shown && window.reglab.shown() && performance.now()"
@@ -164,10 +236,51 @@ def stream(browser: Browser, url: str, s: Scenario) -> dict[str, Any]:
         # browser's: when frames are long but this is short, the time went elsewhere.
         "page_work_ms_p50": round(statistics.median(stats["workMs"] or [0]), 1),
         "page_work_ms_p95": round(_pct(stats["workMs"] or [], 0.95), 1),
+        "ws_messages": stats["ws"]["messages"],
+        "epochs_per_ws_message": round(stats["epochs"] / max(1, stats["ws"]["messages"]), 1),
+        "long_frames": _loaf(stats["loaf"], elapsed),
         "extend_calls": stats["extends"],
         "chart_builds": stats["newPlots"],
         "flush_ms_p50": {k: round(statistics.median(v), 1) for k, v in stats["flushMs"].items()},
         "flush_ms_max": {k: round(max(v), 1) for k, v in stats["flushMs"].items()},
+    }
+
+
+IDLE_PROBE = """
+window.__frames = [];
+window.__on = false;
+(function tick(prev) {
+  requestAnimationFrame((now) => {
+    if (prev && window.__on) window.__frames.push(now - prev);
+    tick(now);
+  });
+})();
+"""
+
+
+def idle(browser: Browser, url: str, s: Scenario) -> dict[str, Any]:
+    """A control: frame gaps of a page that does nothing (the lessons page, no stream open) while
+    the scenario's comparison trains. What it misses is what the machine gave no renderer."""
+    page = _open(browser, url, s)
+    page.add_init_script(IDLE_PROBE)
+    page.goto(url)
+    page.wait_for_selector(".lesson-card, .cards")
+    created = _submit(url, s)
+    page.evaluate("window.__on = true")
+    started = time.monotonic()
+    while time.monotonic() - started < 900:
+        runs = httpx.get(f"{url}/api/experiments/{created['id']}", timeout=30).json()["runs"]
+        if all(r["summary"] for r in runs):
+            break
+        time.sleep(0.5)
+    frames = page.evaluate("window.__frames") or [float("nan")]
+    page.close()
+    return {
+        "seconds": round(time.monotonic() - started, 1),
+        "frames": len(frames),
+        "frame_ms_p50": round(statistics.median(frames), 1),
+        "frame_ms_p95": round(_pct(frames, 0.95), 1),
+        "frame_ms_max": round(max(frames), 1),
     }
 
 
@@ -181,17 +294,23 @@ def reopen(browser: Browser, url: str, s: Scenario) -> dict[str, Any]:
             break
         time.sleep(1)
     times = []
+    requests = []
     for _ in range(3):  # the first open also warms the browser's caches; report the median
         page = _open(browser, url, s)
         page.goto(f"{url}/#/experiments/{created['id']}")
         shown = page.wait_for_function(SHOWN, timeout=120_000, polling="raf").json_value()
         times.append(shown)
+        requests.append(page.evaluate(OPEN_TIMELINE))
         page.close()
     return {
         "runs": len(created["runs"]),
         "epochs_per_run": s.epochs,
         "open_ms": round(statistics.median(times)),
         "open_ms_each": [round(t) for t in times],
+        # Each open's requests (ms after navigation: started, first byte, ended; bytes on the
+        # wire and as JSON): the history, the experiment read after it, the pictured runs'
+        # snapshots.
+        "timeline": requests,
     }
 
 
@@ -217,7 +336,7 @@ def main() -> None:
             if only and key not in only.split(","):
                 continue
             load = os.getloadavg()
-            measure = reopen if s.open_ms else stream
+            measure = idle if s.idle else reopen if s.open_ms else stream
             result = measure(browser, server.url, s)
             result["load_avg_before"] = [round(x, 2) for x in load]
             result["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
@@ -231,7 +350,8 @@ def main() -> None:
             print(_verdict("time to first full draw", r["open_ms"], s.open_ms), end="")
             continue
         print(_verdict("frame time p95", r["frame_ms_p95"], s.frame_p95_ms), end="")
-        print(_verdict("event → drawn p95", r["draw_ms_p95"], s.draw_p95_ms), end="")
+        if not s.idle:
+            print(_verdict("event → drawn p95", r["draw_ms_p95"], s.draw_p95_ms), end="")
 
 
 if __name__ == "__main__":
