@@ -10,7 +10,9 @@ spawned workers) and times, from the first submission to the last run done:
 3. splitting: one student alone runs the lesson at R = 5 on 2 idle workers vs on 1 worker
    (target <= 0.6x).
 
-BENCH_SCHEDULING_ONLY=sharing,merging,splitting picks scenarios.
+4. the merge curve: CPU seconds per member of one group of K of the lesson's runs.
+
+BENCH_SCHEDULING_ONLY=sharing,merging,splitting,curve picks scenarios.
 """
 
 from __future__ import annotations
@@ -87,13 +89,15 @@ def _finals(exp: dict[str, Any]) -> list[float]:
 
 
 def main() -> None:
-    picked = os.environ.get("BENCH_SCHEDULING_ONLY", "sharing,merging,splitting").split(",")
+    picked = os.environ.get("BENCH_SCHEDULING_ONLY", "sharing,merging,splitting,curve").split(",")
     if "sharing" in picked:
         sharing()
     if "merging" in picked:
         merging()
     if "splitting" in picked:
         splitting()
+    if "curve" in picked:
+        merge_curve()
 
 
 def sharing() -> None:
@@ -122,6 +126,34 @@ def merging() -> None:
             f"{_verdict(merged / today, 0.7)}",
             flush=True,
         )
+
+
+def merge_curve() -> None:
+    """Where merging pays: CPU seconds per member of one lockstep group of K of the lesson's
+    runs, each with its own seeds (as students' groups are), one torch thread, in this process."""
+    import torch
+    from reglab.spec import RunSpec
+    from reglab.training.loop import train_group
+    from reglab.training.plan import Group, Member
+
+    torch.set_num_threads(1)
+    base = get_lesson(LESSON).spec.members()[0].spec
+
+    def member(i: int) -> Member:
+        seeded = base.model_dump(mode="json")
+        seeded["model"]["init_seed"] = seeded["train"]["seed"] = 1000 + i
+        return Member(i, str(i), RunSpec.model_validate(seeded))
+
+    for _ in train_group(Group((member(-1),))):  # first use: torch's lazy set-up
+        pass
+    costs = []
+    for k in (1, 6, 12, 24, 30, 48, 60):
+        group = Group(tuple(member(i) for i in range(k)))
+        started = time.process_time()
+        for _ in train_group(group):
+            pass
+        costs.append(f"K={k} {(time.process_time() - started) / k:.3f}")
+    print(f"merge curve: CPU s per member of the lesson's runs: {', '.join(costs)}", flush=True)
 
 
 def splitting() -> None:
