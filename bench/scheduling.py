@@ -63,7 +63,8 @@ def _timed(students: list[dict[str, Any]], **settings: Any) -> tuple[float, list
                 finished = all(r["status"] in FINAL for e in exps for r in e["runs"])
                 return exps if finished else None
 
-            exps: list[dict[str, Any]] = wait_for(done, 3600, "the class to finish")
+            while (exps := done()) is None:  # at 5 Hz: each poll is work for the server too
+                time.sleep(0.2)
             return time.perf_counter() - started, exps
         finally:
             api.http.close()

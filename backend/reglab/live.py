@@ -100,7 +100,8 @@ class Hub:
 
     def publish(self, messages: Iterable[tuple[int, Message]]) -> None:
         """Queue (topic, message) pairs for delivery; returns at once, from any thread."""
-        batch = list(messages)
+        with self._lock:  # nobody watches: no wake-up of the loop (most batches of a class)
+            batch = [(topic, m) for topic, m in messages if topic in self._topics]
         if not batch or self._loop is None or self._loop.is_closed():
             return
         # The loop may close between the check and the call (server shutting down).

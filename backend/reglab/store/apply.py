@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from reglab.events import FINAL_STATUSES, EpochEvent, Event, SummaryEvent
+from reglab.events import FINAL_STATUSES, EpochEvent, Event, SnapshotEvent, SummaryEvent
 from reglab.store import tables
 from reglab.store.codec import split_nonfinite, to_wire, wire_json
 from reglab.store.records import METRIC_COLUMNS, SUMMARY_COLUMNS
@@ -41,6 +41,15 @@ def metric_params(ev: EpochEvent) -> tuple[Any, ...]:
     values, special = split_nonfinite({name: getattr(ev, name) for name in METRIC_COLUMNS})
     nonfinite = None if special is None else json.dumps(special)
     return (ev.run_id, ev.epoch, *values.values(), wire_json(list(ev.grad_norms))[1], nonfinite)
+
+
+def snapshot_text(ev: SnapshotEvent, data: str) -> str:
+    """A snapshot's message as JSON text, around its data's text (the largest thing reglab
+    sends: a boundary grid is encoded once, for the row and the wire)."""
+    head = json.dumps(
+        {"run_id": ev.run_id, "epoch": ev.epoch, "kind": ev.kind}, separators=(",", ":")
+    )
+    return f'{head[:-1]},"data":{data},"type":"snapshot"}}'
 
 
 def apply_status(run: tables.Run, status: str, message: str | None) -> bool:

@@ -34,6 +34,7 @@ from reglab.store.apply import (
     metric_params,
     metric_values,
     now,
+    snapshot_text,
 )
 from reglab.store.codec import to_wire, wire_json
 from reglab.store.engine import make_engine
@@ -84,6 +85,10 @@ _METRIC_UPSERT = (
     f" VALUES ({', '.join('?' * len(METRIC_ROW))})"
     " ON CONFLICT (run_id, epoch) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in METRIC_ROW[2:])
+)
+_SNAPSHOT_UPSERT = (
+    "INSERT INTO snapshot (run_id, epoch, kind, data) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (run_id, epoch, kind) DO UPDATE SET data = excluded.data"
 )
 _LOG_INSERT = (
     "INSERT INTO event_log (seq, experiment_id, run_id, type, epoch, kind, payload)"
@@ -561,7 +566,9 @@ class Store:
             )
             kept: list[tuple[int, Event]] = []
             metrics: list[tuple[Any, ...]] = []
-            snapshots: list[dict[str, Any]] = []
+            snapshots: list[tuple[Any, ...]] = []
+            # A snapshot's message and its text, its data encoded once.
+            texts: dict[int, tuple[dict[str, Any], str]] = {}
             for ev in events:
                 experiment_id = experiment_of.get(ev.run_id)
                 if experiment_id is None:
@@ -569,24 +576,21 @@ class Store:
                 if isinstance(ev, EpochEvent):
                     metrics.append(metric_params(ev))
                 elif isinstance(ev, SnapshotEvent):
-                    snapshots.append(
-                        {
-                            "run_id": ev.run_id,
-                            "epoch": ev.epoch,
-                            "kind": ev.kind,
-                            "data": to_wire(ev.data),
-                        }
-                    )
+                    named, data = wire_json(ev.data)
+                    snapshots.append((ev.run_id, ev.epoch, ev.kind, data))
+                    texts[id(ev)] = ({**fields(ev), "data": named}, snapshot_text(ev, data))
                 elif isinstance(ev, StatusEvent):
                     if not apply_status(runs[ev.run_id], ev.status, ev.message):
                         continue
                 elif isinstance(ev, SummaryEvent):
                     apply_summary(runs[ev.run_id], ev)
                 kept.append((experiment_id, ev))
-            if metrics:  # the hot path: rows as driver parameters, past the ORM's per-row work
+            # The hot path: rows as driver parameters, past the ORM's per-row work.
+            if metrics:
                 s.connection().exec_driver_sql(_METRIC_UPSERT, metrics)
-            self._upsert(s, tables.Snapshot, snapshots, ["run_id", "epoch", "kind"])
-            return self._log(s, kept)
+            if snapshots:
+                s.connection().exec_driver_sql(_SNAPSHOT_UPSERT, snapshots)
+            return self._log(s, kept, texts)
 
     def replay(self, experiment_id: int, *, after: int, limit: int = 500) -> list[Logged]:
         """Logged events of one experiment with cursor > `after`, oldest first.
@@ -637,7 +641,12 @@ class Store:
                 out.append(Logged(entry.seq, experiment_id, message))
             return out
 
-    def _log(self, s: Session, events: list[tuple[int, Event]]) -> list[Logged]:
+    def _log(
+        self,
+        s: Session,
+        events: list[tuple[int, Event]],
+        texts: dict[int, tuple[dict[str, Any], str]] | None = None,
+    ) -> list[Logged]:
         """Append events to the log; each comes back with its cursor and its wire text.
 
         Every event is encoded to JSON once: that text is the stored payload and, with its
@@ -652,7 +661,8 @@ class Store:
         rows: list[tuple[Any, ...]] = []
         out: list[Logged] = []
         for seq, (experiment_id, ev) in enumerate(events, start=last + 1):
-            message, text = wire_json(fields(ev))
+            known = None if texts is None else texts.get(id(ev))
+            message, text = known if known is not None else wire_json(fields(ev))
             epoch, kind = getattr(ev, "epoch", None), getattr(ev, "kind", None)
             payload = None if isinstance(ev, SnapshotEvent) else text
             rows.append((seq, experiment_id, ev.run_id, ev.type, epoch, kind, payload))
