@@ -42,8 +42,10 @@ router = APIRouter(tags=["stream"])
 REPLAY_PAGE = 64
 # Replay pages read from the store at once, over all streams.
 REPLAY_READERS = 4
-# Live events sent in one batched message at most: those already queued when it is sent.
+# Live events sent in one batched message at most (those already queued when it is sent), and
+# the text they may add up to, as a replay page's: a burst of snapshots goes in several.
 BATCH_MAX = 512
+BATCH_CHARS = 1_000_000
 NOT_FOUND_CLOSE_CODE = 4404
 INVALID_CLOSE_CODE = 4422
 
@@ -145,7 +147,8 @@ def _drain(subscription: Subscription, first: Frame | None, most: int) -> tuple[
     if first is None:
         return [], True
     frames = [first]
-    while len(frames) < most:
+    size = len(first.text)
+    while len(frames) < most and size < BATCH_CHARS:
         try:
             frame: Frame | None = subscription.queue.get_nowait()
         except asyncio.QueueEmpty:
@@ -153,6 +156,7 @@ def _drain(subscription: Subscription, first: Frame | None, most: int) -> tuple[
         if frame is None:
             return frames, True
         frames.append(frame)
+        size += len(frame.text)
     return frames, False
 
 
