@@ -133,6 +133,24 @@ def test_nan_and_inf_are_stored_explicitly(store: Store) -> None:
     assert store.get_run(run).summary["best_val_loss"] == -math.inf  # type: ignore[index]
 
 
+def test_history_columns_are_each_runs_metric_rows_nan_and_inf_included(store: Store) -> None:
+    exp, _ = store.create_experiment(owner="ada", spec=SPEC)
+    one, two = (r.id for r in exp.runs)
+    store.record([epoch(one, n, loss=1 / n) for n in range(1, 5)])
+    store.record([epoch(two, 1, loss=math.nan), epoch(two, 2, loss=-math.inf), epoch(two, 3)])
+    cursor, columns = store.history_columns(exp.id)
+    assert cursor == max(e.seq for e in store.replay(exp.id, after=0))
+    assert sorted(columns) == [one, two]
+    for run_id, run in columns.items():
+        rows = store.metrics(run_id)
+        assert run["epoch"] == [m.epoch for m in rows]
+        assert run["grad_norms"] == [m.grad_norms for m in rows]
+        for name in ("train_loss", "val_loss", "train_acc", "lr", "step_size", "seconds"):
+            # repr: NaN equals itself only as text
+            assert [repr(v) for v in run[name]] == [repr(getattr(m, name)) for m in rows], name
+    assert math.isnan(columns[two]["train_loss"][0]) and columns[two]["val_loss"][1] == -math.inf
+
+
 def test_first_final_status_stands(store: Store) -> None:
     exp, _ = store.create_experiment(owner="ada", spec=SPEC)
     run = exp.runs[0].id

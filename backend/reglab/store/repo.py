@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +11,17 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy import literal as sa_literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,7 +47,7 @@ from reglab.store.apply import (
     now,
     snapshot_text,
 )
-from reglab.store.codec import to_wire, wire_json
+from reglab.store.codec import join_nonfinite, to_wire, wire_json
 from reglab.store.engine import make_engine
 from reglab.store.records import (
     METRIC_COLUMNS,
@@ -491,8 +502,15 @@ class Store:
         """Every epoch of every run of an experiment, one column per metric, and the cursor they
         are complete through: read in one transaction, so the rows are exactly those of the
         events logged up to that cursor (the writer commits both together). A run that shares
-        its numbers gets those of the run holding them, and the cursor counts that run's log."""
-        m = tables.EpochMetric
+        its numbers gets those of the run holding them, and the cursor counts that run's log.
+
+        Read as plain columns (no ORM objects), the JSON columns as text: a 30-run experiment of
+        2,000 epochs is 60,000 rows, and per-row objects and JSON decoding took seconds of the
+        page's wait to open it. All gradient norms of a run are decoded in one call."""
+        m = tables.EpochMetric.__table__.c
+        picked: list[ColumnElement[Any]] = [m.run_id, m.epoch]
+        picked += [m[name] for name in METRIC_COLUMNS]
+        picked += [type_coerce(m.grad_norms, Text), type_coerce(m.nonfinite, Text)]
         with self._tx() as s:
             runs = s.scalars(
                 select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
@@ -506,24 +524,33 @@ class Store:
             readers: dict[int, list[int]] = {}
             for run_id in runs:
                 readers.setdefault(holders.get(run_id, run_id), []).append(run_id)
-            rows = s.scalars(
-                select(m).where(m.run_id.in_(readers)).order_by(m.run_id, m.epoch)
+            rows = s.execute(
+                select(*picked).where(m.run_id.in_(readers)).order_by(m.run_id, m.epoch)
             ).all()
-            columns: dict[int, dict[str, list[Any]]] = {}
-            for row in rows:
-                record = metric_row(row)
-                run = columns.setdefault(row.run_id, {"epoch": [], "grad_norms": []})
-                run["epoch"].append(row.epoch)
-                run["grad_norms"].append(row.grad_norms)
-                for name in METRIC_COLUMNS:
-                    run.setdefault(name, []).append(getattr(record, name))
-            shared = {
-                reader: columns[holder]
-                for holder, reading in readers.items()
-                if holder in columns
-                for reader in reading
-            }
-            return cursor or 0, shared
+        columns: dict[int, dict[str, list[Any]]] = {}
+        names = ("run_id", "epoch", *METRIC_COLUMNS, "grad_norms", "nonfinite")
+        start = 0
+        while start < len(rows):  # rows come by run: transpose each run's block at C speed
+            run_id, end = rows[start][0], start
+            while end < len(rows) and rows[end][0] == run_id:
+                end += 1
+            run = dict(zip(names, map(list, zip(*rows[start:end], strict=True)), strict=True))
+            run.pop("run_id")
+            for i, special in enumerate(run.pop("nonfinite")):
+                if special is not None:  # NaN/±Inf, named in the row's map
+                    for name, value in join_nonfinite({}, json.loads(special)).items():
+                        run[name][i] = value
+            texts = [t or "null" for t in run["grad_norms"]]
+            run["grad_norms"] = json.loads(f"[{','.join(texts)}]")  # one decode per run
+            columns[run_id] = run
+            start = end
+        shared = {
+            reader: columns[holder]
+            for holder, reading in readers.items()
+            if holder in columns
+            for reader in reading
+        }
+        return cursor or 0, shared
 
     def snapshots(
         self, run_id: int, *, kind: str | None = None, epoch: int | None = None
