@@ -4,13 +4,18 @@ run is deleted or cancelled. Real SQLite files; the Sharing router without a ser
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from reglab.events import Event, RunStatus, SnapshotEvent, StatusEvent
+from reglab.jobs.pump import Recorder
 from reglab.jobs.sharing import Sharing
+from reglab.live import Hub
 from reglab.store.records import ExperimentRecord
 from reglab.store.repo import Store
 from unit.test_store import SPEC, epoch, old_database, summary
@@ -182,3 +187,30 @@ def test_migration_drops_copies_that_pointers_replace_and_keeps_the_rest(tmp_pat
     for run_id in (1, 2, 3):
         assert numbers(store, run_id) == [(1, 0.1), (2, 0.2)]
     assert [e.message["run_id"] for e in store.replay(2, after=0)] == [2, 2]
+
+
+def test_a_followers_live_frames_come_in_cursor_order_its_summary_last(store: Store) -> None:
+    """Its computation's last epoch and its own summary, recorded in one batch: the relabeled
+    epoch (an older cursor) must reach its stream first, or the stream, which sends only
+    cursors above the last it sent, would drop it."""
+    recorder = Recorder(store, Hub(), share_runs=True)
+    first = recorder.create_experiment(owner="ada", spec=SPEC)
+    recorder.share(first.runs)
+    recorder.record([StatusEvent(r.id, RunStatus.RUNNING) for r in first.runs])
+    second = recorder.create_experiment(owner="bob", spec=SPEC)
+    assert recorder.share(second.runs) == []
+
+    async def watch() -> list[dict[str, Any]]:
+        subscription = recorder.hub.subscribe(second.id)
+        batch = [epoch(r.id, 1) for r in first.runs] + [summary(r.id) for r in first.runs]
+        await asyncio.to_thread(recorder.record, batch)
+        frames = []
+        while len(frames) < 4:
+            frame = await asyncio.wait_for(subscription.get(), 5)
+            frames.append(json.loads(frame.text))
+        return frames
+
+    frames = asyncio.run(watch())
+    assert [f["cursor"] for f in frames] == sorted(f["cursor"] for f in frames)
+    assert [f["type"] for f in frames] == ["epoch", "epoch", "summary", "summary"]
+    assert {f["run_id"] for f in frames} == {r.id for r in second.runs}

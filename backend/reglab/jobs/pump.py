@@ -42,10 +42,14 @@ class Recorder:
 
     def record(self, events: Sequence[Event], *, route: bool = True) -> list[Logged]:
         with self.store.write_lock:
+            readers = self.sharing.live_readers()
             if route:
                 events = self.sharing.expand(events)
             logged = self.store.record(events)
-            self.hub.publish(_frames(logged + self.sharing.read_live(logged, self._watched)))
+            shared = self.sharing.read_live(logged, self._watched, readers)
+            # In cursor order: a follower's summary must not pass its computation's last epoch
+            # (a stream sends only cursors above the last it sent).
+            self.hub.publish(_frames(sorted(logged + shared, key=_cursor) if shared else logged))
         return logged
 
     def _watched(self, experiment_id: int) -> bool:
@@ -75,6 +79,10 @@ class Recorder:
 def wire_text(message: dict[str, Any]) -> str:
     """The JSON text of one message as the websocket sends it."""
     return json.dumps(message, separators=(",", ":"), allow_nan=False)
+
+
+def _cursor(entry: Logged) -> int:
+    return entry.seq
 
 
 def _frames(logged: list[Logged]) -> list[tuple[int, Frame]]:

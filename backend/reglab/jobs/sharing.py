@@ -105,12 +105,21 @@ class Sharing:
                 self._finished(computation)
         return out
 
-    def read_live(self, logged: Sequence[Logged], watched: Callable[[int], bool]) -> list[Logged]:
+    def live_readers(self) -> dict[int, dict[int, int]]:
+        """Holder → {experiment: follower} now; taken before a batch is expanded, since a
+        computation that ends in the batch forgets its followers, whose last epochs are in it."""
+        return {self.holder(c): dict(r) for c, r in self._readers.items() if r}
+
+    def read_live(
+        self,
+        logged: Sequence[Logged],
+        watched: Callable[[int], bool],
+        by_holder: dict[int, dict[int, int]],
+    ) -> list[Logged]:
         """The numbers just stored, as each follower's experiment streams them (only for
         experiments someone watches: the store serves the rest when they are asked for)."""
-        if not self._readers:
+        if not by_holder:
             return []
-        by_holder = {self.holder(c): r for c, r in self._readers.items() if r}
         out: list[Logged] = []
         for entry in logged:
             readers = by_holder.get(entry.message["run_id"])
