@@ -80,7 +80,10 @@ def test_lesson_streams_every_epoch_of_every_run_and_the_db_has_them(server: Liv
 
 
 def test_reconnecting_with_a_cursor_gets_the_rest_exactly_once(server: LiveServer) -> None:
-    created = server.submit(body(epochs=200, n_train=200, variants=2))
+    # Long enough to leave mid-run on a fast machine (200 epochs once finished before the
+    # first ten were read back), so the reconnect meets the live stream, not only the store.
+    epochs = 1500
+    created = server.submit(body(epochs=epochs, n_train=200, variants=2))
     run_ids = {r["id"] for r in created["runs"]}
 
     first = collect(
@@ -96,7 +99,8 @@ def test_reconnecting_with_a_cursor_gets_the_rest_exactly_once(server: LiveServe
     assert rest and rest[0]["cursor"] > first[-1]["cursor"]
     assert len({m["cursor"] for m in both}) == len(both)
     assert set(epochs_by_run(both).values()) == {1}
-    assert sorted(epochs_by_run(both)) == [(r, e) for r in sorted(run_ids) for e in range(1, 201)]
+    expected = [(r, e) for r in sorted(run_ids) for e in range(1, epochs + 1)]
+    assert sorted(epochs_by_run(both)) == expected
     replay = collect(server, created["id"], run_ids)
     assert replay == both  # what was live is what is stored
 
