@@ -44,6 +44,7 @@ class Sharing:
         self._started: set[int] = set()  # computations that have begun training
         self._computing: dict[str, int] = {}  # fingerprint → computation, queued or training
         self._fingerprint: dict[int, str] = {}  # computation → its fingerprint
+        self._pointers: dict[int, int | None] = {}  # what join() will write to the store
 
     def holder(self, computation: int) -> int:
         """The run whose rows hold a computation's numbers."""
@@ -59,6 +60,7 @@ class Sharing:
         fresh: list[RunRecord] = []
         said: list[Event] = []
         served: set[tuple[int, int]] = set()  # (holder, experiment) served in this call
+        self._pointers = {}  # run → holder, written once at the end
         for run in runs:
             if not self.enabled or run.fingerprint is None:
                 fresh.append(run)
@@ -79,8 +81,9 @@ class Sharing:
                 fresh.append(run)
                 continue
             served.add((holder, run.experiment_id))
-            self.store.mark_shared(run.id, holder)
+            self._pointers[run.id] = holder
             said += [_relabel(ev, run.id, holder) for ev in self.store.final_events(done.id)]
+        self.store.mark_shared(self._pointers)
         return fresh, said
 
     def expand(self, events: Iterable[Event]) -> list[Event]:
@@ -173,7 +176,7 @@ class Sharing:
 
     def _start(self, run: RunRecord) -> None:
         if run.shared_from is not None:  # it followed a computation that is gone (a restart)
-            self.store.mark_shared(run.id, None)
+            self._pointers[run.id] = None
         self._computing[run.fingerprint or ""] = run.id
         self._fingerprint[run.id] = run.fingerprint or ""
         self._fed[run.id] = {run.experiment_id}
@@ -182,7 +185,7 @@ class Sharing:
         self.routes.setdefault(computation, [computation]).append(run.id)
         self._readers.setdefault(computation, {})[run.experiment_id] = run.id
         self._fed[computation].add(run.experiment_id)
-        self.store.mark_shared(run.id, self.holder(computation))
+        self._pointers[run.id] = self.holder(computation)
 
     def _finished(self, computation: int) -> None:
         self.routes.pop(computation, None)

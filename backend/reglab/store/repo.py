@@ -354,12 +354,16 @@ class Store:
             ).first()
             return None if row is None else run_record(row)
 
-    def mark_shared(self, run_id: int, source: int | None) -> None:
-        """Note that run_id's numbers are the rows of run `source` (None: its own rows)."""
+    def mark_shared(self, pointers: dict[int, int | None]) -> None:
+        """Note for each run whose rows hold its numbers: {run: holder, or None for its own}.
+        One transaction for a whole submission (a lesson at R = 5 is 30 runs)."""
+        if not pointers:
+            return
         with self.write_lock, self._tx() as s:
-            row = s.get(tables.Run, run_id)
-            if row is not None:
-                row.shared_from = source
+            s.execute(
+                update(tables.Run),
+                [{"id": run_id, "shared_from": holder} for run_id, holder in pointers.items()],
+            )
 
     def history(self, run_id: int) -> list[Event]:
         """What a run has said so far, rebuilt from its rows as events: its status, every epoch
