@@ -90,20 +90,25 @@ def _caught_up(ws: ClientConnection, live: LiveServer, experiment_id: int, count
     wait_for(lambda: hub.subscribers(experiment_id) == 1, 10, "the live subscription")
 
 
-def test_live_events_waiting_together_go_in_one_message_and_old_ones_are_left_out(
-    server: LiveServer,
-) -> None:
+def _finished(server: LiveServer) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """A small finished experiment, its stored events, and its batched stream's URL from 0."""
     created = server.submit(body(epochs=2, variants=1))
     run_ids = {r["id"] for r in created["runs"]}
     server.wait_finished(created["id"])
     stored = collect(server, created["id"], run_ids)
+    return created, stored, f"{server.ws_url}/ws/experiments/{created['id']}?since=0&batch=1"
+
+
+def test_live_events_waiting_together_go_in_one_message_and_old_ones_are_left_out(
+    server: LiveServer,
+) -> None:
+    created, stored, url = _finished(server)
     last = stored[-1]["cursor"]
     hub = server.runtime.hub
 
     def frame(cursor: int) -> Frame:
         return Frame(cursor, json.dumps({"type": "probe", "cursor": cursor}))
 
-    url = f"{server.ws_url}/ws/experiments/{created['id']}?since=0&batch=1"
     with connect(url) as ws:
         _caught_up(ws, server, created["id"], len(stored))
         # Published together: queued before the stream wakes, so sent as one message. One at
@@ -121,13 +126,9 @@ def test_live_events_waiting_together_go_in_one_message_and_old_ones_are_left_ou
 def test_a_batched_client_that_falls_behind_is_closed_with_the_resume_code(
     server: LiveServer,
 ) -> None:
-    created = server.submit(body(epochs=2, variants=1))
-    run_ids = {r["id"] for r in created["runs"]}
-    server.wait_finished(created["id"])
-    stored = collect(server, created["id"], run_ids)
+    created, stored, url = _finished(server)
     hub = server.runtime.hub
 
-    url = f"{server.ws_url}/ws/experiments/{created['id']}?since=0&batch=1"
     with connect(url) as ws:
         _caught_up(ws, server, created["id"], len(stored))
         burst = hub.queue_size + 10  # more than its queue holds, in one go
@@ -136,4 +137,5 @@ def test_a_batched_client_that_falls_behind_is_closed_with_the_resume_code(
             ws.recv(timeout=10)
 
     assert closed.value.rcvd is not None and closed.value.rcvd.code == RESUME_CLOSE_CODE
+    run_ids = {r["id"] for r in created["runs"]}
     assert [m for b in batches(server, created["id"], run_ids) for m in b] == stored
