@@ -22,17 +22,6 @@ def fields(ev: Event) -> dict[str, Any]:
     return {name: getattr(ev, name) for name in ev.__dataclass_fields__}
 
 
-def metric_values(ev: EpochEvent) -> dict[str, Any]:
-    values, special = split_nonfinite({name: getattr(ev, name) for name in METRIC_COLUMNS})
-    return {
-        "run_id": ev.run_id,
-        "epoch": ev.epoch,
-        **values,
-        "grad_norms": to_wire(list(ev.grad_norms)),
-        "nonfinite": special,
-    }
-
-
 METRIC_ROW = ("run_id", "epoch", *METRIC_COLUMNS, "grad_norms", "nonfinite")
 
 

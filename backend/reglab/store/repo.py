@@ -23,7 +23,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import literal as sa_literal
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from reglab.errors import NotFound
@@ -35,7 +34,7 @@ from reglab.events import (
     StatusEvent,
     SummaryEvent,
 )
-from reglab.spec import MAX_EPOCHS, ExperimentSpec
+from reglab.spec import ExperimentSpec
 from reglab.store import tables
 from reglab.store.apply import (
     METRIC_ROW,
@@ -43,11 +42,10 @@ from reglab.store.apply import (
     apply_summary,
     fields,
     metric_params,
-    metric_values,
     now,
     snapshot_text,
 )
-from reglab.store.codec import join_nonfinite, to_wire, wire_json
+from reglab.store.codec import join_nonfinite, wire_json
 from reglab.store.engine import make_engine
 from reglab.store.records import (
     METRIC_COLUMNS,
@@ -66,11 +64,6 @@ from reglab.store.records import (
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Runs whose numbers another identical run may be served: they trained to their own end.
 SHAREABLE = (RunStatus.COMPLETED, RunStatus.STOPPED_EARLY, RunStatus.DIVERGED)
-
-
-def _epoch_event(row: MetricRow) -> EpochEvent:
-    values = {name: getattr(row, name) for name in row.__dataclass_fields__}
-    return EpochEvent(**values)
 
 
 def _summary_event(run_id: int, status: RunStatus, summary: dict[str, Any]) -> SummaryEvent:
@@ -107,6 +100,29 @@ _LOG_INSERT = (
 )
 _LAST_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'"
 
+
+def _write_numbers(
+    s: Session, events: Sequence[EpochEvent | SnapshotEvent]
+) -> dict[int, tuple[dict[str, Any], str]]:
+    """Insert (or replace: a retried event is harmless) the rows of epochs and snapshots, as
+    driver parameters, past the ORM's per-row work: the writer's hot path. Returns, by id of
+    each snapshot event, its message and JSON text (its data, the largest thing reglab sends,
+    encoded once for the row and the wire)."""
+    metrics = [metric_params(ev) for ev in events if isinstance(ev, EpochEvent)]
+    snapshots: list[tuple[Any, ...]] = []
+    said: dict[int, tuple[dict[str, Any], str]] = {}
+    for ev in events:
+        if isinstance(ev, SnapshotEvent):
+            named, data = wire_json(ev.data)
+            snapshots.append((ev.run_id, ev.epoch, ev.kind, data))
+            said[id(ev)] = ({**fields(ev), "data": named}, snapshot_text(ev, data))
+    if metrics:
+        s.connection().exec_driver_sql(_METRIC_UPSERT, metrics)
+    if snapshots:
+        s.connection().exec_driver_sql(_SNAPSHOT_UPSERT, snapshots)
+    return said
+
+
 UNFINISHED = ("queued", "running")
 # What a shared computation logs for the runs that follow it (their statuses are their own).
 NUMBERS = ("epoch", "snapshot")
@@ -136,9 +152,6 @@ def _log_of(experiment_id: int, holders: Iterable[int]) -> ColumnElement[bool]:
     return or_(own, log.run_id.in_(held) & log.type.in_(NUMBERS))
 
 
-_KEY = ["run_id", "epoch"]
-
-
 class Store:
     """The database behind reglab: experiments, runs, their metrics, snapshots and event log."""
 
@@ -148,7 +161,6 @@ class Store:
         # One writer at a time inside this process: SQLite has one anyway, and the event log's
         # commit order must equal its publish order (see jobs/pump.py).
         self.write_lock = threading.RLock()
-        self._upserts: dict[type[tables.Base], Any] = {}
         self.migrate()
 
     def migrate(self) -> None:
@@ -365,24 +377,6 @@ class Store:
                 [{"id": run_id, "shared_from": holder} for run_id, holder in pointers.items()],
             )
 
-    def history(self, run_id: int) -> list[Event]:
-        """What a run has said so far, rebuilt from its rows as events: its status, every epoch
-        and snapshot in order, and its final status and summary once it has them."""
-        run = self.get_run(run_id)
-        events: list[Event] = []
-        if run.status != RunStatus.QUEUED:
-            events.append(StatusEvent(run_id, RunStatus.RUNNING))
-        # Each epoch's metrics, then that epoch's snapshots: the order training told them in.
-        by_epoch: dict[int, list[Event]] = {}
-        for m in self.metrics(run_id, limit=MAX_EPOCHS):
-            by_epoch.setdefault(m.epoch, []).append(_epoch_event(m))
-        for s in self.snapshots(run_id):
-            shot = SnapshotEvent(run_id, s.epoch, s.kind, s.data)  # type: ignore[arg-type]
-            by_epoch.setdefault(s.epoch, []).append(shot)
-        for epoch in sorted(by_epoch):
-            events += by_epoch[epoch]
-        return events + _final_events(run)
-
     def final_events(self, run_id: int) -> list[Event]:
         """A finished run's last words: its final status, and its summary when it has one."""
         return _final_events(self.get_run(run_id))
@@ -471,23 +465,16 @@ class Store:
     def rewrite(self, events: Sequence[Event]) -> None:
         """Store epochs and snapshots again without logging them: a run retrained from its
         seeds after a restart rewrites, with the same numbers, what viewers already saw."""
-        metrics = [metric_values(e) for e in events if isinstance(e, EpochEvent)]
-        snapshots = [
-            {"run_id": e.run_id, "epoch": e.epoch, "kind": e.kind, "data": to_wire(e.data)}
-            for e in events
-            if isinstance(e, SnapshotEvent)
-        ]
-        if not metrics and not snapshots:
+        numbers = [e for e in events if isinstance(e, EpochEvent | SnapshotEvent)]
+        if not numbers:
             return
         with self.write_lock, self._tx() as s:
             known = set(
                 s.scalars(
-                    select(tables.Run.id).where(tables.Run.id.in_({e.run_id for e in events}))
+                    select(tables.Run.id).where(tables.Run.id.in_({e.run_id for e in numbers}))
                 )
             )
-            self._upsert(s, tables.EpochMetric, [r for r in metrics if r["run_id"] in known], _KEY)
-            snaps = [r for r in snapshots if r["run_id"] in known]
-            self._upsert(s, tables.Snapshot, snaps, [*_KEY, "kind"])
+            _write_numbers(s, [e for e in numbers if e.run_id in known])
 
     def metrics(self, run_id: int, *, after_epoch: int = 0, limit: int = 5000) -> list[MetricRow]:
         """A run's epochs: its own rows, or those of the run it shares them with."""
@@ -596,32 +583,18 @@ class Store:
                 else {}
             )
             kept: list[tuple[int, Event]] = []
-            metrics: list[tuple[Any, ...]] = []
-            snapshots: list[tuple[Any, ...]] = []
-            # A snapshot's message and its text, its data encoded once.
-            texts: dict[int, tuple[dict[str, Any], str]] = {}
             for ev in events:
                 experiment_id = experiment_of.get(ev.run_id)
                 if experiment_id is None:
                     continue
-                if isinstance(ev, EpochEvent):
-                    metrics.append(metric_params(ev))
-                elif isinstance(ev, SnapshotEvent):
-                    named, data = wire_json(ev.data)
-                    snapshots.append((ev.run_id, ev.epoch, ev.kind, data))
-                    texts[id(ev)] = ({**fields(ev), "data": named}, snapshot_text(ev, data))
-                elif isinstance(ev, StatusEvent):
+                if isinstance(ev, StatusEvent):
                     if not apply_status(runs[ev.run_id], ev.status, ev.message):
                         continue
                 elif isinstance(ev, SummaryEvent):
                     apply_summary(runs[ev.run_id], ev)
                 kept.append((experiment_id, ev))
-            # The hot path: rows as driver parameters, past the ORM's per-row work.
-            if metrics:
-                s.connection().exec_driver_sql(_METRIC_UPSERT, metrics)
-            if snapshots:
-                s.connection().exec_driver_sql(_SNAPSHOT_UPSERT, snapshots)
-            return self._log(s, kept, texts)
+            numbers = [ev for _, ev in kept if isinstance(ev, EpochEvent | SnapshotEvent)]
+            return self._log(s, kept, _write_numbers(s, numbers))
 
     def replay(self, experiment_id: int, *, after: int, limit: int = 500) -> list[Logged]:
         """Logged events of one experiment with cursor > `after`, oldest first.
@@ -676,7 +649,7 @@ class Store:
         self,
         s: Session,
         events: list[tuple[int, Event]],
-        texts: dict[int, tuple[dict[str, Any], str]] | None = None,
+        known: dict[int, tuple[dict[str, Any], str]] | None = None,
     ) -> list[Logged]:
         """Append events to the log; each comes back with its cursor and its wire text.
 
@@ -692,8 +665,8 @@ class Store:
         rows: list[tuple[Any, ...]] = []
         out: list[Logged] = []
         for seq, (experiment_id, ev) in enumerate(events, start=last + 1):
-            known = None if texts is None else texts.get(id(ev))
-            message, text = known if known is not None else wire_json(fields(ev))
+            said = None if known is None else known.get(id(ev))
+            message, text = said if said is not None else wire_json(fields(ev))
             epoch, kind = getattr(ev, "epoch", None), getattr(ev, "kind", None)
             payload = None if isinstance(ev, SnapshotEvent) else text
             rows.append((seq, experiment_id, ev.run_id, ev.type, epoch, kind, payload))
@@ -703,23 +676,6 @@ class Store:
             out.append(Logged(seq, experiment_id, message, wire))
         connection.exec_driver_sql(_LOG_INSERT, rows)
         return out
-
-    def _upsert(
-        self, s: Session, table: type[tables.Base], rows: list[dict[str, Any]], keys: list[str]
-    ) -> None:
-        """Insert rows, replacing any with the same key: a retried event is harmless."""
-        if not rows:
-            return
-        stmt = self._upserts.get(table)
-        if stmt is None:  # building one costs about a millisecond: once per table is enough
-            dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-            base = dialect.insert(table)
-            columns = [c.name for c in table.__table__.columns if c.name not in keys]
-            stmt = base.on_conflict_do_update(
-                index_elements=keys, set_={c: base.excluded[c] for c in columns}
-            )
-            self._upserts[table] = stmt
-        s.connection().execute(stmt, rows)
 
     # -- identities ----------------------------------------------------------------------------
 
