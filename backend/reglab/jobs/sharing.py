@@ -44,7 +44,6 @@ class Sharing:
         self._started: set[int] = set()  # computations that have begun training
         self._computing: dict[str, int] = {}  # fingerprint → computation, queued or training
         self._fingerprint: dict[int, str] = {}  # computation → its fingerprint
-        self._pointers: dict[int, int | None] = {}  # what join() will write to the store
 
     def holder(self, computation: int) -> int:
         """The run whose rows hold a computation's numbers."""
@@ -60,7 +59,7 @@ class Sharing:
         fresh: list[RunRecord] = []
         said: list[Event] = []
         served: set[tuple[int, int]] = set()  # (holder, experiment) served in this call
-        self._pointers = {}  # run → holder, written once at the end
+        pointers: dict[int, int | None] = {}  # run → holder, written in one go at the end
         for run in runs:
             if not self.enabled or run.fingerprint is None:
                 fresh.append(run)
@@ -70,20 +69,22 @@ class Sharing:
                 if run.experiment_id in self._fed[source]:
                     fresh.append(run)  # its experiment has this computation's numbers already
                     continue
-                self._follow(run, source)
+                pointers[run.id] = self._follow(run, source)
                 if source in self._started:
                     said.append(StatusEvent(run.id, RunStatus.RUNNING))
                 continue
             done = self.store.find_finished(run.fingerprint)
-            holder = None if done is None else done.shared_from or done.id
-            if done is None or holder is None or (holder, run.experiment_id) in served:
+            holder = 0 if done is None else done.shared_from or done.id
+            if done is None or (holder, run.experiment_id) in served:
+                if run.shared_from is not None:  # it followed a computation gone (a restart)
+                    pointers[run.id] = None
                 self._start(run)
                 fresh.append(run)
                 continue
             served.add((holder, run.experiment_id))
-            self._pointers[run.id] = holder
+            pointers[run.id] = holder
             said += [_relabel(ev, run.id, holder) for ev in self.store.final_events(done.id)]
-        self.store.mark_shared(self._pointers)
+        self.store.mark_shared(pointers)
         return fresh, said
 
     def expand(self, events: Iterable[Event]) -> list[Event]:
@@ -175,17 +176,16 @@ class Sharing:
                 self._readers[computation] = {e: r for e, r in readers.items() if r != heir}
 
     def _start(self, run: RunRecord) -> None:
-        if run.shared_from is not None:  # it followed a computation that is gone (a restart)
-            self._pointers[run.id] = None
         self._computing[run.fingerprint or ""] = run.id
         self._fingerprint[run.id] = run.fingerprint or ""
         self._fed[run.id] = {run.experiment_id}
 
-    def _follow(self, run: RunRecord, computation: int) -> None:
+    def _follow(self, run: RunRecord, computation: int) -> int:
+        """Route a computation's statuses to `run` too; returns the run holding its numbers."""
         self.routes.setdefault(computation, [computation]).append(run.id)
         self._readers.setdefault(computation, {})[run.experiment_id] = run.id
         self._fed[computation].add(run.experiment_id)
-        self._pointers[run.id] = self.holder(computation)
+        return self.holder(computation)
 
     def _finished(self, computation: int) -> None:
         self.routes.pop(computation, None)
