@@ -302,10 +302,8 @@ class Store:
         if first is None:
             return None
         heir, heir_experiment = int(first[0]), int(first[1])
+        # A run sharing numbers holds none of its own (migration 0005 dropped older copies).
         metric, snap, log = tables.EpochMetric, tables.Snapshot, tables.EventLog
-        for table in (metric, snap):  # a copy the heir may hold from before rows were shared
-            s.execute(delete(table).where(table.run_id == heir))
-        s.execute(delete(log).where(log.run_id == heir, log.type.in_(NUMBERS)))
         numbers = log.run_id == holder, log.type.in_(NUMBERS)
         if keep:
             for table in (metric, snap):
