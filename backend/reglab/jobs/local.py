@@ -147,10 +147,10 @@ class _Outbox:
                 while not self._events:
                     self._cond.wait()
                 events, self._events = self._events, []
-                self._busy = True
+                group, self._busy = self._group, True
             try:
                 with self._send_lock:
-                    self._results.send(("events", self._group, events))
+                    self._results.send(("events", group, events))
             except BaseException as exc:  # the server is gone: say so to the training thread
                 with self._cond:
                     self._broken = exc

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from reglab.events import Event
@@ -49,7 +50,9 @@ class Recorder:
             shared = self.sharing.read_live(logged, self._watched, readers)
             # In cursor order: a follower's summary must not pass its computation's last epoch
             # (a stream sends only cursors above the last it sent).
-            self.hub.publish(_frames(sorted(logged + shared, key=_cursor) if shared else logged))
+            self.hub.publish(
+                _frames(sorted(logged + shared, key=attrgetter("seq")) if shared else logged)
+            )
         return logged
 
     def _watched(self, experiment_id: int) -> bool:
@@ -79,10 +82,6 @@ class Recorder:
 def wire_text(message: dict[str, Any]) -> str:
     """The JSON text of one message as the websocket sends it."""
     return json.dumps(message, separators=(",", ":"), allow_nan=False)
-
-
-def _cursor(entry: Logged) -> int:
-    return entry.seq
 
 
 def _frames(logged: list[Logged]) -> list[tuple[int, Frame]]:
