@@ -67,11 +67,6 @@ class Recorder:
             self.hub.publish(_frames(self.store.record(said)))
         return fresh
 
-    def delete_experiment(self, experiment_id: int) -> None:
-        """Delete an experiment; runs elsewhere sharing its numbers keep them."""
-        with self.store.write_lock:
-            self.sharing.moved(self.store.delete_experiment(experiment_id))
-
     def create_experiment(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
         with self.store.write_lock:
             experiment, logged = self.store.create_experiment(owner=owner, spec=spec)

@@ -166,15 +166,6 @@ class Sharing:
                 stop.add(computation)
         return detached, stop
 
-    def moved(self, heirs: dict[int, int]) -> None:
-        """Rows of deleted runs now held by their heirs (store.Store.delete_experiment)."""
-        for computation in list(self.routes):
-            heir = heirs.get(self.holder(computation))
-            if heir is not None:
-                self._holder[computation] = heir
-                readers = self._readers.get(computation, {})
-                self._readers[computation] = {e: r for e, r in readers.items() if r != heir}
-
     def _start(self, run: RunRecord) -> None:
         self._computing[run.fingerprint or ""] = run.id
         self._fingerprint[run.id] = run.fingerprint or ""
