@@ -30,6 +30,7 @@ from reglab.api import (
     stream,
 )
 from reglab.api.headers import SecurityHeaders
+from reglab.api.history import CompactCache
 from reglab.api.limits import BodyLimit
 from reglab.config import Settings
 from reglab.jobs.runtime import Runtime
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=1)
     app.add_middleware(SecurityHeaders)  # outside BodyLimit: its 413 carries them too
 
+    app.state.histories = CompactCache()  # finished experiments' histories, as the page opens them
     script = plotly_js()
 
     @app.get("/static/plotly.min.js", include_in_schema=False)

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from fastapi import Depends, Header, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from reglab.api.history import CompactCache
 from reglab.config import Settings
 from reglab.errors import Forbidden
 from reglab.jobs.runtime import Runtime
@@ -37,6 +38,14 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_histories(request: Request) -> CompactCache:
+    histories: CompactCache = request.app.state.histories
+    return histories
+
+
+HistoriesDep = Annotated[CompactCache, Depends(get_histories)]
 
 
 def claimed_name(

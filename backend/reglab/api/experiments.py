@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from reglab.api.deps import MAX_STORED_INT, CallerDep, ExperimentDep, RuntimeDep, submitting
-from reglab.api.history import compact_history
+from reglab.api.deps import (
+    MAX_STORED_INT,
+    CallerDep,
+    ExperimentDep,
+    HistoriesDep,
+    RuntimeDep,
+    submitting,
+)
+from reglab.api.history import compact_gzip
 from reglab.api.lessons import lesson_names, lesson_spec
 from reglab.api.schemas import Cancelled, ExperimentRead, Page
 from reglab.errors import Conflict
@@ -85,6 +93,8 @@ def read_experiment(experiment: ExperimentDep) -> Any:
 def read_history(
     experiment: ExperimentDep,
     runtime: RuntimeDep,
+    histories: HistoriesDep,
+    request: Request,
     compact: Annotated[bool, Query()] = False,
 ) -> Response:
     """Every run's epochs as columns ({run_id: {epoch: [...], train_loss: [...], ...}}) and the
@@ -92,10 +102,15 @@ def read_history(
     follows the stream with ?since=cursor, no epoch twice and none missed.
 
     compact=true (what the page asks for): float32 columns at their shortest digits, named in
-    `float32`; gradient norms of every 20th epoch and the last, their epochs in `grad_epoch`."""
-    cursor, runs = runtime.store.history_columns(experiment.id)
+    `float32`; gradient norms of every 20th epoch and the last, their epochs in `grad_epoch`;
+    gzipped here, a finished experiment's kept (api/history.py)."""
     if compact:
-        return Response(compact_history(experiment.id, cursor, runs), media_type="application/json")
+        zipped = compact_gzip(experiment=experiment, store=runtime.store, cache=histories)
+        if "gzip" not in request.headers.get("Accept-Encoding", ""):
+            return Response(gzip.decompress(zipped), media_type="application/json")
+        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return Response(zipped, media_type="application/json", headers=headers)
+    cursor, runs = runtime.store.history_columns(experiment.id)
     body = {"experiment_id": experiment.id, "cursor": cursor, "runs": runs}
     return Response(wire_text(to_wire(body)), media_type="application/json")
 

@@ -11,19 +11,31 @@ nothing the page can tell apart, less text:
 - Gradient norms come only for every GRAD_NORMS_EVERY-th epoch and each run's last one, listed in
   `grad_epoch` (the page shows the latest; a replay of the curves, at 20 epochs a second, redraws
   the gradient bars at most once a second). The full answer still has every epoch's.
+
+The answer is gzipped here, and a finished experiment's is kept (`CompactCache`): its numbers
+never change, and building it takes the server about a second for 30 runs × 2,000 epochs, while a
+class opens the same experiment thirty times.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import threading
+from collections import OrderedDict
+from datetime import datetime
 from itertools import accumulate, chain
 from typing import Any
 
 import numpy as np
 
 from reglab.store.codec import nonfinite_name
+from reglab.store.records import ExperimentRecord
+from reglab.store.repo import Store
 
 GRAD_NORMS_EVERY = 20
+GZIP_LEVEL = 1  # the fastest: 6.2 MB of JSON → 2.1 MB in 0.06 s (level 6: about 5× the time)
+CACHED = 8  # finished experiments' answers kept, about 2 MB each for 30 × 2,000 epochs
 # 10**k is exact in float64 up to k = 22: m / 10**k is then the double nearest the decimal.
 _EXACT_POWER = 22
 
@@ -125,3 +137,47 @@ def compact_history(experiment_id: int, cursor: int, runs: dict[int, dict[str, l
         "runs": body_runs,
     }
     return json.dumps(body, separators=(",", ":"), allow_nan=False)
+
+
+# (experiment id, its creation time, the cursor): an id freed by a delete and used again names
+# another experiment, and a history that grew (a live holder of shared numbers) has a new cursor.
+CacheKey = tuple[int, datetime, int]
+
+
+class CompactCache:
+    """The gzipped compact histories of the finished experiments opened last."""
+
+    def __init__(self, size: int = CACHED) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._bodies: OrderedDict[CacheKey, bytes] = OrderedDict()
+
+    def get(self, key: CacheKey) -> bytes | None:
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is not None:
+                self._bodies.move_to_end(key)
+            return body
+
+    def put(self, key: CacheKey, body: bytes) -> None:
+        with self._lock:
+            self._bodies[key] = body
+            self._bodies.move_to_end(key)
+            while len(self._bodies) > self._size:
+                self._bodies.popitem(last=False)
+
+
+def compact_gzip(*, experiment: ExperimentRecord, store: Store, cache: CompactCache) -> bytes:
+    """The gzipped JSON of the compact history; a finished experiment's from `cache` as long as
+    its cursor has not moved (it cannot, but for a live run whose numbers it shares)."""
+    finished = experiment.status == "finished"
+    if finished:
+        key = (experiment.id, experiment.created_at, store.history_cursor(experiment.id))
+        body = cache.get(key)
+        if body is not None:
+            return body
+    cursor, runs = store.history_columns(experiment.id)
+    body = gzip.compress(compact_history(experiment.id, cursor, runs).encode(), GZIP_LEVEL)
+    if finished:
+        cache.put((experiment.id, experiment.created_at, cursor), body)
+    return body

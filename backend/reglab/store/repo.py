@@ -152,6 +152,12 @@ def _log_of(experiment_id: int, holders: Iterable[int]) -> ColumnElement[bool]:
     return or_(own, log.run_id.in_(held) & log.type.in_(NUMBERS))
 
 
+def _cursor(s: Session, experiment_id: int, holders: Iterable[int]) -> int:
+    """The last event an experiment's stream shows (0 before its first)."""
+    seq = s.scalar(select(func.max(tables.EventLog.seq)).where(_log_of(experiment_id, holders)))
+    return int(seq or 0)
+
+
 class Store:
     """The database behind reglab: experiments, runs, their metrics, snapshots and event log."""
 
@@ -505,11 +511,7 @@ class Store:
                 select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
             ).all()
             holders = _holders(s, runs)
-            cursor = s.scalar(
-                select(func.max(tables.EventLog.seq)).where(
-                    _log_of(experiment_id, holders.values())
-                )
-            )
+            cursor = _cursor(s, experiment_id, holders.values())
             readers: dict[int, list[int]] = {}
             for run_id in runs:
                 readers.setdefault(holders.get(run_id, run_id), []).append(run_id)
@@ -539,7 +541,16 @@ class Store:
             if holder in columns
             for reader in reading
         }
-        return cursor or 0, shared
+        return cursor, shared
+
+    def history_cursor(self, experiment_id: int) -> int:
+        """The cursor `history_columns` would return now, without reading a row of numbers: a
+        finished experiment's history changes only if this does."""
+        with self._tx() as s:
+            runs = s.scalars(
+                select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
+            ).all()
+            return _cursor(s, experiment_id, _holders(s, runs).values())
 
     def snapshots(
         self, run_id: int, *, kind: str | None = None, epoch: int | None = None
