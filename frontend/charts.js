@@ -54,8 +54,9 @@ export class LayerBars {
     this.runs = runs;
     this.values = new Map();
     register(this, { minInterval });
-    Plotly.newPlot(el, this.traces(), this.layout(), CONFIG);
+    // Plotly's figure is made at the first draw (Plotly.react on an empty element), once on screen.
     drawStats.newPlots += 1;
+    schedule(this, false);
   }
 
   layout() {
@@ -185,8 +186,8 @@ export class SweepChart {
     this.logY = logY;
     this.points = [];
     register(this, { minInterval: 3000 });
-    Plotly.newPlot(el, [], this.layout(), CONFIG);
-    drawStats.newPlots += 1;
+    drawStats.newPlots += 1; // its figure made at its first draw, once on screen
+    schedule(this, false);
   }
 
   layout() {

@@ -41,19 +41,22 @@ export class LiveChart {
     this.syncDue = true;
     this.timer = null;
     this.markerState = { best: [], stopped: [] };
+    // `pull(chart)`, when set, appends what the page holds that the chart has not taken, at each
+    // draw: a chart off screen takes nothing until it comes into view. `fed`: what it took.
+    this.pull = null;
+    this.fed = new Map();
     // The x axis spans the planned epochs from the start: curves grow across a still axis.
+    this.xMax = xMax;
     const xaxis = axis("epoch", xMax ? { range: [0, xMax + 1], autorange: false } : {});
     // automargin: long tick labels ("0.005 %") push the axis title aside instead of under it.
     const yaxis = axis(yTitle, { type: logY ? "log" : "linear", ticksuffix: percent ? " %" : "", automargin: true });
-    // uirevision: a sync keeps what the user zoomed or panned.
-    Plotly.newPlot(el, this.traces(), chartLayout(title, { xaxis, yaxis, hovermode: "x unified", uirevision: "keep" }), CONFIG);
+    // uirevision: a sync keeps what the user zoomed or panned. Plotly's figure is made at the
+    // chart's first draw, with the points it holds by then (`build`): a chart's first Plotly draw
+    // costs 50-250 ms, and those below the fold wait until they are scrolled to or the stream
+    // pauses, instead of holding up the first screen of an experiment being opened.
+    this.initial = chartLayout(title, { xaxis, yaxis, hovermode: "x unified", uirevision: "keep" });
+    this.built = false;
     drawStats.newPlots += 1;
-    this.canvas = document.createElement("canvas");
-    this.canvas.className = "live-layer";
-    this.canvas.setAttribute("aria-hidden", "true");
-    el.appendChild(this.canvas);
-    this.ctx = this.canvas.getContext("2d");
-    el.on("plotly_afterplot", () => this.measure());
     // Plotly's figure only needs every point when someone reads it: a pointer on the chart
     // syncs it at once, and then often (hover shows exact values up to the newest epoch).
     el.addEventListener("pointerenter", () => {
@@ -62,6 +65,28 @@ export class LiveChart {
       schedule(this, false);
     });
     el.addEventListener("pointerleave", () => (this.hovered = false));
+    schedule(this, false); // drawn, with or without points, once on screen
+  }
+
+  /** Plotly's figure of what the chart holds, once; from then on synced (`sync`) and extended (the canvas). */
+  build() {
+    const el = this.el;
+    this.built = true;
+    this.lastSync = performance.now();
+    this.syncDue = false;
+    this.markersChanged = false;
+    for (const s of this.series.values()) s.synced = s.x.length;
+    const traces = this.traces();
+    const layout = this.initial;
+    const range = yRange(traces, layout.yaxis.type === "log");
+    if (range) Object.assign(layout.yaxis, { range, autorange: false });
+    Plotly.newPlot(el, traces, layout, CONFIG);
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "live-layer";
+    this.canvas.setAttribute("aria-hidden", "true");
+    el.appendChild(this.canvas);
+    this.ctx = this.canvas.getContext("2d");
+    el.on("plotly_afterplot", () => this.measure());
     // A zoom or pan by the user: the y range is theirs until they double-click back.
     el.on("plotly_relayout", (ev) => {
       if (this.ownRelayout) return;
@@ -79,7 +104,7 @@ export class LiveChart {
       s.x.push(x[i]);
       s.y.push(y[i]);
     }
-    schedule(this);
+    if (!this.pulling) schedule(this);
   }
 
   /** Adds points to a band series. */
@@ -91,7 +116,7 @@ export class LiveChart {
       s.lo.push(lo[i]);
       s.hi.push(hi[i]);
     }
-    schedule(this);
+    if (!this.pulling) schedule(this);
   }
 
   /** Times the page received the epochs just appended (the bench's event → drawn). */
@@ -114,15 +139,20 @@ export class LiveChart {
   }
 
   setLog(on) {
-    this.relayout({ "yaxis.type": on ? "log" : "linear", "yaxis.autorange": true });
+    if (this.built) this.relayout({ "yaxis.type": on ? "log" : "linear", "yaxis.autorange": true });
+    else Object.assign(this.initial.yaxis, { type: on ? "log" : "linear", autorange: true });
     this.syncDue = true; // the next sync sets a range in the new axis's units
     schedule(this, false);
   }
 
   /** Once nothing more will come, the x axis fits the epochs actually run (early stops, cancels). */
   fitX() {
-    if (this.el.layout.xaxis.autorange) return;
-    this.relayout({ "xaxis.autorange": true });
+    if (!this.built) {
+      Object.assign(this.initial.xaxis, { autorange: true, range: undefined });
+      this.xMax = null;
+    } else if (!this.el.layout.xaxis.autorange) {
+      this.relayout({ "xaxis.autorange": true });
+    }
   }
 
   relayout(update) {
@@ -152,9 +182,19 @@ export class LiveChart {
   }
 
   flush() {
+    if (this.pull) {
+      this.pulling = true;
+      try {
+        this.pull(this);
+      } finally {
+        this.pulling = false;
+      }
+    }
     const now = performance.now();
     const due = now - this.lastSync >= (this.hovered ? HOVER_SYNC_MS : this.syncMs);
-    if (this.syncDue || due) this.sync(now);
+    if (!this.built) this.build();
+    else if (!this.syncDue && !this.unsynced() && this.idle()) return; // asked to draw, nothing new
+    else if (this.syncDue || due) this.sync(now);
     else this.drawTail();
     if (!this.syncDue && this.unsynced()) this.syncWhenQuiet();
     drawStats.extends += 1;
@@ -197,7 +237,7 @@ export class LiveChart {
   traces() {
     const g = this.geometry;
     const columns = Math.max(50, Math.round(g?.w || this.el.clientWidth || 800));
-    const [x0, x1] = g ? [g.x0, g.x1] : [0, 1];
+    const [x0, x1] = g ? [g.x0, g.x1] : this.xSpan();
     const keep = (x, y) => decimate(x, y, columns, x0, x1);
     const traces = [];
     const groups = new Map();
@@ -209,7 +249,8 @@ export class LiveChart {
           fill: "toself", fillcolor: rgba(s.color, BAND_ALPHA), line: { width: 0, color: s.color }, hoverinfo: "skip", visible: !s.hidden });
         continue;
       }
-      const idx = keep(s.x, s.y);
+      // A hidden series (the seeds, until asked for) goes to Plotly empty: `hide` syncs it in.
+      const idx = s.hidden ? [] : keep(s.x, s.y);
       let x = pick(s.x, idx);
       let y = pick(s.y, idx);
       if (s.group) {
@@ -236,6 +277,15 @@ export class LiveChart {
       traces.push(markerTrace("best validation", "star", 15, best), markerTrace("early stop", "x-thin-open", 16, stopped));
     }
     return traces;
+  }
+
+  /** The x axis's span before Plotly has drawn it: the planned epochs, or those held. */
+  xSpan() {
+    if (this.xMax) return [0, this.xMax + 1];
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const s of this.series.values()) if (s.x.length) (lo = Math.min(lo, s.x[0])), (hi = Math.max(hi, s.x.at(-1)));
+    return lo < hi ? [lo, hi] : [0, 1];
   }
 
   /** Lays the canvas over Plotly's plot area and maps data to its pixels; redraws the unsynced tail. */

@@ -126,15 +126,22 @@ export class FrameScheduler {
   }
 }
 
-/** The page's IntersectionObserver as `observe(el, onChange)`, or null where there is none (node). */
-export function screenObserver(rootMargin = "200px") {
+/**
+ * The page's IntersectionObserver as `observe(el, onChange)`, or null where there is none (node).
+ * Whether `el` is on screen is also said at once: the observer's first word comes after the next
+ * frame, and a chart below the fold would be drawn in it as if it were on screen.
+ */
+export function screenObserver(margin = 200) {
   if (typeof IntersectionObserver !== "function") return null;
   const callbacks = new WeakMap();
   const io = new IntersectionObserver((entries) => {
     for (const entry of entries) callbacks.get(entry.target)?.(entry.isIntersecting);
-  }, { rootMargin });
+  }, { rootMargin: `${margin}px` });
   return (el, onChange) => {
     callbacks.set(el, onChange);
     io.observe(el);
+    if (!el.isConnected) return;
+    const box = el.getBoundingClientRect();
+    onChange(box.bottom >= -margin && box.top <= window.innerHeight + margin);
   };
 }

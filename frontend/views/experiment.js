@@ -2,7 +2,7 @@
 // which only applyEvent() (experiment-model.js) changes.
 
 import { api, exportUrl } from "../api.js";
-import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, scheduler } from "../charts.js";
+import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, schedule, scheduler } from "../charts.js";
 import { h } from "../dom.js";
 import { LiveChart } from "../livechart.js";
 import { LiveStream } from "../live.js";
@@ -121,7 +121,7 @@ export async function render(root, ctx) {
   window.reglab.stream = stream;
   // The browser bench's "first full draw": every run over, every epoch in the model and on the loss chart.
   window.reglab.shown = () => model.runs.every((r) => r.summary && r.epochs.length >= (r.summary.epochs_run ?? 0)
-    && view.fed.get(r.id) === r.epochs.length) && view.charts.loss.idle();
+    && view.charts.loss.fed.get(r.id) === r.epochs.length) && view.charts.loss.idle();
 
   return () => {
     stopReplay?.();
@@ -239,6 +239,9 @@ function layout(root, model, ctx, { sharedNote, replay }) {
       logY: spec.logY && (spec.alwaysLog || model.logY), priority: spec.priority ?? 1, minInterval: spec.minInterval ?? 250, syncMs: spec.syncMs ?? 10000,
       series: seriesOf(spec, model) });
     charts[spec.key].spec = spec;
+    // Each chart takes its points from the model as it draws: one off screen costs nothing
+    // until it comes into view (or the stream pauses).
+    charts[spec.key].pull = (chart) => feed(chart, model, view);
   }
   const gradEl = chartBox("grads");
   grid.appendChild(h("div", { class: "panel" }, gradEl));
@@ -329,37 +332,31 @@ function valueOf(chart, m, row) {
 }
 
 /**
- * Brings the page up to the model, once per frame (a scheduler hook): hands each chart the epochs
- * it has not seen yet, the variants' mean and band points every replicate has reached, moves
- * markers and snapshots, and updates the table and the connection badge.
+ * Brings the page up to the model, once per frame (a scheduler hook): tells the line charts there
+ * is more to take (each takes it as it draws: `feed`), moves gradient bars, markers and
+ * snapshots, and updates the table and the connection badge.
  */
 function draw(view, model) {
   if (!view.stale) return;
   view.stale = false;
+  let fresh = false;
   for (const run of model.runs) {
     const from = view.fed.get(run.id) || 0;
     if (from === run.epochs.length) continue;
     view.fed.set(run.id, run.epochs.length);
-    const rows = run.epochs.slice(from);
-    for (const chart of view.lineCharts) {
-      for (const m of chart.spec.metrics) {
-        const x = [];
-        const y = [];
-        for (const row of rows) {
-          const v = valueOf(chart, m, row);
-          if (v !== null) x.push(row.epoch), y.push(v);
-        }
-        chart.append(`${run.id}:${m.key}`, x, y);
-      }
-    }
-    const grads = rows.findLast((row) => row.grad_norms)?.grad_norms;
+    fresh = true;
+    let grads = null;
+    for (let i = run.epochs.length - 1; i >= from && !grads; i--) grads = run.epochs[i].grad_norms;
     if (grads) {
       view.grads.set(run.id, grads);
       if (!view.banded) view.bars.set(run.id, grads);
       else view.gradsChanged.add(run.variant);
     }
   }
-  if (view.banded) drawVariants(view, model);
+  // With replicates a status alone can add mean points (a seed that ended no longer holds its
+  // variant's curve back).
+  if (fresh || view.banded) for (const chart of view.lineCharts) schedule(chart, fresh);
+  if (view.banded) drawVariantBars(view, model);
   view.charts.loss.noteReceived(view.received);
   view.received = [];
   if (view.markersVersion !== model.markersVersion) {
@@ -377,18 +374,42 @@ function draw(view, model) {
   drawConnection(view, model);
 }
 
-/** Each variant's mean line and band, as far as all its replicates have come; its gradient bars as the replicates' mean. */
-function drawVariants(view, model) {
-  for (const v of model.variants) {
-    for (const chart of view.lineCharts) {
-      for (const m of chart.spec.metrics) {
-        const id = `${v.name}:${m.key}`;
-        const stats = variantStats(v, (row) => valueOf(chart, m, row), view.meansThrough.get(`${chart.spec.key}:${id}`) || 0);
-        view.meansThrough.set(`${chart.spec.key}:${id}`, stats.through);
-        chart.append(`mean:${id}`, stats.x, stats.mean);
-        if (m.band) chart.appendBand(`band:${id}`, stats.x, stats.lo, stats.hi);
+/**
+ * Hands `chart` the epochs of the model it has not taken yet and, with replicates, each variant's
+ * mean and band points as far as all its replicates have come.
+ */
+function feed(chart, model, view) {
+  for (const run of model.runs) {
+    const from = chart.fed.get(run.id) || 0;
+    const n = run.epochs.length;
+    if (from === n) continue;
+    chart.fed.set(run.id, n);
+    for (const m of chart.spec.metrics) {
+      const x = [];
+      const y = [];
+      for (let i = from; i < n; i++) {
+        const row = run.epochs[i];
+        const v = valueOf(chart, m, row);
+        if (v !== null) x.push(row.epoch), y.push(v);
       }
+      chart.append(`${run.id}:${m.key}`, x, y);
     }
+  }
+  if (!view.banded) return;
+  for (const v of model.variants) {
+    for (const m of chart.spec.metrics) {
+      const id = `${v.name}:${m.key}`;
+      const stats = variantStats(v, (row) => valueOf(chart, m, row), view.meansThrough.get(`${chart.spec.key}:${id}`) || 0);
+      view.meansThrough.set(`${chart.spec.key}:${id}`, stats.through);
+      chart.append(`mean:${id}`, stats.x, stats.mean);
+      if (m.band) chart.appendBand(`band:${id}`, stats.x, stats.lo, stats.hi);
+    }
+  }
+}
+
+/** Each variant's gradient bars: its replicates' mean. */
+function drawVariantBars(view, model) {
+  for (const v of model.variants) {
     if (!view.gradsChanged.has(v.name)) continue;
     const latest = v.runs.map((r) => view.grads.get(r.id)).filter(Boolean);
     view.bars.set(v.name, latest[0].map((_, i) => latest.reduce((sum, g) => sum + (g[i] ?? 0), 0) / latest.length));

@@ -20,7 +20,8 @@ LOSS_TRACES = """() => document.querySelector('[data-chart=loss]').data.map((t) 
     name: t.name, fill: t.fill || null, visible: t.visible !== false, n: t.x.length}))"""
 SYNCED = "() => document.querySelector('[data-chart=loss]')?.reglabChart?.settled()"
 DRAWN = "() => document.querySelector('[data-chart=loss]').reglabChart.drawnCounts()"
-SWEEP = """() => document.querySelector('[data-chart=sweep]').data.map((t) => ({
+# No figure yet (none) until the chart's first draw, once it is on screen.
+SWEEP = """() => (document.querySelector('[data-chart=sweep]').data || []).map((t) => ({
     name: t.name, fill: t.fill || null, x: t.x, y: t.y}))"""
 
 
