@@ -1,4 +1,4 @@
-// Loaded before Plotly (a classic script, so it runs before the 4.6 MB plotly.min.js is parsed):
+// Loaded before Plotly (a classic script, so it runs before the 1.5 MB plotly.min.js is run):
 // when the page opens on an experiment, its history request and then the experiment's own
 // start now, while the browser parses Plotly and the page's modules, instead of after them.
 // api.js takes these answers once (api.history, api.experiment); a failure there is retried the
