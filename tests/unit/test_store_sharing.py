@@ -214,3 +214,29 @@ def test_a_followers_live_frames_come_in_cursor_order_its_summary_last(store: St
     assert [f["cursor"] for f in frames] == sorted(f["cursor"] for f in frames)
     assert [f["type"] for f in frames] == ["epoch", "epoch", "summary", "summary"]
     assert {f["run_id"] for f in frames} == {r.id for r in second.runs}
+
+
+def test_live_frames_go_only_to_watched_followers_asking_once_per_experiment(
+    store: Store,
+) -> None:
+    """A class following one lesson: whether anyone watches is asked once per experiment and
+    batch (not per event and follower), and only watched experiments get relabeled frames."""
+    sharing = Sharing(store, enabled=True)
+    first, fresh = submit(store, sharing, "ada")
+    store.record([StatusEvent(run_id, RunStatus.RUNNING) for run_id in fresh])
+    followers = [submit(store, sharing, f"s{i}")[0] for i in range(3)]
+    asked: list[int] = []
+
+    def watched(experiment_id: int) -> bool:
+        asked.append(experiment_id)
+        return experiment_id == followers[1].id
+
+    readers = sharing.live_readers()
+    logged = store.record(sharing.expand([epoch(r.id, n) for r in first.runs for n in (1, 2)]))
+    frames = sharing.read_live(logged, watched, readers)
+    assert sorted(asked) == sorted(f.id for f in followers)
+    assert {f.experiment_id for f in frames} == {followers[1].id}
+    assert sorted((f.message["run_id"], f.message["epoch"]) for f in frames) == sorted(
+        (r.id, n) for r in followers[1].runs for n in (1, 2)
+    )
+    assert sharing.read_live(logged, lambda _: False, readers) == []

@@ -122,17 +122,25 @@ class Sharing:
     ) -> list[Logged]:
         """The numbers just stored, as each follower's experiment streams them (only for
         experiments someone watches: the store serves the rest when they are asked for)."""
-        if not by_holder:
-            return []
+        # Whether anyone watches is asked once per experiment and batch, not per event and
+        # follower: a class of 40 following one lesson asked 280,000 times (0.6 CPU s).
+        experiments = {e for readers in by_holder.values() for e in readers}
+        seen = {e for e in experiments if watched(e)}
+        shown = {
+            holder: watching
+            for holder, readers in by_holder.items()
+            if (watching := {e: r for e, r in readers.items() if e in seen})
+        }
         out: list[Logged] = []
+        if not shown:
+            return out
         for entry in logged:
-            readers = by_holder.get(entry.message["run_id"])
+            readers = shown.get(entry.message["run_id"])
             if readers is None or entry.message["type"] not in NUMBERS:
                 continue
             for experiment_id, run_id in readers.items():
-                if watched(experiment_id):
-                    message = {**entry.message, "run_id": run_id, "experiment_id": experiment_id}
-                    out.append(Logged(entry.seq, experiment_id, message))
+                message = {**entry.message, "run_id": run_id, "experiment_id": experiment_id}
+                out.append(Logged(entry.seq, experiment_id, message))
         return out
 
     def detach(self, run_ids: Iterable[int]) -> tuple[set[int], set[int]]:
