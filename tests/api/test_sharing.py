@@ -84,6 +84,24 @@ def test_a_run_under_way_is_followed_live_and_a_finished_one_is_served(
     assert len(metrics(sharing, third["runs"][0]["id"])) == 60
 
 
+def test_an_idle_queue_means_every_follower_is_over(sharing: LiveServer) -> None:
+    # What bench/scheduling.py stops its clock on: a follower's final status is recorded with
+    # its computation's, before that group leaves the queue.
+    first = sharing.submit(spec(epochs=40, seed=11), user="ada")
+    wait_for(lambda: started(sharing, first["id"]), 60, "the first comparison to train")
+    followers = [sharing.submit(spec(epochs=40, seed=11), user=f"f{i}") for i in range(3)]
+
+    def idle() -> bool:
+        health = sharing.http.get("/api/health").json()
+        return not (health["pending_groups"] or health["running_groups"])
+
+    wait_for(idle, 120, "the queue to empty")
+    for experiment in [first, *followers]:
+        runs = sharing.experiment(experiment["id"])["runs"]
+        assert [r["status"] for r in runs] == ["completed", "completed"]
+    assert all(r["shared_from"] for f in followers for r in sharing.experiment(f["id"])["runs"])
+
+
 def test_another_seed_is_another_computation(sharing: LiveServer) -> None:
     one = sharing.submit(spec(epochs=3, seed=11), user="ada")
     other = sharing.submit(spec(epochs=3, seed=12), user="bob")
