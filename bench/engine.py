@@ -11,9 +11,10 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
+from typing import get_args
 
 import torch
-from reglab.spec import RunSpec
+from reglab.spec import DataKind, DataSpec, RunSpec
 from reglab.training.datasets import Dataset, make_dataset
 from reglab.training.loop import train_group
 from reglab.training.plan import Group, Member
@@ -96,8 +97,24 @@ def _compare(label: str, spec: RunSpec, k: int, target: float) -> float:
     return ratio
 
 
+def _data_sets(target_s: float = 0.2) -> None:
+    """Each data kind made at n_train = 2,000 (a submission builds one per group): a speed
+    figure, so measured here rather than asserted in a test on a noisy machine."""
+    make_dataset(DataSpec(kind="moons"))  # pays sklearn's import once
+    for kind in get_args(DataKind):
+        took = []
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            make_dataset(DataSpec(kind=kind, n_train=2000))
+            took.append(time.perf_counter() - started)
+        best = min(took)
+        verdict = "ok" if best < target_s else "ABOVE TARGET"
+        print(f"data set {kind}, n_train=2000: {best * 1000:5.0f} ms (target < 200 ms: {verdict})")
+
+
 def main() -> None:
     torch.set_num_threads(1)
+    _data_sets()
     moons = _spec("moons", [64, 64], n_train=1000, epochs=10, lr=0.01)
     digits = _spec("digits", [256, 256], n_train=1200, epochs=6, lr=0.001)
     # Warm-up, unreported: the first torch.optim optimizer imports torch._dynamo (~2 s).

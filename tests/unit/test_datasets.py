@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from typing import get_args
 
 import pytest
@@ -137,11 +136,3 @@ def test_a_higher_degree_polynomial_is_a_different_curve() -> None:
     x9, y9 = high.x_train.double(), high.y_train.double()
     fit9 = torch.linalg.lstsq(torch.cat([x9, torch.ones_like(x9)], dim=1), y9).solution
     assert (torch.cat([x9, torch.ones_like(x9)], dim=1) @ fit9 - y9).abs().max() > 0.1
-
-
-def test_a_data_set_of_two_thousand_is_made_quickly() -> None:
-    make_dataset(DataSpec(kind="moons"))  # pays sklearn's import once
-    for kind in KINDS:
-        start = time.perf_counter()
-        make_dataset(DataSpec(kind=kind, n_train=2000))
-        assert time.perf_counter() - start < 0.2, kind
