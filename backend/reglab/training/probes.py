@@ -24,36 +24,29 @@ MAX_POINTS = 500  # data points sent once per run with the first boundary / curv
 
 
 def sig(values: Tensor | Sequence[float], digits: int = 4) -> list[float]:
-    """Floats rounded to `digits` significant digits (keeps snapshots small)."""
-    if isinstance(values, Tensor):
-        return rounded(values, digits).tolist()
-    return [float(f"{v:.{digits}g}") for v in values]
+    """Floats rounded to `digits` significant digits (keeps snapshots small), as a flat list.
 
-
-def rounded(values: Tensor, digits: int) -> Tensor:
-    """`values` rounded to `digits` significant digits, as float64: the numbers of
-    `float(f"{v:.{digits}g}")`, which took a snapshot's 1,600 grid cells one at a time (7 % of a
-    lesson's training), computed for the whole tensor at once.
-
-    Exact, not close: a float32 times 10^e (e <= 12) is exact in float64, so rounding it half to
+    A float32 tensor is rounded whole, not one float at a time through the formatter (a
+    snapshot's 1,600 grid cells that way were 7 % of a lesson's training), to the formatter's
+    numbers exactly: a float32 times 10^e (e <= 12) is exact in float64, so rounding it half to
     even is the formatter's correct rounding, and dividing by 10^e then gives the double nearest
-    the decimal, as parsing its text does; dividing by 10^e (e <= 22, values of more than
-    `digits` integer digits) cannot move a quotient across a tie that a float32 is not exactly on.
-    Values outside those ranges (below about 1e-9), and tensors of another dtype, are formatted.
+    the decimal, as parsing its text does; dividing by 10^e (e <= 22, values with more than
+    `digits` integer digits) cannot move a quotient across a tie that a float32 is not exactly
+    on. Values outside those ranges (below about 1e-9: saturated probabilities far from the
+    data), and other dtypes, go through the formatter.
     """
-    x = values.detach().double().flatten()
-    if values.dtype != torch.float32:
-        text = [float(f"{v:.{digits}g}") for v in x.tolist()]
-        return torch.tensor(text, dtype=torch.float64).view(values.shape)
+    if not isinstance(values, Tensor) or values.dtype != torch.float32:
+        data = values.flatten().tolist() if isinstance(values, Tensor) else values
+        return [float(f"{v:.{digits}g}") for v in data]
+    x = values.detach().flatten().double()
     scale = digits - 1 - torch.floor(torch.log10(x.abs()))  # -inf at 0, NaN at NaN
     fast = (scale >= -22) & (scale <= 12)
     power = torch.pow(10.0, torch.where(fast, scale, 0.0).abs())
     out = torch.where(scale >= 0, torch.round(x * power) / power, torch.round(x / power) * power)
-    out = torch.where(fast, out, x)  # 0, ±inf and NaN stay as they are
-    slow = (~fast & (x != 0) & torch.isfinite(x)).nonzero().flatten().tolist()
-    for i in slow:
-        out[i] = float(f"{x[i].item():.{digits}g}")
-    return out.view(values.shape)
+    result: list[float] = torch.where(fast, out, x).tolist()  # 0, ±inf and NaN as they are
+    for i in (~fast & (x != 0) & torch.isfinite(x)).nonzero().flatten().tolist():
+        result[i] = float(f"{result[i]:.{digits}g}")
+    return result
 
 
 @torch.no_grad()
@@ -200,10 +193,11 @@ def boundaries(net: Net, x_range: Sequence[tuple[float, float]]) -> list[dict[st
     else:
         p, label = prob.max(dim=2)
         labels = label.view(net.size, GRID, GRID).tolist()
-    grids = rounded(p, 3).view(net.size, GRID, GRID).tolist()
+    cells = sig(p, 3)  # every member's grid, rounded at once
     out = []
     for m in range(net.size):
-        data: dict[str, Any] = {"x": list(x), "y": list(y), "p": grids[m]}
+        rows = [cells[(m * GRID + r) * GRID : (m * GRID + r + 1) * GRID] for r in range(GRID)]
+        data: dict[str, Any] = {"x": list(x), "y": list(y), "p": rows}
         if labels is not None:
             data["label"] = labels[m]
         out.append(data)
