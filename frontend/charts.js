@@ -172,10 +172,15 @@ export class CurveOverlay {
   }
 }
 
+// The sweep chart's redraws take at most this share of the time: every 3 s when one costs up to
+// 150 ms, every 5.4 s on a slow laptop where it costs 270 ms.
+const SWEEP_SHARE = 0.05;
+
 /**
  * A sweep's response curve: best and final validation loss and final training loss against the
  * swept value, each a mean line over seeds with its lowest-to-highest band; redrawn whole (a few
- * dozen points, but a full Plotly draw with a legend: 25–90 ms) at most every 3 s while on screen.
+ * dozen points, but a full Plotly draw with a legend: 25–90 ms, 270 ms with the CPU ×4 slower) at
+ * most every 3 s while on screen, less often when a redraw is measured slow.
  */
 export class SweepChart {
   constructor(el, { field, log, repeats, logY = false }) {
@@ -185,7 +190,7 @@ export class SweepChart {
     this.repeats = repeats;
     this.logY = logY;
     this.points = [];
-    register(this, { minInterval: 3000 });
+    register(this, { minInterval: 3000, share: SWEEP_SHARE });
     drawStats.newPlots += 1; // its figure made at its first draw, once on screen
     schedule(this, false);
   }

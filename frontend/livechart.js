@@ -16,6 +16,12 @@ const Plotly = window.Plotly;
 const BAND_ALPHA = 0.18;
 const HOVER_SYNC_MS = 500; // how often a chart under the pointer syncs while data streams
 const OUTSIDE_SYNC_MS = 500;
+// The most of the time syncs may take, as measured (a sync is 15-60 ms here, up to 530 ms with
+// the CPU four times slower): timed syncs 5 %, so a 500 ms sync waits 10 s for the next; one
+// for a point off the axis 20 %; under the pointer 25 %.
+const SYNC_SHARE = 0.05;
+const OUTSIDE_SHARE = 0.2;
+const HOVER_SHARE = 0.25;
 const QUIET_SYNC_MS = 400; // no new point for this long: the stream paused or ended // a point off the axis forces a sync, but not more often than this
 const DASH = [7, 4];
 
@@ -56,6 +62,7 @@ export class LiveChart {
     // pauses, instead of holding up the first screen of an experiment being opened.
     this.initial = chartLayout(title, { xaxis, yaxis, hovermode: "x unified", uirevision: "keep" });
     this.built = false;
+    this.syncCost = 0; // ms the last sync took
     drawStats.newPlots += 1;
     // Plotly's figure only needs every point when someone reads it: a pointer on the chart
     // syncs it at once, and then often (hover shows exact values up to the newest epoch).
@@ -80,7 +87,9 @@ export class LiveChart {
     const layout = this.initial;
     const range = yRange(traces, layout.yaxis.type === "log");
     if (range) Object.assign(layout.yaxis, { range, autorange: false });
+    const t0 = performance.now();
     Plotly.newPlot(el, traces, layout, CONFIG);
+    this.syncCost = performance.now() - t0;
     this.canvas = document.createElement("canvas");
     this.canvas.className = "live-layer";
     this.canvas.setAttribute("aria-hidden", "true");
@@ -191,7 +200,7 @@ export class LiveChart {
       }
     }
     const now = performance.now();
-    const due = now - this.lastSync >= (this.hovered ? HOVER_SYNC_MS : this.syncMs);
+    const due = now - this.lastSync >= (this.hovered ? this.spaced(HOVER_SYNC_MS, HOVER_SHARE) : this.spaced(this.syncMs, SYNC_SHARE));
     if (!this.built) this.build();
     else if (!this.syncDue && !this.unsynced() && this.idle()) return; // asked to draw, nothing new
     else if (this.syncDue || due) this.sync(now);
@@ -204,6 +213,11 @@ export class LiveChart {
       if (drawStats.latencies.length > 20000) drawStats.latencies.splice(0, 10000);
       this.received = [];
     }
+  }
+
+  /** `ms`, or longer when the last sync took more than `share` of it. */
+  spaced(ms, share) {
+    return Math.max(ms, this.syncCost / share);
   }
 
   unsynced() {
@@ -229,7 +243,9 @@ export class LiveChart {
     let layout = this.el.layout;
     const range = this.userRange ? null : yRange(traces, layout.yaxis.type === "log");
     if (range) layout = { ...layout, yaxis: { ...layout.yaxis, range, autorange: false } };
+    const t0 = performance.now();
     Plotly.react(this.el, traces, layout, CONFIG);
+    this.syncCost = performance.now() - t0;
     this.measure();
   }
 
@@ -357,7 +373,7 @@ export class LiveChart {
       s.drawn = n;
     }
     // A point off the axis is clipped until Plotly re-ranges it: ask for that sync soon.
-    if (outside && performance.now() - this.lastSync > OUTSIDE_SYNC_MS) this.syncDue = true;
+    if (outside && performance.now() - this.lastSync > this.spaced(OUTSIDE_SYNC_MS, OUTSIDE_SHARE)) this.syncDue = true;
     if (this.syncDue) schedule(this, false);
   }
 }

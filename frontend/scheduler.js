@@ -8,6 +8,9 @@
  * - the other charts redraw at most `minInterval` ms apart, and only while on screen; one that
  *   is scrolled away keeps its points and draws them when it comes back into view, or once the
  *   stream has been quiet for QUIET_MS (one such chart per frame).
+ * - a chart registered with a `share` draws no more than that share of the time, as measured: one
+ *   whose last draw took 300 ms with share 0.05 waits 6 s before the next (a whole Plotly redraw
+ *   of a small chart costs 25 ms on this box, 270 ms on a laptop four times slower).
  * A chart is any object with `flush()`; `el` (optional) names it in the stats and drops it from
  * the queue once it has left the page.
  */
@@ -48,9 +51,12 @@ export class FrameScheduler {
     return () => this.hooks.delete(fn);
   }
 
-  /** Tells the scheduler about a chart: `priority` 0 is the loss chart; `cheap` ones skip the budget. */
-  register(chart, { priority = 1, minInterval = 0, cheap = false, watch = chart.el } = {}) {
-    Object.assign(chart, { priority, minInterval, cheap, visible: true, lastDraw: -Infinity });
+  /**
+   * Tells the scheduler about a chart: `priority` 0 is the loss chart; `cheap` ones skip the
+   * budget; `share` (0-1), when given, spaces its draws by their measured cost.
+   */
+  register(chart, { priority = 1, minInterval = 0, cheap = false, share = null, watch = chart.el } = {}) {
+    Object.assign(chart, { priority, minInterval, cheap, share, wait: minInterval, visible: true, lastDraw: -Infinity });
     if (this.observe && watch) this.observe(watch, (visible) => this.setVisible(chart, visible));
   }
 
@@ -80,9 +86,11 @@ export class FrameScheduler {
     chart.lastDraw = now;
     const t0 = this.now();
     chart.flush();
+    const cost = this.now() - t0;
+    if (chart.share) chart.wait = Math.max(chart.minInterval, cost / chart.share);
     const key = chart.el?.dataset?.chart || chart.constructor.name;
     const times = (this.stats.flushMs[key] ??= []);
-    times.push(this.now() - t0);
+    times.push(cost);
     if (times.length > KEEP) times.splice(0, KEEP / 2);
   }
 
@@ -98,7 +106,7 @@ export class FrameScheduler {
       if (chart.el && chart.el.isConnected === false) this.dirty.delete(chart);
       else if (chart.cheap) this.run(chart, start);
       else if (!chart.visible) continue; // drawn when it scrolls back into view
-      else if (start - chart.lastDraw >= chart.minInterval) ready.push(chart);
+      else if (start - chart.lastDraw >= chart.wait) ready.push(chart);
       else waiting = true;
     }
     // Oldest first within a priority; the loss chart yields once if it drew in the last frame.

@@ -135,3 +135,21 @@ test("before-frame hooks run first, so what they schedule draws in that same fra
   assert.deepEqual(frame(), []);
   assert.equal(fed, 1);
 });
+
+test("a chart with a share waits in proportion to its measured draw", () => {
+  const { clock, scheduler, chart, frame } = harness();
+  const sweep = chart("sweep", 300, { minInterval: 3000, share: 0.05 }); // a slow laptop's redraw
+  scheduler.schedule(sweep);
+  assert.deepEqual(frame(), ["sweep"]);
+  const drawnAt = clock.t - 300; // its last draw began then
+  scheduler.schedule(sweep);
+  while (clock.t - drawnAt < 5900) assert.deepEqual(frame(100), [], "not before 300 ms / 0.05 = 6 s");
+  assert.deepEqual(frame(100), ["sweep"]);
+  const quick = harness();
+  const fast = quick.chart("sweep", 20, { minInterval: 3000, share: 0.05 });
+  quick.scheduler.schedule(fast);
+  quick.frame();
+  quick.scheduler.schedule(fast);
+  while (quick.clock.t < 1000 + 2900) assert.deepEqual(quick.frame(100), []);
+  assert.deepEqual(quick.frame(200), ["sweep"], "a 20 ms draw keeps the 3 s minimum");
+});
