@@ -7,11 +7,13 @@
   const found = /^#\/experiments\/(\d+)(?:$|[/?])/.exec(location.hash);
   if (!found) return;
   const base = `/api/experiments/${found[1]}`;
-  const json = (path) => fetch(path, { headers: { Accept: "application/json" } })
-    .then((res) => (res.ok ? res.json() : null))
-    .catch(() => null);
-  const history = json(`${base}/metrics?compact=true`);
-  // Read after the history, as the page would: a status logged before its cursor is in it.
-  const experiment = history.then((h) => (h ? json(base) : null));
+  const get = (path) => fetch(path, { headers: { Accept: "application/json" } });
+  const json = (answer) => answer.then((res) => (res.ok ? res.json() : null)).catch(() => null);
+  const answer = get(`${base}/metrics?compact=true`);
+  const history = json(answer);
+  // Read after the history, as the page would: a status logged before its cursor is in it. Its
+  // headers are enough (the server built the whole answer before sending them), and come before
+  // its 6 MB are in and parsed, which waited for Plotly to have run.
+  const experiment = answer.then((res) => (res.ok ? json(get(base)) : null)).catch(() => null);
   window.reglabEarly = { [`${base}/metrics?compact=true`]: history, [base]: experiment };
 })();
