@@ -1,12 +1,13 @@
 """The lockstep engine: members train as if alone, freeze on their own, and tell it in order."""
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
 import torch
 from reglab.events import EpochEvent, Event, SnapshotEvent, StatusEvent, SummaryEvent
 from reglab.spec import RunSpec
-from reglab.training.loop import Lockstep, train_group
+from reglab.training.loop import Lockstep, train_bursts, train_group
 from reglab.training.plan import Group, Member
 from reglab.training.probes import GRID, HIST_EDGES
 
@@ -92,6 +93,28 @@ def test_events_follow_the_contract_order() -> None:
         last_epoch = max(i for i, e in enumerate(mine) if isinstance(e, EpochEvent))
         snaps = [i for i, e in enumerate(mine) if isinstance(e, SnapshotEvent)]
         assert last_epoch < snaps[-1] < len(mine) - 2  # the last snapshot before the end
+
+
+def test_events_come_in_bursts_one_epochs_metrics_together_then_its_pictures_and_endings() -> None:
+    """What a worker hands on at once (jobs/local.py): the running statuses, then per epoch
+    every live member's metrics, then that epoch's snapshots and endings; flattened, the same
+    events as `train_group` says one by one."""
+    specs = [spec(), spec(train={"epochs": 4}), spec(regularization={"l2": 0.02})]
+    bursts = list(train_bursts(group(*specs)))
+    assert [type(e) for e in bursts[0]] == [StatusEvent] * 3
+    metrics = [b for b in bursts if isinstance(b[0], EpochEvent)]
+    assert [len(b) for b in metrics] == [3, 3, 3, 3, 2, 2]  # one run ends after epoch 4
+    for burst in metrics:
+        assert all(isinstance(e, EpochEvent) and e.epoch == burst[0].epoch for e in burst)
+    for before, after in pairwise(bursts):
+        if not isinstance(after[0], EpochEvent):  # pictures and endings: after their epoch's
+            assert isinstance(before[0], EpochEvent)
+            assert all(getattr(e, "epoch", before[0].epoch) == before[0].epoch for e in after)
+
+    def plain(events: list[Event]) -> list[Any]:
+        return [{**e.to_dict(), "seconds": 0} for e in events]
+
+    assert plain([e for b in bursts for e in b]) == plain(list(train_group(group(*specs))))
 
 
 def test_a_member_with_fewer_epochs_freezes_while_the_other_goes_on() -> None:

@@ -61,9 +61,9 @@ def _worker_main(
     torch.set_num_threads(1)
     # The first torch.optim optimizer pulls in torch._dynamo (seconds): pay it before work comes.
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    from reglab.training.loop import train_group
+    from reglab.training.loop import train_bursts
 
-    _warm_up(train_group)
+    _warm_up(train_bursts)
     cap = _cap_memory(memory_cap) if memory_cap is not None else None
     outbox = _Outbox(results)
     outbox.send(("ready", None, None))
@@ -95,8 +95,8 @@ def _worker_main(
         cancelled.clear()
         error: str | None = None
         try:
-            for event in train_group(group, should_stop):
-                outbox.event(group_id, event)
+            for burst in train_bursts(group, should_stop):
+                outbox.events(group_id, burst)
         except MemoryError as exc:
             error = _out_of_memory(cap, exc)
         except Exception as exc:  # any failure of training fails the group, not the worker
@@ -110,9 +110,11 @@ def _worker_main(
 
 class _Outbox:
     """What a worker says, sent by a thread of its own: everything said while the last message
-    was on its way goes as one message. Training yields an epoch's events in a burst, one per
-    member, so a 30-member group sends one pipe message per epoch instead of 30 (each costs
-    the server a wake-up, a read and an unpickling). An event waits for no timer: the thread
+    was on its way goes as one message. Training says an epoch's events in bursts (its metrics,
+    then its snapshots and endings: `Lockstep.bursts`), handed over a burst at a time, so a
+    30-member group sends about one pipe message per epoch instead of 30 (each costs the server
+    a wake-up, a read and an unpickling) and wakes this thread once per burst, not per member
+    (each wake took the interpreter from training). An event waits for no timer: the thread
     sends as soon as it holds the interpreter, while training computes."""
 
     def __init__(self, results: Connection) -> None:
@@ -125,11 +127,11 @@ class _Outbox:
         self._broken: BaseException | None = None
         threading.Thread(target=self._run, name="reglab-outbox", daemon=True).start()
 
-    def event(self, group_id: str, event: Any) -> None:
+    def events(self, group_id: str, events: list[Any]) -> None:
         with self._cond:
             if self._broken is not None:
                 raise self._broken
-            self._events.append(event)
+            self._events += events
             self._group = group_id
             self._cond.notify()
 
@@ -219,7 +221,7 @@ def _out_of_memory(cap: int | None, exc: BaseException) -> str:
     )
 
 
-def _warm_up(train_group: Any) -> None:
+def _warm_up(train_bursts: Any) -> None:
     """Train one tiny run and throw it away: the first real epoch then comes without delay."""
     from reglab.spec import RunSpec
     from reglab.training.plan import Member
@@ -228,7 +230,7 @@ def _warm_up(train_group: Any) -> None:
         {"data": {"n_train": 20}, "model": {"hidden": [4]}, "train": {"epochs": 1}}
     )
     try:
-        for _ in train_group(Group((Member(-1, "warm-up", spec),))):
+        for _ in train_bursts(Group((Member(-1, "warm-up", spec),))):
             pass
     except Exception:  # a broken engine shows itself on the first real group, with its reason
         log.exception("warm-up run failed")

@@ -1,7 +1,8 @@
 """The Ray executor: each training group runs as a Ray streaming-generator task on a cluster.
 
-The task calls the same `train_group` as the local pool and yields its events one by one; a
-thread per group in the API process reads them back in order and hands them to the sink, so the
+The task trains as the local pool does and yields its events in the bursts training says them
+in (`train_bursts`: an epoch's metrics as one Ray object, not one per member); a thread per
+group in the API process reads them back in order and hands them to the sink, so the
 scheduler's event pump cannot tell the two executors apart. Stopping one member needs a flag
 that the running task can see, so cancellations go to a small `_CancelBoard` actor that each
 task polls; a group whose members are all cancelled and that does not stop within the grace
@@ -87,16 +88,16 @@ class _StopFlags:
 
 
 @ray.remote(num_returns="streaming", num_cpus=1, max_retries=0)
-def _train_group_task(group: Group, board: Any, poll_s: float) -> Iterator[Event]:
-    """Train one group on a Ray worker, yielding every event `train_group` yields."""
+def _train_group_task(group: Group, board: Any, poll_s: float) -> Iterator[list[Event]]:
+    """Train one group on a Ray worker, yielding the bursts of events `train_bursts` yields."""
     import torch
 
-    from reglab.training.loop import train_group
+    from reglab.training.loop import train_bursts
 
     torch.set_num_threads(1)  # one CPU per task, as Ray accounts it; more threads only contend
     flags = _StopFlags(board, group.run_ids, poll_s)
     try:
-        yield from train_group(group, flags.should_stop)
+        yield from train_bursts(group, flags.should_stop)
     finally:
         flags.close()
 
@@ -253,11 +254,12 @@ class RayExecutor(Executor):
         error: str | None = None
         try:
             for ref in stream:
-                event = ray.get(ref)
+                burst = ray.get(ref)
                 with self._lock:
                     if self._closed:
                         return
-                    self._deliver(group_id, event)
+                    for event in burst:
+                        self._deliver(group_id, event)
         except Exception as exc:
             error = self._reason(group_id, exc)
         with self._lock:
