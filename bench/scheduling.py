@@ -174,6 +174,87 @@ def splitting() -> None:
         f"= {split / single:4.2f}x {_verdict(split / single, 0.6)}",
         flush=True,
     )
+    _split_accounts()
+
+
+def _cpu_of_children() -> dict[int, float]:
+    """CPU seconds (user + system) of each live child of this process (the server's workers)."""
+    kids: set[int] = set()
+    for tasks in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        kids |= {int(pid) for pid in tasks.read_text().split()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in kids:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out[pid] = (int(stat[11]) + int(stat[12])) / tick
+    return out
+
+
+def _train_part(part: Any) -> float:
+    """Train one part of the lesson's group in this (spawned) process; its CPU seconds."""
+    import torch
+    from reglab.training.loop import train_bursts
+
+    torch.set_num_threads(1)
+    started = time.process_time()
+    for _ in train_bursts(part):
+        pass
+    return time.process_time() - started
+
+
+def _split_accounts() -> None:
+    """Where the split's time goes on this machine: the lesson's two halves in two bare
+    processes (no server) against the whole group in one, then the CPU each process of the
+    served split spent: with as many workers as cores, the server shares them."""
+    import multiprocessing
+
+    from reglab.spec import ExperimentSpec
+    from reglab.training.plan import Member, plan, split
+
+    spec = ExperimentSpec.model_validate(_lesson(repeats=5))
+    (group,) = plan([Member(i, p.name, p.spec) for i, p in enumerate(spec.members())])
+    halves = split(group, 2)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_train_part, halves)  # warm: torch's first-use costs
+        started = time.perf_counter()
+        whole = pool.apply(_train_part, (group,))
+        alone = time.perf_counter() - started
+        started = time.perf_counter()
+        parts = pool.map(_train_part, halves)
+        apart = time.perf_counter() - started
+    print(
+        f"splitting, training alone (no server): halves in 2 processes {apart:5.1f} s "
+        f"(CPU {' + '.join(f'{c:.1f}' for c in parts)} s) vs whole in 1 {alone:5.1f} s "
+        f"(CPU {whole:.1f} s) = {apart / alone:4.2f}x",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'reglab.db'}"
+        served = start_uvicorn(create_app(Settings(database_url=url, workers=2, share_runs=False)))
+        api = Api(served.url)
+        try:
+            wait_for(lambda: api.http.get("/api/health").json()["workers_ready"] == 2, 120)
+            api.identity("s0")
+            workers, server = _cpu_of_children(), time.process_time()
+            started = time.perf_counter()
+            api.submit(_lesson(repeats=5), user="s0")
+            while any(
+                api.http.get("/api/health").json()[k] for k in ("pending_groups", "running_groups")
+            ):
+                time.sleep(0.2)
+            took = time.perf_counter() - started
+            server = time.process_time() - server
+            spent = sorted(c - workers.get(pid, 0.0) for pid, c in _cpu_of_children().items())
+        finally:
+            api.http.close()
+            served.stop()
+    busy = [c for c in spent if c > 0.05]
+    print(
+        f"splitting, served: {took:5.1f} s; CPU s: workers {' + '.join(f'{c:.1f}' for c in busy)}, "
+        f"server (with this bench's client) {server:.1f}; all of it over 2 cores "
+        f"{(sum(busy) + server) / 2:.1f} s",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
