@@ -105,6 +105,17 @@ export class LiveChart {
     this.measure();
   }
 
+  /**
+   * Makes the figure now, before the chart holds points (a comparison still training, on screen):
+   * that first Plotly draw then comes before the stream opens, not in its first frames while
+   * epochs pour in, and the first points are synced into it (a Plotly.react, cheaper).
+   */
+  prepare() {
+    if (this.built) return;
+    this.build();
+    this.syncDue = true;
+  }
+
   /** Adds points to a line series (x and y arrays of equal length). */
   append(id, x, y) {
     const s = this.series.get(id);

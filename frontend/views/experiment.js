@@ -263,6 +263,9 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     // until it comes into view (or the stream pauses).
     charts[spec.key].pull = (chart) => feed(chart, model, view);
   }
+  // A comparison still training: the charts on screen make their figure now, before the stream
+  // opens. A finished one's make it at their first draw, with every point.
+  if (!allFinal(model)) for (const c of Object.values(charts)) if (c.visible) c.prepare();
   const gradEl = chartBox("grads");
   grid.appendChild(h("div", { class: "panel" }, gradEl));
   const bars = new LayerBars(gradEl, { runs: banded ? model.variants.map((v) => ({ id: v.name, name: v.name, color: v.color })) : runs });
