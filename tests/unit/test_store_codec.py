@@ -32,3 +32,16 @@ def test_split_then_join_restores_the_exact_values() -> None:
 
 def test_finite_values_need_no_side_map() -> None:
     assert split_nonfinite({"loss": 0.3}) == ({"loss": 0.3}, None)
+
+
+def test_an_answer_is_strict_json_written_once_naming_what_json_cannot_hold() -> None:
+    from reglab.api.app import WireJSONResponse
+
+    render = WireJSONResponse(None).render
+    plain = {"name": "Ærøskøbing", "loss": [0.5, 1e-300], "n": 3, "none": None}
+    assert render(plain) == json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode()
+    diverged = {"best_val_loss": math.nan, "gap": [math.inf, -math.inf, 1.0]}
+    assert json.loads(render(diverged)) == {
+        "best_val_loss": "NaN",
+        "gap": ["Infinity", "-Infinity", 1.0],
+    }

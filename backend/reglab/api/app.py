@@ -45,9 +45,15 @@ class WireJSONResponse(JSONResponse):
     """JSON where NaN and ±Inf are written "NaN", "Infinity", "-Infinity" (strict JSON)."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(
-            to_wire(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode("utf-8")
+        # Encoded once: checking for NaN with one encoding and writing with another doubled
+        # the cost of every answer (a submission's 30 runs: 0.34 of 0.55 CPU s for 40 of them).
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        except ValueError:  # a NaN or ±Inf: written by name
+            text = json.dumps(
+                to_wire(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            )
+        return text.encode("utf-8")
 
 
 def plotly_js() -> Path:

@@ -20,9 +20,8 @@ from reglab.api.history import compact_gzip
 from reglab.api.lessons import lesson_names, lesson_spec
 from reglab.api.schemas import Cancelled, ExperimentRead, Page
 from reglab.errors import Conflict
-from reglab.jobs.pump import wire_text
 from reglab.spec import ExperimentSpec
-from reglab.store.codec import to_wire
+from reglab.store.codec import wire_json
 
 router = APIRouter(prefix="/api/experiments", tags=["experiments"])
 
@@ -112,7 +111,7 @@ def read_history(
         return Response(zipped, media_type="application/json", headers=headers)
     cursor, runs = runtime.store.history_columns(experiment.id)
     body = {"experiment_id": experiment.id, "cursor": cursor, "runs": runs}
-    return Response(wire_text(to_wire(body)), media_type="application/json")
+    return Response(wire_json(body)[1], media_type="application/json")  # encoded once
 
 
 @router.post(
