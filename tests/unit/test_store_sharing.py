@@ -109,6 +109,8 @@ def test_a_finished_computation_is_served_and_survives_its_holders_deletion(
     served, fresh = submit(store, sharing, "bob")
     later, _ = submit(store, sharing, "cy")
     assert fresh == [] and all(r.status == "completed" for r in served.runs + later.runs)
+    # Served from the run that computed it, not from the newer copy that points there.
+    assert [r.shared_from for r in later.runs] == [r.id for r in first.runs]
     before = {r.id: numbers(store, r.id) for r in served.runs + later.runs}
     assert len(before[served.runs[0].id]) == 4
 

@@ -60,6 +60,11 @@ class Sharing:
         said: list[Event] = []
         served: set[tuple[int, int]] = set()  # (holder, experiment) served in this call
         pointers: dict[int, int | None] = {}  # run → holder, written in one go at the end
+        finished = self.store.find_finished(
+            r.fingerprint
+            for r in runs
+            if self.enabled and r.fingerprint is not None and r.fingerprint not in self._computing
+        )
         for run in runs:
             if not self.enabled or run.fingerprint is None:
                 fresh.append(run)
@@ -73,7 +78,7 @@ class Sharing:
                 if source in self._started:
                     said.append(StatusEvent(run.id, RunStatus.RUNNING))
                 continue
-            done = self.store.find_finished(run.fingerprint)
+            done = finished.get(run.fingerprint)
             holder = 0 if done is None else done.shared_from or done.id
             if done is None or (holder, run.experiment_id) in served:
                 if run.shared_from is not None:  # it followed a computation gone (a restart)
@@ -83,7 +88,7 @@ class Sharing:
                 continue
             served.add((holder, run.experiment_id))
             pointers[run.id] = holder
-            said += [_relabel(ev, run.id, holder) for ev in self.store.final_events(done.id)]
+            said += [_relabel(ev, run.id, holder) for ev in self.store.final_events(done)]
         self.store.mark_shared(pointers)
         return fresh, said
 
