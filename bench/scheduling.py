@@ -111,8 +111,9 @@ def _best(times: int, students: list[dict[str, Any]], **settings: Any) -> float:
 
 
 def sharing() -> None:
-    one = _best(2, [_lesson()], share_runs=True)
-    many, exps = _timed([_lesson()] * STUDENTS, share_runs=True)
+    one = _best(3, [_lesson()], share_runs=True)
+    tries = [_timed([_lesson()] * STUDENTS, share_runs=True) for _ in range(3)]
+    many, exps = min(tries, key=lambda t: t[0])  # the best of both, as a noisy box needs
     same = all(_finals(e) == _finals(exps[0]) for e in exps)
     print(
         f"sharing: {STUDENTS} students, the same lesson {many:6.1f} s vs one alone {one:6.1f} s "
