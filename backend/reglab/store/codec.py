@@ -29,14 +29,18 @@ def to_wire(obj: Any) -> Any:
     return obj
 
 
-def wire_json(obj: Any) -> tuple[Any, str]:
+def wire_json(obj: Any, *, ensure_ascii: bool = True) -> tuple[Any, str]:
     """`obj` as strict JSON can hold it (as `to_wire`) and its compact JSON text: one encoding
     where the check and the text took one each."""
     try:
-        return obj, json.dumps(obj, separators=(",", ":"), allow_nan=False)
+        return obj, json.dumps(
+            obj, separators=(",", ":"), allow_nan=False, ensure_ascii=ensure_ascii
+        )
     except (ValueError, TypeError):
         named = _named(obj)
-        return named, json.dumps(named, separators=(",", ":"), allow_nan=False)
+        return named, json.dumps(
+            named, separators=(",", ":"), allow_nan=False, ensure_ascii=ensure_ascii
+        )
 
 
 def _named(obj: Any) -> Any:
