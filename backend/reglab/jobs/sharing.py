@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from reglab.events import Event, RunStatus, StatusEvent, SummaryEvent
 from reglab.store.records import Logged, RunRecord
-from reglab.store.repo import NUMBERS, Store
+from reglab.store.repo import NUMBERS, Store, final_events
 
 
 class Sharing:
@@ -56,17 +56,20 @@ class Sharing:
         (running, or their computation's final status and summary), for the caller to record.
         The caller holds the store's write lock until it has recorded them.
         """
+        if not self.enabled:
+            return list(runs), []
         fresh: list[RunRecord] = []
         said: list[Event] = []
         served: set[tuple[int, int]] = set()  # (holder, experiment) served in this call
         pointers: dict[int, int | None] = {}  # run → holder, written in one go at the end
+        # What the store has finished, looked up for the whole submission at once.
         finished = self.store.find_finished(
             r.fingerprint
             for r in runs
-            if self.enabled and r.fingerprint is not None and r.fingerprint not in self._computing
+            if r.fingerprint is not None and r.fingerprint not in self._computing
         )
         for run in runs:
-            if not self.enabled or run.fingerprint is None:
+            if run.fingerprint is None:
                 fresh.append(run)
                 continue
             source = self._computing.get(run.fingerprint)
@@ -88,7 +91,7 @@ class Sharing:
                 continue
             served.add((holder, run.experiment_id))
             pointers[run.id] = holder
-            said += [_relabel(ev, run.id, holder) for ev in self.store.final_events(done)]
+            said += [_relabel(ev, run.id, holder) for ev in final_events(done)]
         self.store.mark_shared(pointers)
         return fresh, said
 

@@ -71,7 +71,8 @@ def _summary_event(run_id: int, status: RunStatus, summary: dict[str, Any]) -> S
     return SummaryEvent(run_id=run_id, status=status, extra=dict(summary["extra"]), **values)
 
 
-def _final_events(run: RunRecord) -> list[Event]:
+def final_events(run: RunRecord) -> list[Event]:
+    """A finished run's last words: its final status, and its summary when it has one."""
     if not run.finished:
         return []
     status = RunStatus(run.status)
@@ -389,11 +390,6 @@ class Store:
                 update(tables.Run),
                 [{"id": run_id, "shared_from": holder} for run_id, holder in pointers.items()],
             )
-
-    @staticmethod
-    def final_events(run: RunRecord) -> list[Event]:
-        """A finished run's last words: its final status, and its summary when it has one."""
-        return _final_events(run)
 
     def list_runs(
         self,
