@@ -22,6 +22,7 @@ import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,17 @@ LESSON = "overfitting"
 STUDENTS = 40
 
 
-def _timed(students: list[dict[str, Any]], **settings: Any) -> tuple[float, list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class Timed:
+    """One served try: from the first submission to an idle queue, and the CPU it took."""
+
+    seconds: float
+    experiments: list[dict[str, Any]]
+    server_cpu: float  # this process: the server and the bench's own client
+    worker_cpu: list[float]  # each worker that trained, most first
+
+
+def _timed(students: list[dict[str, Any]], **settings: Any) -> Timed:
     """Serve, submit every body as its own student at once, and time until all finished."""
     with tempfile.TemporaryDirectory() as tmp:
         values: dict[str, Any] = {"database_url": f"sqlite:///{Path(tmp) / 'reglab.db'}"}
@@ -47,6 +58,7 @@ def _timed(students: list[dict[str, Any]], **settings: Any) -> tuple[float, list
             wait_for(lambda: api.http.get("/api/health").json()["workers_ready"] == workers, 120)
             for i in range(len(students)):
                 api.identity(f"s{i}")  # names claimed before the clock starts
+            workers_before, server = _cpu_of_children(), time.process_time()
             started = time.perf_counter()
             with ThreadPoolExecutor(8) as pool:
                 created = list(
@@ -65,11 +77,14 @@ def _timed(students: list[dict[str, Any]], **settings: Any) -> tuple[float, list
             while not idle():
                 time.sleep(0.2)
             took = time.perf_counter() - started
+            server = time.process_time() - server
+            spent = [c - workers_before.get(pid, 0.0) for pid, c in _cpu_of_children().items()]
             exps = [api.experiment(e["id"]) for e in created]
             unfinished = [r["id"] for e in exps for r in e["runs"] if r["status"] not in FINAL]
             if unfinished:
                 raise AssertionError(f"the queue was idle with runs {unfinished} unfinished")
-            return took, exps
+            busy = sorted((c for c in spent if c > 0.05), reverse=True)
+            return Timed(took, exps, server, busy)
         finally:
             api.http.close()
             served.stop()
@@ -105,15 +120,15 @@ def main() -> None:
         merge_curve()
 
 
-def _best(times: int, students: list[dict[str, Any]], **settings: Any) -> float:
+def _best(times: int, students: list[dict[str, Any]], **settings: Any) -> Timed:
     """The shortest of a few tries: a short run on a shared machine meets its noise whole."""
-    return min(_timed(students, **settings)[0] for _ in range(times))
+    return min((_timed(students, **settings) for _ in range(times)), key=lambda t: t.seconds)
 
 
 def sharing() -> None:
-    one = _best(3, [_lesson()], share_runs=True)
-    tries = [_timed([_lesson()] * STUDENTS, share_runs=True) for _ in range(3)]
-    many, exps = min(tries, key=lambda t: t[0])  # the best of both, as a noisy box needs
+    one = _best(3, [_lesson()], share_runs=True).seconds
+    best = _best(3, [_lesson()] * STUDENTS, share_runs=True)  # the best of both: a noisy box
+    many, exps = best.seconds, best.experiments
     same = all(_finals(e) == _finals(exps[0]) for e in exps)
     print(
         f"sharing: {STUDENTS} students, the same lesson {many:6.1f} s vs one alone {one:6.1f} s "
@@ -127,8 +142,8 @@ def merging() -> None:
     student's group has 30 members, more than the merge cap (24): nothing is merged, and
     merging two such groups into 60 saved 2-8 % of their CPU (2 Dec), hence the cap."""
     own = [_lesson(repeats=1, seed=100 + i) for i in range(STUDENTS)]
-    merged, _ = _timed(own, share_runs=False, split_groups=False)
-    today, _ = _timed(own, share_runs=False, split_groups=False, merge_group_size=1)
+    merged = _timed(own, share_runs=False, split_groups=False).seconds
+    today = _timed(own, share_runs=False, split_groups=False, merge_group_size=1).seconds
     print(
         f"merging: {STUDENTS} students, own seeds, lesson at R=1: merged {merged:6.1f} s vs "
         f"today's queue {today:6.1f} s = {merged / today:4.2f}x {_verdict(merged / today, 0.7)}",
@@ -166,13 +181,22 @@ def merge_curve() -> None:
 
 def splitting() -> None:
     split = _best(2, [_lesson(repeats=5)], share_runs=False, workers=2)
-    single = _best(2, [_lesson(repeats=5)], share_runs=False, workers=1)
+    single = _best(2, [_lesson(repeats=5)], share_runs=False, workers=1).seconds
+    ratio = split.seconds / single
     print(
-        f"splitting: one student, R=5, 2 idle workers {split:6.1f} s vs 1 worker {single:6.1f} s "
-        f"= {split / single:4.2f}x {_verdict(split / single, 0.6)}",
+        f"splitting: one student, R=5, 2 idle workers {split.seconds:6.1f} s vs 1 worker "
+        f"{single:6.1f} s = {ratio:4.2f}x {_verdict(ratio, 0.6)}",
         flush=True,
     )
-    _split_accounts()
+    # Where the split's time goes: with as many workers as cores, the server shares them.
+    cores = (sum(split.worker_cpu) + split.server_cpu) / 2
+    print(
+        f"splitting, served: CPU s: workers {' + '.join(f'{c:.1f}' for c in split.worker_cpu)}, "
+        f"server (with this bench's client) {split.server_cpu:.1f}; all of it over 2 cores "
+        f"{cores:.1f} s",
+        flush=True,
+    )
+    _split_alone()
 
 
 def _cpu_of_children() -> dict[int, float]:
@@ -200,10 +224,9 @@ def _train_part(part: Any) -> float:
     return time.process_time() - started
 
 
-def _split_accounts() -> None:
-    """Where the split's time goes on this machine: the lesson's two halves in two bare
-    processes (no server) against the whole group in one, then the CPU each process of the
-    served split spent: with as many workers as cores, the server shares them."""
+def _split_alone() -> None:
+    """What the split itself gives: the lesson's two halves in two bare processes (no server)
+    against the whole group in one."""
     import multiprocessing
 
     from reglab.spec import ExperimentSpec
@@ -224,33 +247,6 @@ def _split_accounts() -> None:
         f"splitting, training alone (no server): halves in 2 processes {apart:5.1f} s "
         f"(CPU {' + '.join(f'{c:.1f}' for c in parts)} s) vs whole in 1 {alone:5.1f} s "
         f"(CPU {whole:.1f} s) = {apart / alone:4.2f}x",
-        flush=True,
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'reglab.db'}"
-        served = start_uvicorn(create_app(Settings(database_url=url, workers=2, share_runs=False)))
-        api = Api(served.url)
-        try:
-            wait_for(lambda: api.http.get("/api/health").json()["workers_ready"] == 2, 120)
-            api.identity("s0")
-            workers, server = _cpu_of_children(), time.process_time()
-            started = time.perf_counter()
-            api.submit(_lesson(repeats=5), user="s0")
-            while any(
-                api.http.get("/api/health").json()[k] for k in ("pending_groups", "running_groups")
-            ):
-                time.sleep(0.2)
-            took = time.perf_counter() - started
-            server = time.process_time() - server
-            spent = sorted(c - workers.get(pid, 0.0) for pid, c in _cpu_of_children().items())
-        finally:
-            api.http.close()
-            served.stop()
-    busy = [c for c in spent if c > 0.05]
-    print(
-        f"splitting, served: {took:5.1f} s; CPU s: workers {' + '.join(f'{c:.1f}' for c in busy)}, "
-        f"server (with this bench's client) {server:.1f}; all of it over 2 cores "
-        f"{(sum(busy) + server) / 2:.1f} s",
         flush=True,
     )
 
