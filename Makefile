@@ -8,7 +8,7 @@ PORT    ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 NODE    ?= node
 
-.PHONY: run test test-js test-cpus test-deploy lint format bench browser node install clean
+.PHONY: run test test-js test-cpus test-deploy lint format bench browser node install clean plotly
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -84,6 +84,12 @@ $(COMPOSE_TOOL): $(STAMP)
 test-deploy: $(STAMP) $(COMPOSE_TOOL)
 	sh tests/containers/install-engine.sh
 	REGLAB_CONTAINER_TESTS=1 $(BIN)/python -m pytest -q -s tests/containers
+
+# Rebuilds the plotly.js the package ships (backend/reglab/api/static/plotly.min.js) from the npm
+# versions frontend/plotly/package-lock.json pins (frontend/plotly/build.js says why a bundle of
+# our own). Needs npm and the registry; neither `make run` nor `make test` calls it.
+plotly: node
+	cd frontend/plotly && npm ci --no-audit --no-fund && $(NODE) build.js
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
