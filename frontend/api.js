@@ -68,7 +68,7 @@ function query(params) {
 
 export const api = {
   health: () => request("GET", "/api/health"),
-  statuses: () => request("GET", "/api/statuses"),
+  statuses: () => early("/api/statuses") ?? request("GET", "/api/statuses"),
   // Binds a free name to this browser (an HttpOnly cookie); 409 when another browser holds it.
   claimName: (name) => request("POST", "/api/identity", { name }),
   lessons: () => request("GET", "/api/lessons"),

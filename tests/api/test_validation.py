@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from reglab.api.app import plotly_js
 from reglab.api.stream import INVALID_CLOSE_CODE
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -149,6 +150,16 @@ def test_dashboard_page_and_bundled_plotly_are_served(server: LiveServer) -> Non
     assert page.status_code == 200 and "<html" in page.text.lower()
     assert plotly.status_code == 200 and len(plotly.content) > 1_000_000
     assert plotly.headers["content-type"].startswith("text/javascript")
+    # Gzipped ahead of time, the file itself once unpacked; a browser holding it gets a 304.
+    shipped = plotly_js().read_bytes()
+    assert plotly.headers["content-encoding"] == "gzip" and plotly.content == shipped
+    assert int(plotly.headers["content-length"]) < len(shipped) / 2
+    again = server.http.get(
+        "/static/plotly.min.js", headers={"If-None-Match": plotly.headers["etag"]}
+    )
+    assert again.status_code == 304 and again.content == b""
+    plain = server.http.get("/static/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == shipped
 
 
 def test_openapi_lists_every_resource(server: LiveServer) -> None:
