@@ -154,17 +154,30 @@ export function preloadColumns(model, history) {
   for (const run of model.runs) {
     const cols = history.runs?.[String(run.id)];
     if (!cols) continue;
+    // Column by column first (a tight loop per metric), then one row per epoch: 60,000 rows of a
+    // 30 × 2,000 experiment took 100-160 ms made value by value through a converter per cell.
     const names = Object.keys(cols).filter((k) => k !== "epoch" && k !== "grad_norms" && k !== "grad_epoch");
-    const value = Object.fromEntries(names.map((k) => [k, single.has(k) ? (v) => Math.fround(numberOf(v)) : numberOf]));
+    const values = names.map((k) => decoded(cols[k], single.has(k)));
     const grads = gradsByEpoch(cols, single.has("grad_norms"));
-    cols.epoch.forEach((e, i) => {
-      const row = { type: "epoch", run_id: run.id, epoch: e, grad_norms: grads(e, i) };
-      for (const k of names) row[k] = cols[k][i] === null ? null : value[k](cols[k][i]);
+    const epochs = cols.epoch;
+    for (let i = 0; i < epochs.length; i++) {
+      const row = { type: "epoch", run_id: run.id, epoch: epochs[i], grad_norms: grads(epochs[i], i) };
+      for (let j = 0; j < names.length; j++) row[names[j]] = values[j][i];
       if (applyEpoch(model, run, row).type === "epoch") loaded += 1;
-    });
+    }
   }
   model.cursor = Math.max(model.cursor, history.cursor ?? 0);
   return loaded;
+}
+
+/** A column as sent: non-finite values as their names, float32 ones back to the stored float32. */
+function decoded(column, single) {
+  const out = new Array(column.length);
+  for (let i = 0; i < column.length; i++) {
+    const v = column[i];
+    out[i] = v === null ? null : single ? Math.fround(numberOf(v)) : numberOf(v);
+  }
+  return out;
 }
 
 /** (epoch, row index) → that row's gradient norms: every row's, or only those of `grad_epoch`. */
