@@ -170,14 +170,37 @@ export function preloadColumns(model, history) {
   return loaded;
 }
 
-/** A column as sent: non-finite values as their names, float32 ones back to the stored float32. */
+/**
+ * A column as sent: in binary (base64 of little-endian float32 bytes, float64 when not `single`,
+ * NaN and ±Inf among them), or as a JSON list with non-finite values by name, float32 ones back to
+ * the stored float32 and null where an epoch has no value.
+ */
 function decoded(column, single) {
+  if (typeof column === "string") return binary(column, single);
   const out = new Array(column.length);
   for (let i = 0; i < column.length; i++) {
     const v = column[i];
     out[i] = v === null ? null : single ? Math.fround(numberOf(v)) : numberOf(v);
   }
   return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Base64 text of little-endian float32 (or float64) numbers, as a typed array of them. */
+export function binary(text, single) {
+  let bytes;
+  if (Uint8Array.fromBase64) bytes = Uint8Array.fromBase64(text);
+  else {
+    const chars = atob(text);
+    bytes = new Uint8Array(chars.length);
+    for (let i = 0; i < chars.length; i++) bytes[i] = chars.charCodeAt(i);
+  }
+  const size = single ? 4 : 8;
+  if (!LITTLE_ENDIAN) { // typed arrays read in the machine's byte order: swap on a big-endian one
+    for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
+  }
+  return single ? new Float32Array(bytes.buffer, 0, bytes.length / 4) : new Float64Array(bytes.buffer, 0, bytes.length / 8);
 }
 
 /** (epoch, row index) → that row's gradient norms: every row's, or only those of `grad_epoch`. */

@@ -244,6 +244,29 @@ test("the compact history gives back the stored float32 numbers and only the lis
   assert.equal(model.cursor, 9);
 });
 
+test("the compact history's binary columns give back the stored float32 and float64 numbers, NaN and ±Inf among them", async () => {
+  const { preloadColumns, binary } = await import("../../frontend/views/experiment-model.js");
+  const model = modelFrom(meta(), (i) => COLORS[i]);
+  const [a] = model.runs;
+  const base64 = (typed) => Buffer.from(typed.buffer).toString("base64"); // little-endian, as the server writes
+  const loss = new Float32Array([0.8435577, NaN, Infinity, 0.25]);
+  const history = {
+    cursor: 5,
+    float32: ["train_loss", "val_loss"],
+    runs: {
+      [a.id]: { epoch: [1, 2, 3, 4], train_loss: base64(loss), val_loss: [0.9, null, "NaN", 0.5],
+        seconds: base64(new Float64Array([0.1, 0.2, 0.30000000000000004, -Infinity])), grad_epoch: [], grad_norms: [] },
+    },
+  };
+  assert.equal(preloadColumns(model, history), 4);
+  const column = (k) => a.epochs.map((r) => r[k]);
+  assert.deepEqual(column("train_loss"), [Math.fround(0.8435577), NaN, Infinity, 0.25]);
+  assert.deepEqual(column("val_loss"), [Math.fround(0.9), null, NaN, 0.5], "a column with holes comes as JSON");
+  assert.deepEqual(column("seconds"), [0.1, 0.2, 0.30000000000000004, -Infinity]);
+  assert.deepEqual(a.best, { epoch: 4, val: 0.5 });
+  assert.deepEqual([...binary("", true)], [], "a run with no epochs");
+});
+
 test("a run the history has no column for (queued, nothing logged) stays empty", async () => {
   const { preloadColumns } = await import("../../frontend/views/experiment-model.js");
   const model = modelFrom(meta(), (i) => COLORS[i]);

@@ -1,9 +1,11 @@
-"""The compact history's floats: float32 numbers at their shortest digits, nothing lost."""
+"""The compact history's floats: binary, or float32 numbers at their shortest digits; none lost."""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+from typing import Any
 
 import numpy as np
 from reglab.api.history import GRAD_NORMS_EVERY, compact_history, shortest_float32
@@ -43,14 +45,21 @@ def test_other_values_are_left_as_they_are_and_the_column_is_not_float32() -> No
     assert out[4] == 0.2  # this one float32: shortened, the column not listed
 
 
-def test_the_compact_answer_names_its_float32_columns_and_keeps_some_gradient_norms() -> None:
+def unpack(text: str, name: str, body: dict[str, Any]) -> list[float]:
+    """A binary column as the numbers it holds (float32 when the answer lists it so)."""
+    dtype = "<f4" if name in body["float32"] else "<f8"
+    return np.frombuffer(base64.b64decode(text), dtype=dtype).astype(np.float64).tolist()
+
+
+def test_full_columns_go_in_binary_holes_as_json_and_some_gradient_norms() -> None:
     epochs = list(range(1, 46))
     f32 = [float(np.float32(1 / e)) for e in epochs]
     runs = {
         3: {
             "epoch": epochs,
             "grad_norms": [[x, 2 * x] for x in f32],
-            "train_loss": [*f32[:-1], math.nan],
+            "train_loss": [*f32[:-2], math.inf, math.nan],
+            "val_loss": [*f32[:-1], None],  # a hole: this column goes as JSON
             "val_acc": [None] * 45,
             "seconds": [e / 3 for e in epochs],
         },
@@ -58,18 +67,26 @@ def test_the_compact_answer_names_its_float32_columns_and_keeps_some_gradient_no
             "epoch": [1],
             "grad_norms": [[]],
             "train_loss": [0.5],
+            "val_loss": [0.25],
             "val_acc": [None],
             "seconds": [1.0],
         },
     }
     body = json.loads(compact_history(9, 77, runs))
     assert (body["experiment_id"], body["cursor"]) == (9, 77)
-    assert body["float32"] == ["train_loss", "val_acc", "grad_norms"]
+    assert body["float32"] == ["train_loss", "val_loss", "val_acc", "grad_norms"]
     run = body["runs"]["3"]
     assert run["epoch"] == epochs
-    assert [float(np.float32(v)) for v in run["train_loss"][:-1]] == f32[:-1]
-    assert run["train_loss"][-1] == "NaN" and run["val_acc"] == [None] * 45
-    assert run["seconds"] == [e / 3 for e in epochs]
+    # Binary: float32 bytes give back every stored number, NaN and ±Inf among them.
+    loss = unpack(run["train_loss"], "train_loss", body)
+    assert loss[:-2] == f32[:-2] and loss[-2] == math.inf and math.isnan(loss[-1])
+    assert unpack(body["runs"]["4"]["train_loss"], "train_loss", body) == [0.5]
+    # Seconds are doubles: float64 bytes, exactly as stored.
+    assert unpack(run["seconds"], "seconds", body) == [e / 3 for e in epochs]
+    # A column with holes: a JSON list, float32 numbers at their shortest digits, null kept.
+    assert [float(np.float32(v)) for v in run["val_loss"][:-1]] == f32[:-1]
+    assert run["val_loss"][-1] is None and body["runs"]["4"]["val_loss"] == [0.25]
+    assert run["val_acc"] == [None] * 45
     assert run["grad_epoch"] == [GRAD_NORMS_EVERY, 2 * GRAD_NORMS_EVERY, 45]
     assert [[float(np.float32(v)) for v in g] for g in run["grad_norms"]] == [
         runs[3]["grad_norms"][e - 1] for e in run["grad_epoch"]
