@@ -11,6 +11,8 @@
  * - a chart registered with a `share` draws no more than that share of the time, as measured: one
  *   whose last draw took 300 ms with share 0.05 waits 6 s before the next (a whole Plotly redraw
  *   of a small chart costs 25 ms on this box, 270 ms on a laptop four times slower).
+ * - a `cheap` chart (DOM text: the run table) skips the budget, but not its `minInterval`: text
+ *   changed in every frame makes the browser lay out and paint the page in every frame too.
  * A chart is any object with `flush()`; `el` (optional) names it in the stats and drops it from
  * the queue once it has left the page.
  */
@@ -104,7 +106,10 @@ export class FrameScheduler {
     let waiting = false;
     for (const chart of [...this.dirty]) {
       if (chart.el && chart.el.isConnected === false) this.dirty.delete(chart);
-      else if (chart.cheap) this.run(chart, start);
+      else if (chart.cheap) {
+        if (start - chart.lastDraw >= chart.wait) this.run(chart, start);
+        else waiting = true;
+      }
       else if (!chart.visible) continue; // drawn when it scrolls back into view
       else if (start - chart.lastDraw >= chart.wait) ready.push(chart);
       else waiting = true;

@@ -91,6 +91,22 @@ test("cheap charts draw every frame without using the heavy budget", () => {
   assert.deepEqual(frame().sort(), ["loss", "table"]);
 });
 
+test("a cheap chart with a minInterval draws at most that often, and its last change still draws", () => {
+  const { scheduler, chart, frame } = harness();
+  const table = chart("table", 0, { cheap: true, minInterval: 250 });
+  let draws = 0;
+  for (let i = 0; i < 60; i++) { // one second of frames, new data in each
+    scheduler.schedule(table);
+    draws += frame().length;
+  }
+  assert.ok(draws >= 4 && draws <= 5, `drew ${draws} times in a second`);
+  // The last change of a stream (no schedule after it) still draws, within the interval.
+  scheduler.schedule(table);
+  const after = [];
+  for (let i = 0; i < 16; i++) after.push(...frame());
+  assert.deepEqual(after, ["table"]);
+});
+
 test("a chart off screen keeps its points until it is back in view or the stream goes quiet", () => {
   const { scheduler, chart, frame, observed } = harness();
   const zeros = chart("zeros", 1);
