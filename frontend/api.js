@@ -102,8 +102,12 @@ export const exportUrl = {
   html: (id) => `/api/experiments/${encodeURIComponent(id)}/report.html`,
 };
 
-/** The experiment's stream after `since`, batched: each message is an array of events. */
-export function experimentSocketUrl(id, since) {
+/**
+ * The experiment's stream after `since`, batched: each message is an array of events; with
+ * `snapshots` (run ids), the snapshots of those runs only.
+ */
+export function experimentSocketUrl(id, since, snapshots = null) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${proto}//${location.host}/ws/experiments/${encodeURIComponent(id)}${query({ since, batch: 1 })}`;
+  const params = { since, batch: 1, snapshots: snapshots ? snapshots.join(",") : null };
+  return `${proto}//${location.host}/ws/experiments/${encodeURIComponent(id)}${query(params)}`;
 }

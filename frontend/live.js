@@ -11,8 +11,9 @@ const NOT_FOUND = 4404;
  * the last delivered message is what a reconnect asks for, so a drop loses and repeats nothing.
  */
 export class LiveStream {
-  constructor(experimentId, { since = 0, onEvent, onState = () => {} }) {
+  constructor(experimentId, { since = 0, snapshots = null, onEvent, onState = () => {} }) {
     this.experimentId = experimentId;
+    this.snapshots = snapshots; // the runs whose snapshots to take (null: every run's)
     this.cursor = since;
     this.onEvent = onEvent;
     this.onState = onState;
@@ -32,7 +33,7 @@ export class LiveStream {
   connect() {
     if (this.closed) return;
     this.onState(this.reconnects ? "reconnecting" : "connecting");
-    const socket = new WebSocket(experimentSocketUrl(this.experimentId, this.cursor));
+    const socket = new WebSocket(experimentSocketUrl(this.experimentId, this.cursor, this.snapshots));
     this.socket = socket;
     socket.onopen = () => this.onState("live");
     // The socket is opened with batch=1: a message is an array of events (those the server had

@@ -30,6 +30,7 @@ class Frame:
 
     cursor: int
     text: str
+    snapshot_of: int | None = None  # the run a snapshot event pictures (streams may leave it out)
 
 
 Message = Any  # what publishers put in: Frames on the server, anything in tests

@@ -109,6 +109,9 @@ export async function render(root, ctx) {
 
   const stream = new LiveStream(model.id, {
     since: model.cursor,
+    // With seeds the page pictures each variant's first one: the others' snapshots (boundary
+    // grids, more than half of an R = 5 lesson's stream) are left on the server.
+    snapshots: model.repeats > 1 ? picturedRuns(model).map((r) => r.id) : null,
     onEvent: (msg) => {
       model.cursor = stream.cursor;
       const change = applyEvent(model, msg);

@@ -81,6 +81,44 @@ def test_a_batched_stream_resumes_after_its_cursor_exactly_once(server: LiveServ
     assert resumed == [m for m in everything if m["cursor"] > middle]
 
 
+def test_a_stream_asked_for_some_runs_pictures_leaves_out_only_the_others_snapshots(
+    server: LiveServer,
+) -> None:
+    created = server.submit(body(epochs=70, variants=3))  # snapshots of 3 runs, several pages
+    run_ids = [r["id"] for r in created["runs"]]
+    server.wait_finished(created["id"])
+    everything = collect(server, created["id"], set(run_ids))
+    pictured = run_ids[1]
+
+    def kept(since: int) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in everything
+            if m["cursor"] > since and (m["type"] != "snapshot" or m["run_id"] == pictured)
+        ]
+
+    url = f"{server.ws_url}/ws/experiments/{created['id']}?batch=1&snapshots={pictured}"
+    got = [m for batch in _read(url, len(kept(0))) for m in batch]
+    assert got == kept(0)
+    assert {m["run_id"] for m in got if m["type"] == "snapshot"} == {pictured}
+    assert len(everything) > 2 * REPLAY_PAGE  # a replay of several pages, each with some left out
+    # Resumed from a cursor (a snapshot of another run among what follows): the same filter.
+    middle = everything[len(everything) // 2]["cursor"]
+    again = [m for batch in _read(f"{url}&since={middle}", len(kept(middle))) for m in batch]
+    assert again == kept(middle)
+
+
+def _read(url: str, count: int) -> list[list[dict[str, Any]]]:
+    """The batched messages of a stream until `count` events have come, then nothing more."""
+    received: list[list[dict[str, Any]]] = []
+    with connect(url) as ws:
+        while sum(map(len, received)) < count:
+            received.append(json.loads(ws.recv(timeout=30)))
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=1)
+    return received
+
+
 def _caught_up(ws: ClientConnection, live: LiveServer, experiment_id: int, count: int) -> None:
     """Read the replay of `count` events, then wait for the live subscription."""
     seen = 0

@@ -20,6 +20,9 @@ LOSS_TRACES = """() => document.querySelector('[data-chart=loss]').data.map((t) 
     name: t.name, fill: t.fill || null, visible: t.visible !== false, n: t.x.length}))"""
 SYNCED = "() => document.querySelector('[data-chart=loss]')?.reglabChart?.settled()"
 DRAWN = "() => document.querySelector('[data-chart=loss]').reglabChart.drawnCounts()"
+# How many snapshots the page holds, per run id.
+SNAPSHOTS_HELD = """() => Object.fromEntries(window.reglab.state.experiment.runs.map((r) =>
+    [r.id, Object.values(r.snapshots).reduce((n, kind) => n + kind.size, 0)]))"""
 # No figure yet (none) until the chart's first draw, once it is on screen.
 SWEEP = """() => (document.querySelector('[data-chart=sweep]').data || []).map((t) => ({
     name: t.name, fill: t.fill || null, x: t.x, y: t.y}))"""
@@ -70,6 +73,23 @@ def test_lesson_with_five_seeds_shows_bands_mean_sd_and_verdicts(page: Page, ser
         expect(cell).to_have_text(expected, timeout=30_000)  # fetched once every run is over
     if finished["claims"]:
         expect(page.locator(".claims li")).to_have_count(len(finished["claims"]))
+
+    # The pictures show each variant's first seed: it holds every snapshot stored for it, and
+    # the other seeds' snapshots never reached the page (the stream was asked for those runs').
+    first: dict[str, int] = {}
+    for run in finished["runs"]:
+        first.setdefault(run["variant"], run["id"])
+    held = wait_for(
+        lambda: (
+            (h := page.evaluate(SNAPSHOTS_HELD)) and all(h[str(i)] for i in first.values()) and h
+        ),
+        30,
+        "the pictured runs' snapshots",
+    )
+    for run in finished["runs"]:
+        stored = len(server.http.get(f"/api/runs/{run['id']}/snapshots").json())
+        assert stored > 0
+        assert held[str(run["id"])] == (stored if run["id"] in first.values() else 0), run["name"]
 
     # The loss chart: per variant one band and a mean train and validation line; seeds hidden.
     wait_for(lambda: page.evaluate(SYNCED), 30, "the loss chart's last sync")

@@ -39,6 +39,19 @@ test("the socket asks for batches after the cursor it holds", () => {
   stream.stop();
 });
 
+test("a stream asked for some runs' pictures names them, and asks again for them when it resumes", (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  FakeSocket.opened = [];
+  const stream = new LiveStream(7, { since: 3, snapshots: [11, 16], onEvent: () => {} }).start();
+  const first = FakeSocket.opened.at(-1);
+  assert.equal(first.url, "ws://lab:8000/ws/experiments/7?since=3&batch=1&snapshots=11%2C16");
+  first.receive([epoch(4)]);
+  first.close(4001);
+  t.mock.timers.tick(1000);
+  assert.equal(FakeSocket.opened.at(-1).url, "ws://lab:8000/ws/experiments/7?since=4&batch=1&snapshots=11%2C16");
+  stream.stop();
+});
+
 test("every event of a batch is delivered once, in order, and the cursor is the last one's", () => {
   const { stream, got, socket } = follow(0);
   socket().receive([epoch(1), epoch(2), epoch(3)]);

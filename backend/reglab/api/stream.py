@@ -3,7 +3,8 @@
 With `&batch=1` each message is a JSON array of events (each with its own cursor): a replay page
 goes as one message, and live events already waiting for the client when one is sent go with it
 (at most BATCH_MAX of them). The browser pays its per-message cost (dispatch, JSON.parse) once per
-array instead of once per epoch. Without it, one event per message, as before.
+array instead of once per epoch. Without it, one event per message, as before. With
+`&snapshots=RUN,RUN,…`, other runs' snapshot events are left out (read, never sent).
 
 Subscribe to the hub first, then replay from the store, then forward live messages with a cursor
 above the last one sent. Anything committed before the subscription is in the replay; anything
@@ -26,7 +27,7 @@ from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 from reglab.api.deps import MAX_STORED_INT
 from reglab.config import Settings
 from reglab.errors import NotFound
-from reglab.jobs.pump import wire_text
+from reglab.jobs.pump import snapshot_of, wire_text
 from reglab.jobs.runtime import Runtime
 from reglab.live import (
     BUSY_CLOSE_CODE,
@@ -46,6 +47,8 @@ REPLAY_READERS = 4
 # the text they may add up to, as a replay page's: a burst of snapshots goes in several.
 BATCH_MAX = 512
 BATCH_CHARS = 1_000_000
+# Runs a stream may name in `snapshots=` (an experiment holds at most this many runs' pictures).
+SNAPSHOT_RUNS_MAX = 512
 NOT_FOUND_CLOSE_CODE = 4404
 INVALID_CLOSE_CODE = 4422
 
@@ -95,10 +98,20 @@ async def _close(websocket: WebSocket, code: int, reason: str, timeout: float) -
         await asyncio.wait_for(websocket.close(code=code, reason=reason), timeout)
 
 
-def _page(runtime: Runtime, topic: int, after: int) -> list[tuple[int, str]]:
-    """The next replay page as (cursor, wire text): read and serialized off the event loop."""
+def _page(runtime: Runtime, topic: int, after: int) -> list[Frame]:
+    """The next replay page as frames: read and serialized off the event loop."""
     logged = runtime.store.replay(topic, after=after, limit=REPLAY_PAGE)
-    return [(entry.seq, wire_text(entry.message)) for entry in logged]
+    return [Frame(e.seq, wire_text(e.message), snapshot_of(e.message)) for e in logged]
+
+
+def _runs(text: str) -> frozenset[int] | None:
+    """`snapshots=1,7,13`: the runs whose snapshots the client wants (None: every run's)."""
+    if text == "":
+        return None
+    parts = text.split(",")
+    if len(parts) > SNAPSHOT_RUNS_MAX:
+        raise ValueError(f"snapshots may name at most {SNAPSHOT_RUNS_MAX} runs.")
+    return frozenset(_whole(part, "each run id in snapshots", 1) for part in parts)
 
 
 def _flag(text: str, name: str) -> bool:
@@ -114,10 +127,16 @@ def _batch(texts: list[str]) -> str:
 
 @router.websocket("/ws/experiments/{experiment_id}")
 async def stream_experiment(
-    websocket: WebSocket, experiment_id: str, since: str = "0", batch: str = "0"
+    websocket: WebSocket,
+    experiment_id: str,
+    since: str = "0",
+    batch: str = "0",
+    snapshots: str = "",
 ) -> None:
     """Every event of the experiment with cursor > since, as JSON, then live ones as they come;
-    with batch=1, as JSON arrays of events."""
+    with batch=1, as JSON arrays of events; with snapshots=RUN,RUN,… the snapshots of those runs
+    only (a page that pictures each variant's first seed takes a fifth of an R = 5 lesson's
+    pictures, which were more than half of its stream)."""
     runtime: Runtime = websocket.app.state.runtime
     timeout = runtime.settings.ws_send_timeout_s
     admission: Admission = websocket.app.state.streams
@@ -127,6 +146,7 @@ async def stream_experiment(
         topic = _whole(experiment_id, "the experiment id", 1)
         last = _whole(since, "since", 0)
         batched = _flag(batch, "batch")
+        pictured = _runs(snapshots)
     except ValueError as exc:
         await _close(websocket, INVALID_CLOSE_CODE, str(exc), timeout)
         return
@@ -136,7 +156,7 @@ async def stream_experiment(
         await _close(websocket, BUSY_CLOSE_CODE, refused, timeout)
         return
     try:
-        await _stream(websocket, runtime, topic, last, timeout, batched)
+        await _stream(websocket, runtime, topic, last, timeout, batched, pictured)
     finally:
         admission.leave(client)
 
@@ -161,20 +181,34 @@ def _drain(subscription: Subscription, first: Frame | None, most: int) -> tuple[
 
 
 async def _send_events(
-    websocket: WebSocket, events: list[tuple[int, str]], batched: bool, last: int, timeout: float
-) -> int:
-    """Send (cursor, text) events, one message each or all in one; returns the last cursor sent."""
-    if batched and events:
-        await _send(websocket, _batch([text for _, text in events]), timeout)
-        return events[-1][0]
-    for cursor, text in events:
+    websocket: WebSocket,
+    frames: list[Frame],
+    batched: bool,
+    pictured: frozenset[int] | None,
+    timeout: float,
+) -> None:
+    """Send frames, one message each or all in one, leaving out the snapshots of runs not in
+    `pictured` (when given)."""
+    texts = [
+        frame.text
+        for frame in frames
+        if pictured is None or frame.snapshot_of is None or frame.snapshot_of in pictured
+    ]
+    if batched and texts:
+        await _send(websocket, _batch(texts), timeout)
+        return
+    for text in texts:
         await _send(websocket, text, timeout)
-        last = cursor
-    return last
 
 
 async def _stream(
-    websocket: WebSocket, runtime: Runtime, topic: int, last: int, timeout: float, batched: bool
+    websocket: WebSocket,
+    runtime: Runtime,
+    topic: int,
+    last: int,
+    timeout: float,
+    batched: bool,
+    pictured: frozenset[int] | None,
 ) -> None:
     readers = _readers(websocket)
     try:
@@ -187,7 +221,8 @@ async def _stream(
     try:
         while True:
             page = await anyio.to_thread.run_sync(_page, runtime, topic, last, limiter=readers)
-            last = await _send_events(websocket, page, batched, last, timeout)
+            await _send_events(websocket, page, batched, pictured, timeout)
+            last = page[-1].cursor if page else last  # read, whether sent or left out
             if len(page) < REPLAY_PAGE:
                 break
         while True:
@@ -197,8 +232,9 @@ async def _stream(
                 message.cancel()
                 return
             frames, dropped = _drain(subscription, message.result(), BATCH_MAX if batched else 1)
-            fresh = [(frame.cursor, frame.text) for frame in frames if frame.cursor > last]
-            last = await _send_events(websocket, fresh, batched, last, timeout)
+            fresh = [frame for frame in frames if frame.cursor > last]
+            await _send_events(websocket, fresh, batched, pictured, timeout)
+            last = fresh[-1].cursor if fresh else last
             if dropped:
                 await _close(websocket, RESUME_CLOSE_CODE, RESUME_REASON, timeout)
                 return

@@ -79,9 +79,17 @@ def wire_text(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), allow_nan=False)
 
 
+def snapshot_of(message: dict[str, Any]) -> int | None:
+    """The run a snapshot event pictures; None for any other event."""
+    return message.get("run_id") if message.get("type") == "snapshot" else None
+
+
 def _frames(logged: list[Logged]) -> list[tuple[int, Frame]]:
     # Serialized here, once, rather than once per watching client.
-    return [(m.experiment_id, Frame(m.seq, m.text or wire_text(m.message))) for m in logged]
+    return [
+        (m.experiment_id, Frame(m.seq, m.text or wire_text(m.message), snapshot_of(m.message)))
+        for m in logged
+    ]
 
 
 @dataclass(frozen=True, slots=True)
