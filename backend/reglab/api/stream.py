@@ -37,6 +37,7 @@ from reglab.live import (
     Frame,
     Subscription,
 )
+from reglab.spec import MAX_MEMBERS
 
 router = APIRouter(tags=["stream"])
 # Events per replay page: about 1 MB of text with the largest snapshots (boundary grids).
@@ -47,8 +48,8 @@ REPLAY_READERS = 4
 # the text they may add up to, as a replay page's: a burst of snapshots goes in several.
 BATCH_MAX = 512
 BATCH_CHARS = 1_000_000
-# Runs a stream may name in `snapshots=` (an experiment holds at most this many runs' pictures).
-SNAPSHOT_RUNS_MAX = 512
+# Runs a stream may name in `snapshots=`: an experiment has at most MAX_MEMBERS runs.
+SNAPSHOT_RUNS_MAX = MAX_MEMBERS
 NOT_FOUND_CLOSE_CODE = 4404
 INVALID_CLOSE_CODE = 4422
 
