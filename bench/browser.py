@@ -130,7 +130,7 @@ STATS = """() => {
   const s = window.reglab.drawStats;
   const runs = window.reglab.state.experiment.runs;
   return {frames: window.__frames, latencies: s.latencies, extends: s.extends,
-          newPlots: s.newPlots, flushMs: s.flushMs, workMs: s.workMs,
+          newPlots: s.newPlots, flushMs: s.flushMs, workMs: s.workMs, syncs: s.syncs,
           epochs: runs.reduce((n, r) => n + r.epochs.length, 0), ws: window.__ws,
           loaf: window.__loaf};
 }"""
@@ -251,6 +251,8 @@ def stream(browser: Browser, url: str, s: Scenario) -> dict[str, Any]:
         "chart_builds": stats["newPlots"],
         "flush_ms_p50": {k: round(statistics.median(v), 1) for k, v in stats["flushMs"].items()},
         "flush_ms_max": {k: round(max(v), 1) for k, v in stats["flushMs"].items()},
+        # The line charts' Plotly syncs by chart and reason (timed, off-axis, pointer, quiet, …).
+        "syncs": stats["syncs"],
     }
 
 

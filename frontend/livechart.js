@@ -44,7 +44,7 @@ export class LiveChart {
     }
     this.received = [];
     this.lastSync = -Infinity;
-    this.syncDue = true;
+    this.due("first");
     this.timer = null;
     this.markerState = { best: [], stopped: [] };
     // `pull(chart)`, when set, appends what the page holds that the chart has not taken, at each
@@ -68,7 +68,7 @@ export class LiveChart {
     // syncs it at once, and then often (hover shows exact values up to the newest epoch).
     el.addEventListener("pointerenter", () => {
       this.hovered = true;
-      this.syncDue = true;
+      this.due("pointer");
       schedule(this, false);
     });
     el.addEventListener("pointerleave", () => (this.hovered = false));
@@ -113,7 +113,7 @@ export class LiveChart {
   prepare() {
     if (this.built) return;
     this.build();
-    this.syncDue = true;
+    this.due("prepared");
   }
 
   /** Adds points to a line series (x and y arrays of equal length). */
@@ -147,7 +147,7 @@ export class LiveChart {
   /** Shows or hides series (`test(series)` true: hidden); drawn at once. */
   hide(test) {
     for (const s of this.series.values()) s.hidden = test(s);
-    this.syncDue = true;
+    this.due("hidden");
     schedule(this, false);
   }
 
@@ -161,7 +161,7 @@ export class LiveChart {
   setLog(on) {
     if (this.built) this.relayout({ "yaxis.type": on ? "log" : "linear", "yaxis.autorange": true });
     else Object.assign(this.initial.yaxis, { type: on ? "log" : "linear", autorange: true });
-    this.syncDue = true; // the next sync sets a range in the new axis's units
+    this.due("axis"); // the next sync sets a range in the new axis's units
     schedule(this, false);
   }
 
@@ -214,7 +214,7 @@ export class LiveChart {
     const due = now - this.lastSync >= (this.hovered ? this.spaced(HOVER_SYNC_MS, HOVER_SHARE) : this.spaced(this.syncMs, SYNC_SHARE));
     if (!this.built) this.build();
     else if (!this.syncDue && !this.unsynced() && this.idle()) return; // asked to draw, nothing new
-    else if (this.syncDue || due) this.sync(now);
+    else if (this.syncDue || due) this.sync(now, this.syncDue ? this.syncWhy : "timed");
     else this.drawTail();
     if (!this.syncDue && this.unsynced()) this.syncWhenQuiet();
     drawStats.extends += 1;
@@ -239,12 +239,20 @@ export class LiveChart {
   syncWhenQuiet() {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.syncDue = true;
+      this.due("quiet");
       schedule(this, false);
     }, QUIET_SYNC_MS);
   }
 
-  sync(now) {
+  /** A sync is due at the next draw, and why (counted in drawStats.syncs: the bench prints it). */
+  due(why) {
+    this.syncDue = true;
+    this.syncWhy = why;
+  }
+
+  sync(now, why = "timed") {
+    const key = `${this.el.dataset.chart || "chart"}: ${why}`;
+    drawStats.syncs[key] = (drawStats.syncs[key] || 0) + 1;
     this.lastSync = now;
     this.syncDue = false;
     clearTimeout(this.timer);
@@ -384,7 +392,7 @@ export class LiveChart {
       s.drawn = n;
     }
     // A point off the axis is clipped until Plotly re-ranges it: ask for that sync soon.
-    if (outside && performance.now() - this.lastSync > this.spaced(OUTSIDE_SYNC_MS, OUTSIDE_SHARE)) this.syncDue = true;
+    if (outside && performance.now() - this.lastSync > this.spaced(OUTSIDE_SYNC_MS, OUTSIDE_SHARE)) this.due("off-axis");
     if (this.syncDue) schedule(this, false);
   }
 }

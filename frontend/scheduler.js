@@ -25,7 +25,7 @@ const KEEP = 5000; // flush times kept per chart
 
 /** What the page measured about its own drawing; the browser bench and the e2e tests read it. */
 export function newStats() {
-  return { newPlots: 0, extends: 0, latencies: [], frames: 0, flushMs: {}, workMs: [], dirty: 0 };
+  return { newPlots: 0, extends: 0, latencies: [], frames: 0, flushMs: {}, workMs: [], dirty: 0, syncs: {} };
 }
 
 export class FrameScheduler {
