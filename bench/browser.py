@@ -11,18 +11,22 @@ reads what the page measured about itself in four scenarios:
 
 While streaming: frame time (gaps between requestAnimationFrame callbacks, from the first drawn
 epoch until the view says "finished") and event → drawn (from the websocket message's arrival to
-the end of the draw that put its point on the loss chart). Every tiny net trains one full-batch
-step per epoch, so the engine emits epochs as fast as it can. The machine's load average is
-printed with each scenario: the numbers mean little without it.
+the end of the draw that put its point on the loss chart), each streaming scenario three times
+with the stream of median frame p95 reported (every try's numbers are printed too: one stream is
+an anecdote on a 2-core box whose server trains beside the browser). Every tiny net trains one
+full-batch step per epoch, so the engine emits epochs as fast as it can. The machine's load
+average is printed with each scenario: the numbers mean little without it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,15 +53,18 @@ class Scenario:
     draw_p95_ms: float | None = None
     open_ms: float | None = None  # (c): time to first full draw of a finished experiment
     idle: bool = False  # (i): a page that draws nothing, while the same comparison trains
+    # Streams measured; the one with the median frame p95 is reported, with every try's numbers
+    # (one stream's p95 moved from 33 to 67 ms between back-to-back runs of (b) on this box).
+    tries: int = 1
 
 
 def scenarios() -> list[Scenario]:
     epochs = int(os.environ.get("BENCH_EPOCHS", 1500))
     big = min(2000, MEMBER_EPOCHS_LIMIT // 30)
     return [
-        Scenario("today: 8 runs x 1500 epochs", 8, 1, epochs, frame_p95_ms=33, draw_p95_ms=100),
-        Scenario("(a) 6 variants x 5 replicates x 500 epochs", 6, 5, 500, 1, 33, 100),
-        Scenario("(b) as (a), CPU throttled x4", 6, 5, 500, 4, frame_p95_ms=50),
+        Scenario("today: 8 runs x 1500 epochs", 8, 1, epochs, 1, 33, 100, tries=3),
+        Scenario("(a) 6 variants x 5 replicates x 500 epochs", 6, 5, 500, 1, 33, 100, tries=3),
+        Scenario("(b) as (a), CPU throttled x4", 6, 5, 500, 4, frame_p95_ms=50, tries=3),
         Scenario(f"(c) open a finished 30-run experiment of {big} epochs", 6, 5, big, open_ms=1500),
         Scenario("(i) control: an idle page's frames while (a) trains", 6, 5, 500, idle=True),
     ]
@@ -328,6 +335,22 @@ def reopen(browser: Browser, url: str, s: Scenario) -> dict[str, Any]:
     }
 
 
+def _median_of(tries: int, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """One measurement, or with several tries the one with the median frame p95, with every
+    try's frame and event → drawn p95, its long frames and the load when it ended."""
+    if tries == 1:
+        return measure()
+    runs = []
+    for _ in range(tries):
+        run = measure()
+        run["load_avg_end"] = round(os.getloadavg()[0], 2)
+        runs.append(run)
+    middle = sorted(runs, key=lambda r: r["frame_ms_p95"])[tries // 2]
+    keep = ("frame_ms_p95", "draw_ms_p95", "frames", "load_avg_end")
+    each = [{k: r[k] for k in keep} | {"long_frames": r["long_frames"]["count"]} for r in runs]
+    return {**middle, "tries": each}
+
+
 def _verdict(label: str, value: float, target: float | None) -> str:
     if target is None:
         return f"  {label} {value} ms\n"
@@ -351,7 +374,7 @@ def main() -> None:
                 continue
             load = os.getloadavg()
             measure = idle if s.idle else reopen if s.open_ms else stream
-            result = measure(browser, server.url, s)
+            result = _median_of(s.tries, functools.partial(measure, browser, server.url, s))
             result["load_avg_before"] = [round(x, 2) for x in load]
             result["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
             print(f"-- {s.name}\n{json.dumps(result, indent=2)}", flush=True)
@@ -366,6 +389,9 @@ def main() -> None:
         print(_verdict("frame time p95", r["frame_ms_p95"], s.frame_p95_ms), end="")
         if not s.idle:
             print(_verdict("event → drawn p95", r["draw_ms_p95"], s.draw_p95_ms), end="")
+        if "tries" in r:
+            each = ", ".join(f"{t['frame_ms_p95']} / {t['draw_ms_p95']}" for t in r["tries"])
+            print(f"  median stream of {len(r['tries'])}; each, frame / drawn p95 (ms): {each}")
 
 
 if __name__ == "__main__":
