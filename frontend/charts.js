@@ -173,8 +173,9 @@ export class CurveOverlay {
 }
 
 // The sweep chart's redraws take at most this share of the time: every 3 s when one costs up to
-// 150 ms, every 5.4 s on a slow laptop where it costs 270 ms.
-const SWEEP_SHARE = 0.05;
+// 60 ms, every 13.5 s on a slow laptop where it costs 270 ms (once or twice a stream at CPU ×4,
+// where each redraw is one frame of 0.3-0.8 s).
+const SWEEP_SHARE = 0.02;
 
 /**
  * A sweep's response curve: best and final validation loss and final training loss against the

@@ -18,9 +18,10 @@ const HOVER_SYNC_MS = 500; // how often a chart under the pointer syncs while da
 const OUTSIDE_SYNC_MS = 500;
 // The most of the time syncs may take, as measured (a sync is 15-60 ms here, up to 530 ms with
 // the CPU four times slower): timed syncs 5 %, so a 500 ms sync waits 10 s for the next; one
-// for a point off the axis 20 %; under the pointer 25 %.
+// for a point off the axis 10 % (a point below the axis stays clipped for up to 5 s on a laptop
+// four times slower, rather than a 500 ms sync every 2.5 s); under the pointer 25 %.
 const SYNC_SHARE = 0.05;
-const OUTSIDE_SHARE = 0.2;
+const OUTSIDE_SHARE = 0.1;
 const HOVER_SHARE = 0.25;
 const QUIET_SYNC_MS = 400; // no new point for this long: the stream paused or ended // a point off the axis forces a sync, but not more often than this
 const DASH = [7, 4];
