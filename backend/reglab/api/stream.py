@@ -27,7 +27,7 @@ from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 from reglab.api.deps import MAX_STORED_INT
 from reglab.config import Settings
 from reglab.errors import NotFound
-from reglab.jobs.pump import snapshot_of, wire_text
+from reglab.jobs.pump import frame_of
 from reglab.jobs.runtime import Runtime
 from reglab.live import (
     BUSY_CLOSE_CODE,
@@ -102,7 +102,7 @@ async def _close(websocket: WebSocket, code: int, reason: str, timeout: float) -
 def _page(runtime: Runtime, topic: int, after: int) -> list[Frame]:
     """The next replay page as frames: read and serialized off the event loop."""
     logged = runtime.store.replay(topic, after=after, limit=REPLAY_PAGE)
-    return [Frame(e.seq, wire_text(e.message), snapshot_of(e.message)) for e in logged]
+    return [frame_of(e) for e in logged]
 
 
 def _runs(text: str) -> frozenset[int] | None:

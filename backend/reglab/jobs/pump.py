@@ -79,17 +79,16 @@ def wire_text(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), allow_nan=False)
 
 
-def snapshot_of(message: dict[str, Any]) -> int | None:
-    """The run a snapshot event pictures; None for any other event."""
-    return message.get("run_id") if message.get("type") == "snapshot" else None
+def frame_of(m: Logged) -> Frame:
+    """A logged event as the stream sends it (live from the hub, or replayed from the store):
+    its cursor, its text, and the run it pictures when it is a snapshot."""
+    pictures = m.message.get("run_id") if m.message.get("type") == "snapshot" else None
+    return Frame(m.seq, m.text or wire_text(m.message), pictures)
 
 
 def _frames(logged: list[Logged]) -> list[tuple[int, Frame]]:
     # Serialized here, once, rather than once per watching client.
-    return [
-        (m.experiment_id, Frame(m.seq, m.text or wire_text(m.message), snapshot_of(m.message)))
-        for m in logged
-    ]
+    return [(m.experiment_id, frame_of(m)) for m in logged]
 
 
 @dataclass(frozen=True, slots=True)
