@@ -15,7 +15,7 @@ const Plotly = window.Plotly;
  */
 const BAND_ALPHA = 0.18;
 const HOVER_SYNC_MS = 500; // how often a chart under the pointer syncs while data streams
-const OUTSIDE_SYNC_MS = 500;
+const OUTSIDE_SYNC_MS = 500; // a point off the axis forces a sync, but not more often than this
 // The most of the time syncs may take, as measured (a sync is 15-60 ms here, up to 530 ms with
 // the CPU four times slower): timed syncs 5 %, so a 500 ms sync waits 10 s for the next; one
 // for a point off the axis 10 % (a point below the axis stays clipped for up to 5 s on a laptop
@@ -23,7 +23,7 @@ const OUTSIDE_SYNC_MS = 500;
 const SYNC_SHARE = 0.05;
 const OUTSIDE_SHARE = 0.1;
 const HOVER_SHARE = 0.25;
-const QUIET_SYNC_MS = 400; // no new point for this long: the stream paused or ended // a point off the axis forces a sync, but not more often than this
+const QUIET_SYNC_MS = 400; // no new point for this long: the stream paused or ended
 const DASH = [7, 4];
 
 /**
@@ -251,7 +251,7 @@ export class LiveChart {
     this.syncWhy = why;
   }
 
-  sync(now, why = "timed") {
+  sync(now, why) {
     const key = `${this.el.dataset.chart || "chart"}: ${why}`;
     drawStats.syncs[key] = (drawStats.syncs[key] || 0) + 1;
     this.lastSync = now;

@@ -185,9 +185,10 @@ function decoded(column, single) {
   return out;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** Base64 text of little-endian float32 (or float64) numbers, as a typed array of them. */
+/**
+ * Base64 text of little-endian float32 (or float64) numbers, as a typed array of them. Typed
+ * arrays read in the machine's byte order, little-endian on every machine a browser runs on.
+ */
 export function binary(text, single) {
   let bytes;
   if (Uint8Array.fromBase64) bytes = Uint8Array.fromBase64(text);
@@ -195,10 +196,6 @@ export function binary(text, single) {
     const chars = atob(text);
     bytes = new Uint8Array(chars.length);
     for (let i = 0; i < chars.length; i++) bytes[i] = chars.charCodeAt(i);
-  }
-  const size = single ? 4 : 8;
-  if (!LITTLE_ENDIAN) { // typed arrays read in the machine's byte order: swap on a big-endian one
-    for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
   }
   return single ? new Float32Array(bytes.buffer, 0, bytes.length / 4) : new Float64Array(bytes.buffer, 0, bytes.length / 8);
 }
