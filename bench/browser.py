@@ -15,7 +15,10 @@ the end of the draw that put its point on the loss chart), each streaming scenar
 with the stream of median frame p95 reported (every try's numbers are printed too: one stream is
 an anecdote on a 2-core box whose server trains beside the browser). Every tiny net trains one
 full-batch step per epoch, so the engine emits epochs as fast as it can. The machine's load
-average is printed with each scenario: the numbers mean little without it.
+average is printed with each scenario, and how many cores the renderer, the rest of Chromium, the
+server and its workers kept busy during each stream: the numbers mean little without them (with
+the CPU throttled, Chromium's renderer spins for three quarters of its main thread's time,
+working or idle: about 0.9 of a core by itself on this 2-core box).
 """
 
 from __future__ import annotations
@@ -215,7 +218,36 @@ def _open(browser: Browser, url: str, s: Scenario) -> Page:
     return page
 
 
-def stream(browser: Browser, url: str, s: Scenario) -> dict[str, Any]:
+ROLES = ("renderer", "chromium", "server", "workers")
+
+
+def _cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far (Linux's /proc) by the page's renderer processes, the rest of
+    Chromium, the server and its training workers (its child processes)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = dict.fromkeys(ROLES, 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (name) ": state, ppid, …
+        if int(entry.name) == server_pid:
+            role = "server"
+        elif int(fields[1]) == server_pid:
+            role = "workers"
+        elif b"chromium" in cmd:
+            role = "renderer" if b"--type=renderer" in cmd else "chromium"
+        else:
+            continue
+        used[role] += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return used
+
+
+def stream(browser: Browser, url: str, s: Scenario, server_pid: int) -> dict[str, Any]:
     """Frame time and event → drawn while the scenario's comparison streams into the page."""
     page = _open(browser, url, s)
     page.add_init_script(FRAME_PROBE)
@@ -225,6 +257,7 @@ def stream(browser: Browser, url: str, s: Scenario) -> dict[str, Any]:
     # 30-member group of tiny nets can finish in seconds); only the hash changes.
     created = _submit(url, s)
     started = time.monotonic()
+    cpu_before = _cpu_seconds(server_pid)
     page.goto(f"{url}/#/experiments/{created['id']}")
     # A student watching the loss chart: on screen whatever the table above it holds.
     page.locator("[data-chart=loss]").scroll_into_view_if_needed()
@@ -232,6 +265,7 @@ def stream(browser: Browser, url: str, s: Scenario) -> dict[str, Any]:
         "() => document.querySelector('.conn')?.textContent === 'finished'", timeout=900_000
     )
     elapsed = time.monotonic() - started
+    cpu_after = _cpu_seconds(server_pid)
     stats = page.evaluate(STATS)
     page.close()
     frames, lat = stats["frames"] or [float("nan")], stats["latencies"] or [float("nan")]
@@ -260,6 +294,13 @@ def stream(browser: Browser, url: str, s: Scenario) -> dict[str, Any]:
         "flush_ms_max": {k: round(max(v), 1) for k, v in stats["flushMs"].items()},
         # The line charts' Plotly syncs by chart and reason (timed, off-axis, pointer, quiet, …).
         "syncs": stats["syncs"],
+        # Cores each part kept busy while the page streamed, of the machine's: the server and its
+        # workers train beside the browser here, and with the CPU throttled Chromium's renderer
+        # spins in a signal handler for three quarters of its main thread's time, working or not.
+        "cores_busy": {
+            role: round((cpu_after[role] - cpu_before[role]) / elapsed, 2) for role in ROLES
+        },
+        "cores": os.cpu_count(),
     }
 
 
@@ -346,7 +387,7 @@ def _median_of(tries: int, measure: Callable[[], dict[str, Any]]) -> dict[str, A
         run["load_avg_end"] = round(os.getloadavg()[0], 2)
         runs.append(run)
     middle = sorted(runs, key=lambda r: r["frame_ms_p95"])[tries // 2]
-    keep = ("frame_ms_p95", "draw_ms_p95", "frames", "load_avg_end")
+    keep = ("frame_ms_p95", "draw_ms_p95", "frames", "load_avg_end", "cores_busy")
     each = [{k: r[k] for k in keep} | {"long_frames": r["long_frames"]["count"]} for r in runs]
     return {**middle, "tries": each}
 
@@ -373,8 +414,15 @@ def main() -> None:
             if only and key not in only.split(","):
                 continue
             load = os.getloadavg()
-            measure = idle if s.idle else reopen if s.open_ms else stream
-            result = _median_of(s.tries, functools.partial(measure, browser, server.url, s))
+            pid = server.process.pid if server.process else -1
+            measure: Callable[[], dict[str, Any]] = (
+                functools.partial(idle, browser, server.url, s)
+                if s.idle
+                else functools.partial(reopen, browser, server.url, s)
+                if s.open_ms
+                else functools.partial(stream, browser, server.url, s, pid)
+            )
+            result = _median_of(s.tries, measure)
             result["load_avg_before"] = [round(x, 2) for x in load]
             result["load_avg_after"] = [round(x, 2) for x in os.getloadavg()]
             print(f"-- {s.name}\n{json.dumps(result, indent=2)}", flush=True)
@@ -389,6 +437,9 @@ def main() -> None:
         print(_verdict("frame time p95", r["frame_ms_p95"], s.frame_p95_ms), end="")
         if not s.idle:
             print(_verdict("event → drawn p95", r["draw_ms_p95"], s.draw_p95_ms), end="")
+        if "cores_busy" in r:
+            busy = ", ".join(f"{role} {n}" for role, n in r["cores_busy"].items())
+            print(f"  cores busy (of {r['cores']}): {busy}")
         if "tries" in r:
             each = ", ".join(f"{t['frame_ms_p95']} / {t['draw_ms_p95']}" for t in r["tries"])
             print(f"  median stream of {len(r['tries'])}; each, frame / drawn p95 (ms): {each}")
