@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
-from reglab.api.stream import REPLAY_PAGE
+from reglab.api.stream import BATCH_MAX, EVERY_MAX_MS, REPLAY_PAGE
 from reglab.live import RESUME_CLOSE_CODE, Frame
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -159,6 +160,50 @@ def test_live_events_waiting_together_go_in_one_message_and_old_ones_are_left_ou
         ]
         hub.publish([(created["id"], frame(last + 4))])
         assert [m["cursor"] for m in json.loads(ws.recv(timeout=10))] == [last + 4]
+
+
+def test_a_paced_stream_sends_live_messages_at_most_every_interval_and_loses_no_event(
+    server: LiveServer,
+) -> None:
+    created, stored, url = _finished(server)
+    last = stored[-1]["cursor"]
+    hub = server.runtime.hub
+    every = 0.4
+    count = 40
+    messages: list[list[dict[str, Any]]] = []
+    with connect(f"{url}&every={round(every * 1000)}") as ws:
+        _caught_up(ws, server, created["id"], len(stored))
+        started = time.monotonic()
+        for i in range(1, count + 1):  # one at a time, 25 ms apart: 40 messages unpaced
+            hub.publish([(created["id"], Frame(last + i, json.dumps({"cursor": last + i})))])
+            time.sleep(0.025)
+        spent = time.monotonic() - started
+        while sum(map(len, messages)) < count:
+            messages.append(json.loads(ws.recv(timeout=10)))
+
+    assert [m["cursor"] for b in messages for m in b] == list(range(last + 1, last + count + 1))
+    # Sends at least `every` apart, from the first publish to at most `every` after the last:
+    # however slowly this machine published, no more messages than that span holds.
+    assert len(messages) <= 2 + spent / every, (len(messages), spent)
+
+
+def test_a_paced_stream_does_not_wait_while_a_message_has_left_events_behind(
+    server: LiveServer,
+) -> None:
+    created, stored, url = _finished(server)
+    last = stored[-1]["cursor"]
+    hub = server.runtime.hub
+    burst = BATCH_MAX + 88  # more than one message holds
+    with connect(f"{url}&every={EVERY_MAX_MS}") as ws:
+        _caught_up(ws, server, created["id"], len(stored))
+        hub.publish([(created["id"], Frame(last + i, "{}")) for i in range(1, burst + 1)])
+        first = json.loads(ws.recv(timeout=10))
+        after_first = time.monotonic()
+        second = json.loads(ws.recv(timeout=10))
+        gap = time.monotonic() - after_first
+    assert (len(first), len(second)) == (BATCH_MAX, 88)
+    # Paced, the second would come a whole interval (1 s) later; it is sent at once.
+    assert gap < 0.8 * EVERY_MAX_MS / 1000, gap
 
 
 def test_a_batched_client_that_falls_behind_is_closed_with_the_resume_code(

@@ -222,6 +222,9 @@ def test_a_non_ascii_admin_header_is_403_not_a_server_error(server: LiveServer) 
         ("snapshots=1,x", "snapshots"),
         ("snapshots=0", "snapshots"),
         ("snapshots=" + ",".join(["1"] * 65), "at most 64 runs"),
+        ("batch=1&every=-5", "every"),
+        ("batch=1&every=1001", "from 0 to 1000"),
+        ("every=50", "every needs batch=1"),
     ],
 )
 def test_bad_stream_parameters_close_with_a_code_and_a_reason(

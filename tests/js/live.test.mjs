@@ -35,7 +35,7 @@ const epoch = (cursor, epoch = cursor) => ({ type: "epoch", run_id: 1, epoch, cu
 
 test("the socket asks for batches after the cursor it holds", () => {
   const { stream, socket } = follow(42);
-  assert.equal(socket().url, "ws://lab:8000/ws/experiments/7?since=42&batch=1");
+  assert.equal(socket().url, "ws://lab:8000/ws/experiments/7?since=42&batch=1&every=50");
   stream.stop();
 });
 
@@ -44,11 +44,11 @@ test("a stream asked for some runs' pictures names them, and asks again for them
   FakeSocket.opened = [];
   const stream = new LiveStream(7, { since: 3, snapshots: [11, 16], onEvent: () => {} }).start();
   const first = FakeSocket.opened.at(-1);
-  assert.equal(first.url, "ws://lab:8000/ws/experiments/7?since=3&batch=1&snapshots=11%2C16");
+  assert.equal(first.url, "ws://lab:8000/ws/experiments/7?since=3&batch=1&every=50&snapshots=11%2C16");
   first.receive([epoch(4)]);
   first.close(4001);
   t.mock.timers.tick(1000);
-  assert.equal(FakeSocket.opened.at(-1).url, "ws://lab:8000/ws/experiments/7?since=4&batch=1&snapshots=11%2C16");
+  assert.equal(FakeSocket.opened.at(-1).url, "ws://lab:8000/ws/experiments/7?since=4&batch=1&every=50&snapshots=11%2C16");
   stream.stop();
 });
 
@@ -79,7 +79,7 @@ test("after a drop the stream reopens with the last delivered cursor and goes on
   t.mock.timers.tick(1000);
   const second = socket();
   assert.notEqual(second, first);
-  assert.equal(second.url, "ws://lab:8000/ws/experiments/7?since=2&batch=1");
+  assert.equal(second.url, "ws://lab:8000/ws/experiments/7?since=2&batch=1&every=50");
   second.receive([epoch(2), epoch(3)]);
   assert.deepEqual(got.map((m) => m.cursor), [1, 2, 3]);
   stream.stop();

@@ -4,7 +4,11 @@ With `&batch=1` each message is a JSON array of events (each with its own cursor
 goes as one message, and live events already waiting for the client when one is sent go with it
 (at most BATCH_MAX of them). The browser pays its per-message cost (dispatch, JSON.parse) once per
 array instead of once per epoch. Without it, one event per message, as before. With
-`&snapshots=RUN,RUN,…`, other runs' snapshot events are left out (read, never sent).
+`&snapshots=RUN,RUN,…`, other runs' snapshot events are left out (read, never sent). With
+`&every=MS` (batched only) live messages go at most every MS milliseconds: what comes meanwhile
+waits and goes together. A browser pays a fixed cost for each message it is handed (a task of its
+main thread: receiving, dispatching, parsing), and on a slow laptop those tasks, slipped between
+frames, are what stretch them.
 
 Subscribe to the hub first, then replay from the store, then forward live messages with a cursor
 above the last one sent. Anything committed before the subscription is in the replay; anything
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 
 import anyio
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
@@ -48,6 +53,8 @@ REPLAY_READERS = 4
 # the text they may add up to, as a replay page's: a burst of snapshots goes in several.
 BATCH_MAX = 512
 BATCH_CHARS = 1_000_000
+# The longest `every=` a stream may ask for, in ms: a page held back a second is still live.
+EVERY_MAX_MS = 1000
 # Runs a stream may name in `snapshots=`: an experiment has at most MAX_MEMBERS runs.
 SNAPSHOT_RUNS_MAX = MAX_MEMBERS
 NOT_FOUND_CLOSE_CODE = 4404
@@ -115,6 +122,13 @@ def _runs(text: str) -> frozenset[int] | None:
     return frozenset(_whole(part, "each run id in snapshots", 1) for part in parts)
 
 
+def _every(text: str) -> int:
+    """`every=50`: milliseconds between live messages, 0 (no pacing) to EVERY_MAX_MS."""
+    if not (text.isascii() and text.isdigit()) or int(text) > EVERY_MAX_MS:
+        raise ValueError(f"every must be a whole number of milliseconds from 0 to {EVERY_MAX_MS}.")
+    return int(text)
+
+
 def _flag(text: str, name: str) -> bool:
     if text not in ("0", "1", "true", "false"):
         raise ValueError(f"{name} must be 1 or 0 (true or false).")
@@ -133,11 +147,13 @@ async def stream_experiment(
     since: str = "0",
     batch: str = "0",
     snapshots: str = "",
+    every: str = "0",
 ) -> None:
     """Every event of the experiment with cursor > since, as JSON, then live ones as they come;
     with batch=1, as JSON arrays of events; with snapshots=RUN,RUN,… the snapshots of those runs
     only (a page that pictures each variant's first seed takes a fifth of an R = 5 lesson's
-    pictures, which were more than half of its stream)."""
+    pictures, which were more than half of its stream); with every=MS (and batch=1), live
+    messages at most every MS ms."""
     runtime: Runtime = websocket.app.state.runtime
     timeout = runtime.settings.ws_send_timeout_s
     admission: Admission = websocket.app.state.streams
@@ -148,6 +164,9 @@ async def stream_experiment(
         last = _whole(since, "since", 0)
         batched = _flag(batch, "batch")
         pictured = _runs(snapshots)
+        spacing = _every(every)
+        if spacing and not batched:
+            raise ValueError("every needs batch=1: unbatched, each event is a message of its own.")
     except ValueError as exc:
         await _close(websocket, INVALID_CLOSE_CODE, str(exc), timeout)
         return
@@ -157,7 +176,7 @@ async def stream_experiment(
         await _close(websocket, BUSY_CLOSE_CODE, refused, timeout)
         return
     try:
-        await _stream(websocket, runtime, topic, last, timeout, batched, pictured)
+        await _stream(websocket, runtime, topic, last, timeout, batched, pictured, spacing / 1000)
     finally:
         admission.leave(client)
 
@@ -210,6 +229,7 @@ async def _stream(
     timeout: float,
     batched: bool,
     pictured: frozenset[int] | None,
+    every: float,
 ) -> None:
     readers = _readers(websocket)
     try:
@@ -226,16 +246,27 @@ async def _stream(
             last = page[-1].cursor if page else last  # read, whether sent or left out
             if len(page) < REPLAY_PAGE:
                 break
+        sent = -math.inf  # when the last live message went
+        loop = asyncio.get_running_loop()
         while True:
             message = asyncio.ensure_future(subscription.get())
             await asyncio.wait({message, closed}, return_when=asyncio.FIRST_COMPLETED)
             if not message.done():
                 message.cancel()
                 return
+            # Paced: the first event after a quiet spell goes at once, later ones wait for the
+            # interval and go together (unless the last message left some behind: no waiting
+            # then, or a fast experiment would outrun a paced client).
+            pause = sent + every - loop.time()
+            if pause > 0:
+                await asyncio.wait({closed}, timeout=pause)
+                if closed.done():
+                    return
             frames, dropped = _drain(subscription, message.result(), BATCH_MAX if batched else 1)
             fresh = [frame for frame in frames if frame.cursor > last]
             await _send_events(websocket, fresh, batched, pictured, timeout)
             last = fresh[-1].cursor if fresh else last
+            sent = loop.time() if subscription.queue.empty() else -math.inf
             if dropped:
                 await _close(websocket, RESUME_CLOSE_CODE, RESUME_REASON, timeout)
                 return
