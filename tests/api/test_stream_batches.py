@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -138,44 +140,48 @@ def _finished(server: LiveServer) -> tuple[dict[str, Any], list[dict[str, Any]],
     return created, stored, f"{server.ws_url}/ws/experiments/{created['id']}?since=0&batch=1"
 
 
+@contextlib.contextmanager
+def _live(server: LiveServer, query: str = "") -> Iterator[tuple[ClientConnection, int, int]]:
+    """The batched stream (`query` added) of a small finished experiment, its replay read and its
+    live subscription made: the socket, the last stored cursor and the experiment's id."""
+    created, stored, url = _finished(server)
+    with connect(url + query) as ws:
+        _caught_up(ws, server, created["id"], len(stored))
+        yield ws, stored[-1]["cursor"], created["id"]
+
+
+def _probe(cursor: int) -> Frame:
+    return Frame(cursor, json.dumps({"type": "probe", "cursor": cursor}))
+
+
 def test_live_events_waiting_together_go_in_one_message_and_old_ones_are_left_out(
     server: LiveServer,
 ) -> None:
-    created, stored, url = _finished(server)
-    last = stored[-1]["cursor"]
     hub = server.runtime.hub
-
-    def frame(cursor: int) -> Frame:
-        return Frame(cursor, json.dumps({"type": "probe", "cursor": cursor}))
-
-    with connect(url) as ws:
-        _caught_up(ws, server, created["id"], len(stored))
+    with _live(server) as (ws, last, experiment_id):
         # Published together: queued before the stream wakes, so sent as one message. One at
         # or below the cursor already sent (a commit the replay had) is left out.
-        hub.publish([(created["id"], frame(c)) for c in (last, last + 1, last + 2, last + 3)])
+        hub.publish([(experiment_id, _probe(c)) for c in (last, last + 1, last + 2, last + 3)])
         assert [m["cursor"] for m in json.loads(ws.recv(timeout=10))] == [
             last + 1,
             last + 2,
             last + 3,
         ]
-        hub.publish([(created["id"], frame(last + 4))])
+        hub.publish([(experiment_id, _probe(last + 4))])
         assert [m["cursor"] for m in json.loads(ws.recv(timeout=10))] == [last + 4]
 
 
 def test_a_paced_stream_sends_live_messages_at_most_every_interval_and_loses_no_event(
     server: LiveServer,
 ) -> None:
-    created, stored, url = _finished(server)
-    last = stored[-1]["cursor"]
     hub = server.runtime.hub
     every = 0.4
     count = 40
     messages: list[list[dict[str, Any]]] = []
-    with connect(f"{url}&every={round(every * 1000)}") as ws:
-        _caught_up(ws, server, created["id"], len(stored))
+    with _live(server, f"&every={round(every * 1000)}") as (ws, last, experiment_id):
         started = time.monotonic()
         for i in range(1, count + 1):  # one at a time, 25 ms apart: 40 messages unpaced
-            hub.publish([(created["id"], Frame(last + i, json.dumps({"cursor": last + i})))])
+            hub.publish([(experiment_id, _probe(last + i))])
             time.sleep(0.025)
         spent = time.monotonic() - started
         while sum(map(len, messages)) < count:
@@ -190,13 +196,10 @@ def test_a_paced_stream_sends_live_messages_at_most_every_interval_and_loses_no_
 def test_a_paced_stream_does_not_wait_while_a_message_has_left_events_behind(
     server: LiveServer,
 ) -> None:
-    created, stored, url = _finished(server)
-    last = stored[-1]["cursor"]
     hub = server.runtime.hub
     burst = BATCH_MAX + 88  # more than one message holds
-    with connect(f"{url}&every={EVERY_MAX_MS}") as ws:
-        _caught_up(ws, server, created["id"], len(stored))
-        hub.publish([(created["id"], Frame(last + i, "{}")) for i in range(1, burst + 1)])
+    with _live(server, f"&every={EVERY_MAX_MS}") as (ws, last, experiment_id):
+        hub.publish([(experiment_id, _probe(last + i)) for i in range(1, burst + 1)])
         first = json.loads(ws.recv(timeout=10))
         after_first = time.monotonic()
         second = json.loads(ws.recv(timeout=10))
