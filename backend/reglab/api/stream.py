@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+from dataclasses import dataclass
 
 import anyio
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
@@ -65,10 +66,11 @@ class _Deaf(Exception):
     """The client did not take a message within the send timeout."""
 
 
-def _whole(text: str, name: str, least: int) -> int:
-    """`text` as an integer the store can hold, or ValueError with a sentence naming `name`."""
-    if not (text.isascii() and text.isdigit()) or not least <= int(text) <= MAX_STORED_INT:
-        raise ValueError(f"{name} must be a whole number from {least} to {MAX_STORED_INT}.")
+def _whole(text: str, name: str, least: int, most: int = MAX_STORED_INT) -> int:
+    """`text` as an integer from `least` to `most` (at most what the store can hold), or
+    ValueError with a sentence naming `name`."""
+    if not (text.isascii() and text.isdigit()) or not least <= int(text) <= most:
+        raise ValueError(f"{name} must be a whole number from {least} to {most}.")
     return int(text)
 
 
@@ -122,17 +124,28 @@ def _runs(text: str) -> frozenset[int] | None:
     return frozenset(_whole(part, "each run id in snapshots", 1) for part in parts)
 
 
-def _every(text: str) -> int:
-    """`every=50`: milliseconds between live messages, 0 (no pacing) to EVERY_MAX_MS."""
-    if not (text.isascii() and text.isdigit()) or int(text) > EVERY_MAX_MS:
-        raise ValueError(f"every must be a whole number of milliseconds from 0 to {EVERY_MAX_MS}.")
-    return int(text)
-
-
 def _flag(text: str, name: str) -> bool:
     if text not in ("0", "1", "true", "false"):
         raise ValueError(f"{name} must be 1 or 0 (true or false).")
     return text in ("1", "true")
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """How a client asked for its events: `batched` in JSON arrays; the snapshots of `pictured`
+    runs only (None: every run's); live messages at least `every` seconds apart (0: at once)."""
+
+    batched: bool
+    pictured: frozenset[int] | None
+    every: float
+
+    @classmethod
+    def parse(cls, batch: str, snapshots: str, every: str) -> _Asked:
+        batched = _flag(batch, "batch")
+        ms = _whole(every, "every (milliseconds)", 0, EVERY_MAX_MS)
+        if ms and not batched:
+            raise ValueError("every needs batch=1: unbatched, each event is a message of its own.")
+        return cls(batched, _runs(snapshots), ms / 1000)
 
 
 def _batch(texts: list[str]) -> str:
@@ -162,11 +175,7 @@ async def stream_experiment(
     try:
         topic = _whole(experiment_id, "the experiment id", 1)
         last = _whole(since, "since", 0)
-        batched = _flag(batch, "batch")
-        pictured = _runs(snapshots)
-        spacing = _every(every)
-        if spacing and not batched:
-            raise ValueError("every needs batch=1: unbatched, each event is a message of its own.")
+        asked = _Asked.parse(batch, snapshots, every)
     except ValueError as exc:
         await _close(websocket, INVALID_CLOSE_CODE, str(exc), timeout)
         return
@@ -176,7 +185,7 @@ async def stream_experiment(
         await _close(websocket, BUSY_CLOSE_CODE, refused, timeout)
         return
     try:
-        await _stream(websocket, runtime, topic, last, timeout, batched, pictured, spacing / 1000)
+        await _stream(websocket, runtime, topic, last, timeout, asked)
     finally:
         admission.leave(client)
 
@@ -203,18 +212,18 @@ def _drain(subscription: Subscription, first: Frame | None, most: int) -> tuple[
 async def _send_events(
     websocket: WebSocket,
     frames: list[Frame],
-    batched: bool,
-    pictured: frozenset[int] | None,
+    asked: _Asked,
     timeout: float,
 ) -> None:
-    """Send frames, one message each or all in one, leaving out the snapshots of runs not in
-    `pictured` (when given)."""
+    """Send frames, one message each or all in one, leaving out the snapshots of runs the client
+    does not picture (when it named the ones it does)."""
+    pictured = asked.pictured
     texts = [
         frame.text
         for frame in frames
         if pictured is None or frame.snapshot_of is None or frame.snapshot_of in pictured
     ]
-    if batched and texts:
+    if asked.batched and texts:
         await _send(websocket, _batch(texts), timeout)
         return
     for text in texts:
@@ -227,9 +236,7 @@ async def _stream(
     topic: int,
     last: int,
     timeout: float,
-    batched: bool,
-    pictured: frozenset[int] | None,
-    every: float,
+    asked: _Asked,
 ) -> None:
     readers = _readers(websocket)
     try:
@@ -242,7 +249,7 @@ async def _stream(
     try:
         while True:
             page = await anyio.to_thread.run_sync(_page, runtime, topic, last, limiter=readers)
-            await _send_events(websocket, page, batched, pictured, timeout)
+            await _send_events(websocket, page, asked, timeout)
             last = page[-1].cursor if page else last  # read, whether sent or left out
             if len(page) < REPLAY_PAGE:
                 break
@@ -257,14 +264,15 @@ async def _stream(
             # Paced: the first event after a quiet spell goes at once, later ones wait for the
             # interval and go together (unless the last message left some behind: no waiting
             # then, or a fast experiment would outrun a paced client).
-            pause = sent + every - loop.time()
+            pause = sent + asked.every - loop.time()
             if pause > 0:
                 await asyncio.wait({closed}, timeout=pause)
                 if closed.done():
                     return
-            frames, dropped = _drain(subscription, message.result(), BATCH_MAX if batched else 1)
+            most = BATCH_MAX if asked.batched else 1
+            frames, dropped = _drain(subscription, message.result(), most)
             fresh = [frame for frame in frames if frame.cursor > last]
-            await _send_events(websocket, fresh, batched, pictured, timeout)
+            await _send_events(websocket, fresh, asked, timeout)
             last = fresh[-1].cursor if fresh else last
             sent = loop.time() if subscription.queue.empty() else -math.inf
             if dropped:
