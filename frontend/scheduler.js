@@ -106,13 +106,10 @@ export class FrameScheduler {
     let waiting = false;
     for (const chart of [...this.dirty]) {
       if (chart.el && chart.el.isConnected === false) this.dirty.delete(chart);
-      else if (chart.cheap) {
-        if (start - chart.lastDraw >= chart.wait) this.run(chart, start);
-        else waiting = true;
-      }
-      else if (!chart.visible) continue; // drawn when it scrolls back into view
-      else if (start - chart.lastDraw >= chart.wait) ready.push(chart);
-      else waiting = true;
+      else if (!chart.cheap && !chart.visible) continue; // drawn when it scrolls back into view
+      else if (start - chart.lastDraw < chart.wait) waiting = true;
+      else if (chart.cheap) this.run(chart, start); // no budget: drawn now, in any number
+      else ready.push(chart);
     }
     // Oldest first within a priority; the loss chart yields once if it drew in the last frame.
     ready.sort((a, b) => a.priority - b.priority || (a.lastDraw === b.lastDraw ? 0 : a.lastDraw - b.lastDraw));
