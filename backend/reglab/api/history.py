@@ -55,10 +55,7 @@ def shortest_float32(values: np.ndarray) -> tuple[np.ndarray, bool]:
     so are float32 numbers outside about 1e-13…1e21 (no metric is), where the powers of ten this
     divides by are no longer exact."""
     a = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(a)
-    with np.errstate(over="ignore", invalid="ignore"):
-        single = a.astype(np.float32)
-    exact = finite & (single.astype(np.float64) == a)
+    single, exact = _float32(a)
     out = a.copy()
     todo = np.flatnonzero(exact & (a != 0))
     v, target = a[todo], single[todo]
@@ -76,7 +73,14 @@ def shortest_float32(values: np.ndarray) -> tuple[np.ndarray, bool]:
         todo, v, target, magnitude = todo[miss], v[miss], target[miss], magnitude[miss]
         if not len(todo):
             break
-    return out, bool(exact.sum() == finite.sum())
+    return out, bool(exact.sum() == np.isfinite(a).sum())
+
+
+def _float32(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`a` rounded to float32, and where that is `a` itself: its float32 numbers (finite ones)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        single = a.astype(np.float32)
+    return single, np.isfinite(a) & (single.astype(np.float64) == a)
 
 
 def _wire(values: list[Any]) -> tuple[list[Any], bool]:
@@ -117,15 +121,10 @@ def _binary(parts: list[list[Any]]) -> tuple[list[str], bool] | None:
     if any(None in part for part in parts):
         return None
     a = np.array(list(chain.from_iterable(parts)), dtype=np.float64)
-    finite = np.isfinite(a)
-    with np.errstate(over="ignore", invalid="ignore"):
-        single = bool((a[finite].astype(np.float32).astype(np.float64) == a[finite]).all())
+    single = bool(_float32(a)[1].sum() == np.isfinite(a).sum())
     raw = a.astype("<f4" if single else "<f8")
-    ends = list(accumulate(len(part) for part in parts))
-    texts = [
-        base64.b64encode(raw[end - len(p) : end].tobytes()).decode("ascii")
-        for p, end in zip(parts, ends, strict=True)
-    ]
+    ends = list(accumulate(len(part) for part in parts))[:-1]
+    texts = [base64.b64encode(run.tobytes()).decode("ascii") for run in np.split(raw, ends)]
     return texts, single
 
 
