@@ -26,6 +26,7 @@ window.reglab = { state, drawStats };
 const VIEWS = { lessons: lessonsView, new: formView, experiment: experimentView, history: historyView };
 const main = document.getElementById("main");
 let teardown = null;
+let visit = null; // the shown route's AbortController: aborted the moment the route is left
 
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, "");
@@ -55,18 +56,29 @@ const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadS
 async function route() {
   if (teardown) teardown();
   teardown = null;
+  visit?.abort();
+  const here = new AbortController();
+  visit = here;
   state.route = parseHash();
   for (const a of document.querySelectorAll("[data-nav]")) {
     a.classList.toggle("active", a.dataset.nav === state.route.view);
     if (a.dataset.nav === state.route.view) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  clear(main);
+  // Each visit draws into an element of its own and reads its own route, and its views stop after
+  // every await once `signal` is aborted: on a slow laptop a view may finish loading after the
+  // student has moved on, and must then neither draw on the new page nor rewrite its URL.
+  const root = h("div", { class: "view" });
+  main.replaceChildren(root);
+  const visitCtx = { ...ctx, route: state.route, signal: here.signal };
   try {
-    teardown = (await VIEWS[state.route.view].render(main, ctx)) || null;
+    const stop = (await VIEWS[state.route.view].render(root, visitCtx)) || null;
+    if (here.signal.aborted) stop?.(); // left while it loaded: undo whatever it started
+    else teardown = stop;
   } catch (err) {
+    if (here.signal.aborted) return;
     console.error(err);
-    clear(main).appendChild(h("div", { class: "panel error-panel" }, h("h2", {}, "Something went wrong"), h("p", {}, err.message || String(err))));
+    clear(root).appendChild(h("div", { class: "panel error-panel" }, h("h2", {}, "Something went wrong"), h("p", {}, err.message || String(err))));
   }
 }
 

@@ -34,7 +34,7 @@ const SERIES_CHARTS = [
 ];
 
 export async function render(root, ctx) {
-  const id = ctx.state.route.id;
+  const id = ctx.route.id;
   let model = ctx.state.experiment;
   if (!model || model.id !== String(id)) {
     // Every run's stored epochs in one request, with the cursor they are complete through; the
@@ -42,7 +42,9 @@ export async function render(root, ctx) {
     // The experiment is read after the history: a status or summary logged before the cursor is
     // in it, one logged after comes again by the stream (the last one wins either way).
     const [history] = await Promise.all([api.history(id), ctx.loadStatuses()]);
-    model = modelFrom(await api.experiment(id), runColor);
+    const meta = await api.experiment(id);
+    if (ctx.signal.aborted) return null; // left while loading: no stream, no drawing
+    model = modelFrom(meta, runColor);
     preloadColumns(model, history);
     ctx.state.experiment = model;
   }

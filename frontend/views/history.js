@@ -12,10 +12,11 @@ function when(value) {
 }
 
 export async function render(root, ctx) {
-  const params = ctx.state.route.params;
+  const params = ctx.route.params;
   const filters = { owner: params.get("owner") || "", lesson: params.get("lesson") || "", page: Number(params.get("page") || 1) };
   // The filter still works without lesson titles, so a lesson catalogue error does not hide history.
   const lessons = await ctx.loadLessons().catch(() => []);
+  if (ctx.signal.aborted) return;
 
   const owner = h("input", { type: "search", id: "filter-owner", value: filters.owner, placeholder: "anyone" });
   const mine = h("button", { type: "button", class: "ghost small" }, "Only mine");
@@ -56,6 +57,7 @@ export async function render(root, ctx) {
   );
 
   const page = await api.listExperiments({ owner: filters.owner, lesson: filters.lesson, offset: (filters.page - 1) * PAGE, limit: PAGE });
+  if (ctx.signal.aborted) return;
   const items = page.items;
   clear(list);
   if (!items.length) {

@@ -36,6 +36,7 @@ function runsOf(spec) {
 
 export async function render(root, ctx) {
   const lessons = await ctx.loadLessons();
+  if (ctx.signal.aborted) return;
   const grid = h("div", { class: "cards" });
   root.append(
     h("section", { class: "intro" },

@@ -7,7 +7,7 @@ import io
 import re
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, Route, expect
 
 from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, settle
 from tests.support import Api, wait_for
@@ -220,6 +220,24 @@ def test_the_dashboard_draws_every_view_within_its_content_security_policy(
     policy = page.request.get("/").headers["content-security-policy"]
     assert "script-src 'self'" in policy
     assert outside == []
+
+
+def test_a_view_left_while_it_loads_neither_draws_nor_rewrites_the_address(page: Page) -> None:
+    # A slow laptop, held still: the form's schema answers only after the student has moved on.
+    held: list[Route] = []
+    page.route("**/api/schema/run-spec", lambda route: held.append(route))
+    page.goto("/#/new")
+    page.evaluate("location.hash = '#/history'")
+    expect(page.locator("#filter-owner")).to_be_visible()
+    assert len(held) == 1, "the form asked for its schema once and is waiting for it"
+    with page.expect_response("**/api/schema/run-spec"):
+        held[0].continue_()
+    # The schema is cached by the left form's render, which then goes on in the same task; once
+    # the page has stored it, whatever that render would draw or write has happened.
+    page.wait_for_function("() => window.reglab.state.schema !== null")
+    assert page.url.endswith("#/history"), f"the left form rewrote the address: {page.url}"
+    assert page.locator("#launch").count() == 0, "the left form drew on the history page"
+    expect(page.locator("#filter-owner")).to_be_visible()
 
 
 def test_api_docs_render_offline_within_the_policy(browser: Browser, server: Api) -> None:
