@@ -166,11 +166,17 @@ class Settings(BaseSettings):
         description="Live streams (websockets) open at once over all clients; "
         "one more is closed with code 4429.",
     )
+    ws_max_per_user: int = Field(
+        32,
+        ge=1,
+        description="Live streams open at once under one student's name (its token or cookie), "
+        "wherever they connect from; one more is closed with code 4429.",
+    )
     ws_max_per_client: int = Field(
         32,
         ge=1,
-        description="Live streams open at once from one client address "
-        "(raise it for a class behind one NAT).",
+        description="Live streams open at once from one client address without a name; "
+        "one more is closed with code 4429.",
     )
     ws_send_timeout_s: float = Field(
         10.0,
