@@ -191,7 +191,7 @@ def hand_over(response: Response, request: Request, secret: str) -> None:
     )
 
 
-# The largest integer the store holds (SQLite's INTEGER, PostgreSQL's BIGINT): ids and offsets
+# The largest integer the store holds (SQLite's INTEGER): ids and offsets
 # beyond it are 422 before they reach a query.
 MAX_STORED_INT = 2**63 - 1
 RunId = Annotated[int, Path(ge=1, le=MAX_STORED_INT, description="A run's id.")]

@@ -6,7 +6,8 @@ import asyncio
 import logging
 
 from reglab.config import Settings
-from reglab.jobs.executor import Executor, make_executor
+from reglab.jobs.executor import Executor
+from reglab.jobs.executors import make_executor
 from reglab.jobs.pump import Pump, Recorder
 from reglab.jobs.scheduler import Scheduler
 from reglab.live import Hub
