@@ -5,7 +5,10 @@ and searched for them; after the reveal the same readers show them (the search c
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -148,6 +151,22 @@ def _leaks(texts: list[str], secrets: list[float]) -> list[str]:
     return found
 
 
+def _cli_entry(server: LiveServer, challenge: int, home: Path) -> tuple[str, int]:
+    """`reglab submit --challenge`, run as a student runs it: its whole output, and the entry."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "reglab"), "submit", "--challenge", str(challenge),
+         "--name", "from the cli", "--set", "regularization.l2=0.02", "--server", server.url,
+         "--user", "dee", "--every", "1"],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "XDG_CONFIG_HOME": str(home)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("experiment ") and "2 runs queued" in first, done.stdout
+    assert "public accuracy: " in done.stdout and "entries left: 1" in done.stdout
+    return done.stdout + done.stderr, int(first.split()[1].rstrip(":"))
+
+
 def _read_everything(seen: Seen, challenge: int, experiments: list[int]) -> None:
     """Every REST reader of the challenge and its experiments, runs, exports and report."""
     seen.get("/api/challenges")
@@ -167,7 +186,9 @@ def _read_everything(seen: Seen, challenge: int, experiments: list[int]) -> None
                 seen.get(f"/api/runs/{run['id']}{tail}")
 
 
-def test_no_response_carries_a_private_number_before_the_reveal(sharing: LiveServer) -> None:
+def test_no_response_carries_a_private_number_before_the_reveal(
+    sharing: LiveServer, tmp_path: Path
+) -> None:
     seen = Seen(sharing)
     # 307 private points, a prime: an accuracy k/307 equals no accuracy on the 36 validation or
     # 20 public points (but 0 and 1), so a number found is the private one, not a coincidence.
@@ -186,6 +207,9 @@ def test_no_response_carries_a_private_number_before_the_reveal(sharing: LiveSer
         seen.listen(f"/ws/experiments/{entry['id']}?batch=1", _runs_done(len(entry["runs"])))
     settled(sharing, challenge, len(ENTRIES))
     seen.join()
+    printed, from_cli = _cli_entry(sharing, challenge, tmp_path)
+    seen.keep(printed)
+    experiments.append(from_cli)
     _read_everything(seen, challenge, experiments)
     for experiment in experiments:  # the replay of a finished experiment, from the store
         seen.listen(f"/ws/experiments/{experiment}?since=0&batch=1", _runs_done(2))
@@ -193,7 +217,8 @@ def test_no_response_carries_a_private_number_before_the_reveal(sharing: LiveSer
     seen.join()
 
     secrets = _private_numbers(sharing, challenge)
-    assert len(secrets) == 2 * 2 * (len(ENTRIES) + 5)  # test loss and accuracy, every run
+    # Test loss and accuracy of every run: 5 baselines and 4 entries (one from the CLI), R = 2.
+    assert len(secrets) == 2 * 2 * (5 + len(ENTRIES) + 1)
     streamed = _messages([t for t in seen.texts if t.startswith(("{", "["))])
     assert any(m.get("type") == "summary" for m in streamed if isinstance(m, dict))
     assert _leaks(seen.texts, secrets) == []
