@@ -137,6 +137,14 @@ def _is_seed(path: str) -> bool:
     return path in ("model.init_seed", "train.seed")
 
 
+def _validation(run: RunRecord) -> float | None:
+    """A counted run's finite final validation loss, else None."""
+    if run.summary is None or run.status not in compare.COUNTED:
+        return None
+    value = run.summary.get("final_val_loss")
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
 def strong_pick(runs: list[RunRecord]) -> str | None:
     """The strong candidate with the lowest mean final validation loss, once all finished."""
     means = {}
@@ -144,7 +152,7 @@ def strong_pick(runs: list[RunRecord]) -> str | None:
         mine = [r for r in runs if r.variant == name]
         if not mine or not all(r.finished for r in mine):
             return None
-        values = [v for r in mine if (v := compare._value(r, "final_val_loss")) is not None]
+        values = [v for r in mine if (v := _validation(r)) is not None]
         if values:
             means[name] = statistics.fmean(values)
     return min(means, key=lambda n: means[n]) if means else None

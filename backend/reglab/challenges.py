@@ -24,13 +24,10 @@ from reglab.spec import (
     ExperimentSpec,
     RunSpec,
     Variant,
-    _merge,
 )
 from reglab.store.challenges import ChallengeRecord
 from reglab.store.records import ExperimentRecord
 
-# The owner of every challenge's baselines: a name no one can bind (':' is not allowed).
-BASELINE_OWNER = "reglab:baselines"
 BASELINES = "baselines"
 ENTRY = "entry"
 MAX_ENTRIES = 50
@@ -45,6 +42,22 @@ STRONG_CANDIDATES: dict[str, dict[str, Any]] = {
 }
 # The task itself: a student who changed the data would change the test splits too.
 FIXED_SECTIONS = ("data",)
+
+
+def baseline_owner(challenge: int) -> str:
+    """Who owns a challenge's baselines: a name no one can bind (':' is not allowed in names),
+    one per challenge, so two challenges' baselines do not share one user's quotas."""
+    return f"reglab:baselines-{challenge}"
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` merged into a copy of `base`, section by section (as a variant's override)."""
+    merged = dict(base)
+    for key, value in override.items():
+        old = merged.get(key)
+        both = isinstance(value, dict) and isinstance(old, dict)
+        merged[key] = _merge(old, value) if both else value  # type: ignore[arg-type]
+    return merged
 
 
 def leaves(spec: dict[str, Any]) -> dict[str, Any]:
@@ -180,9 +193,15 @@ def create(runtime: Runtime, body: ChallengeCreate, owner: str) -> ChallengeReco
         max_epochs=body.max_epochs or base.train.epochs,
         metric=body.metric,
     )
-    runtime.scheduler.submit(
-        owner=BASELINE_OWNER, spec=baselines_spec(challenge), tag=(challenge.id, BASELINES)
-    )
+    try:
+        runtime.scheduler.submit(
+            owner=baseline_owner(challenge.id),
+            spec=baselines_spec(challenge),
+            tag=(challenge.id, BASELINES),
+        )
+    except BaseException:  # e.g. the server's queue is full: no challenge without baselines
+        runtime.store.delete_challenge(challenge.id)
+        raise
     return challenge
 
 

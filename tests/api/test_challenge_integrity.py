@@ -195,7 +195,7 @@ def test_no_response_carries_a_private_number_before_the_reveal(
     made = seen.post("/api/challenges", challenge_body(private_test=307), ADMIN)
     challenge = made["id"]
     seen.listen(f"/ws/challenges/{challenge}", _board_done)
-    baselines = seen.get("/api/experiments?owner=reglab:baselines")["items"][0]
+    baselines = seen.get(f"/api/experiments?owner=reglab:baselines-{challenge}")["items"][0]
     seen.listen(f"/ws/experiments/{baselines['id']}?since=0", _runs_done(len(baselines["runs"])))
     experiments = [baselines["id"]]
     for (student, name), override in ENTRIES.items():

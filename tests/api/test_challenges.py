@@ -105,6 +105,10 @@ def test_bad_entries_get_their_4xx_and_nothing_is_stored(server: LiveServer) -> 
     )
     again = enter(server, made["id"], "kim", "l2 again", {"regularization": {"l2": 0.02}})
     assert again.status_code == 429 and "0 entries left" in again.json()["detail"]
+    # Deleting an entry would give it back: only the teacher may.
+    mine = f"/api/experiments/{first.json()['id']}"
+    kept = server.http.delete(mine, headers=server.identity("kim"))
+    assert kept.status_code == 409 and "only the teacher" in kept.json()["detail"]
 
     closed = server.http.post(f"/api/challenges/{made['id']}/close", headers=ADMIN)
     assert closed.status_code == 200 and closed.json()["status"] == "closed"

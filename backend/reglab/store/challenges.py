@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from reglab.errors import NotFound
@@ -75,6 +75,11 @@ class ChallengeQueries:
             s.add(row)
             s.flush()
             return challenge_record(row)
+
+    def delete_challenge(self, challenge_id: int) -> None:
+        """Forget a challenge that has no experiments yet (its baselines were refused)."""
+        with self.write_lock, self._tx() as s:
+            s.execute(delete(tables.Challenge).where(tables.Challenge.id == challenge_id))
 
     def get_challenge(self, challenge_id: int) -> ChallengeRecord:
         with self._tx() as s:
