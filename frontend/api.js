@@ -93,6 +93,26 @@ export const api = {
   deleteExperiment: (id) => request("DELETE", `/api/experiments/${encodeURIComponent(id)}`),
   cancelEverything: () => request("POST", "/api/admin/cancel-all"),
   cloneExperiment: (id) => request("POST", `/api/experiments/${encodeURIComponent(id)}/clone`),
+  // Challenges: the teacher (admin token) creates, closes and reveals; a student enters.
+  challenges: () => request("GET", "/api/challenges"),
+  challenge: (id) => request("GET", `/api/challenges/${encodeURIComponent(id)}`),
+  createChallenge: (body) => request("POST", "/api/challenges", body),
+  enterChallenge: (id, body) => request("POST", `/api/challenges/${encodeURIComponent(id)}/entries`, body),
+  leaderboard: (id) => request("GET", `/api/challenges/${encodeURIComponent(id)}/leaderboard`),
+  closeChallenge: (id) => request("POST", `/api/challenges/${encodeURIComponent(id)}/close`),
+  revealChallenge: (id) => request("POST", `/api/challenges/${encodeURIComponent(id)}/reveal`),
+};
+
+/** A challenge's board stream: the whole board again whenever its cursor or status moves. */
+export function boardSocketUrl(id, since = 0, status = "") {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${proto}//${location.host}/ws/challenges/${encodeURIComponent(id)}${query({ since, status })}`;
+}
+
+/** Where a challenge's page and an experiment's live view are (links, never fetched). */
+export const pageUrl = {
+  challenge: (id) => `#/challenges/${encodeURIComponent(id)}`,
+  experiment: (id) => `#/experiments/${encodeURIComponent(id)}`,
 };
 
 /** Download links (the browser fetches them itself, so the user sees a normal file download). */

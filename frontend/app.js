@@ -8,6 +8,8 @@ import * as lessonsView from "./views/lessons.js";
 import * as formView from "./views/form.js";
 import * as experimentView from "./views/experiment.js";
 import * as historyView from "./views/history.js";
+import * as challengesView from "./views/challenges.js";
+import * as challengeView from "./views/challenge.js";
 
 export const state = {
   user: currentUser(),
@@ -23,7 +25,14 @@ export const state = {
 // Tests and the browser bench read the page's own measurements here.
 window.reglab = { state, drawStats };
 
-const VIEWS = { lessons: lessonsView, new: formView, experiment: experimentView, history: historyView };
+const VIEWS = {
+  lessons: lessonsView,
+  new: formView,
+  experiment: experimentView,
+  history: historyView,
+  challenges: challengesView,
+  challenge: challengeView,
+};
 const main = document.getElementById("main");
 let teardown = null;
 let visit = null; // the shown route's AbortController: aborted the moment the route is left
@@ -36,6 +45,8 @@ function parseHash() {
   if (parts[0] === "experiments" && parts[1]) return { view: "experiment", id: parts[1], params };
   if (parts[0] === "new") return { view: "new", id: null, params };
   if (parts[0] === "history") return { view: "history", id: null, params };
+  if (parts[0] === "challenges" && parts[1]) return { view: "challenge", id: parts[1], params };
+  if (parts[0] === "challenges") return { view: "challenges", id: null, params };
   return { view: "lessons", id: null, params };
 }
 

@@ -21,6 +21,8 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from reglab.api import (
     admin,
+    board_stream,
+    challenges,
     docs,
     errors,
     experiments,
@@ -103,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     docs.install(app)
-    for module in (meta, identity, experiments, exports, runs, admin):
+    for module in (meta, identity, experiments, exports, runs, admin, challenges, board_stream):
         app.include_router(module.router)
     stream.install(app, settings)
     if settings.cors_origins:

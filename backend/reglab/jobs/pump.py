@@ -67,9 +67,11 @@ class Recorder:
             self.hub.publish(_frames(self.store.record(said)))
         return fresh
 
-    def create_experiment(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
+    def create_experiment(
+        self, *, owner: str, spec: ExperimentSpec, tag: tuple[int, str] | None = None
+    ) -> ExperimentRecord:
         with self.store.write_lock:
-            experiment, logged = self.store.create_experiment(owner=owner, spec=spec)
+            experiment, logged = self.store.create_experiment(owner=owner, spec=spec, tag=tag)
             self.hub.publish(_frames(logged))
         return experiment
 

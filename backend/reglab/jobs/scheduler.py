@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from reglab.config import Settings
-from reglab.errors import Conflict, QuotaExceeded
+from reglab.errors import Conflict, OverLimit, QuotaExceeded
 from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEvent, SummaryEvent
 from reglab.jobs.admission import group_costs, stored_message
 from reglab.jobs.cost import EPOCH_BYTES, human_seconds
@@ -149,15 +149,25 @@ class Scheduler:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def submit(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
-        """Admit an experiment if it fits the server and the owner's quotas; store and queue it."""
+    def submit(
+        self, *, owner: str, spec: ExperimentSpec, tag: tuple[int, str] | None = None
+    ) -> ExperimentRecord:
+        """Admit an experiment if it fits the server and the owner's quotas; store and queue it.
+        `tag`: (challenge, role) for a challenge's entry or baselines, the only experiments
+        whose data may have a private test split (its numbers are sealed only in them)."""
         runs = [(planned.name, planned.spec) for planned in spec.members()]
+        if tag is None and any(run.data.private_test for _, run in runs):
+            raise OverLimit(
+                "base.data.private_test",
+                "A private test split is a challenge's (its numbers stay hidden until the "
+                "reveal); outside a challenge, leave private_test at 0.",
+            )
         costs = group_costs(runs, self.settings)  # 422 before anything is stored
         # One user's submissions one at a time, so that two cannot both pass a quota; other
         # users' go on beside it (the queue's lock is held only to queue, never over a query).
         with self._owner_lock(owner):
             self._check_quota(owner, runs, sum(c.stored_bytes for c in costs), len(costs))
-            experiment = self.recorder.create_experiment(owner=owner, spec=spec)
+            experiment = self.recorder.create_experiment(owner=owner, spec=spec, tag=tag)
             # Quotas count what was asked for; only runs no identical computation serves train.
             fresh = self.recorder.share(experiment.runs)
             with self._lock:

@@ -1,4 +1,5 @@
-"""The store's tables (SQLAlchemy 2.0): experiments, runs, epoch metrics, snapshots, event log."""
+"""The store's tables (SQLAlchemy 2.0): experiments, runs, epoch metrics, snapshots, event log,
+identities and challenges."""
 
 from __future__ import annotations
 
@@ -23,6 +24,34 @@ class Experiment(Base):
     owner: Mapped[str] = mapped_column(String(40), index=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The challenge this experiment is an entry or the baselines of; NULL for any other.
+    # (No foreign key: SQLite adds one only by copying the table, and challenges stay.)
+    challenge_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    challenge_role: Mapped[str | None] = mapped_column(String(20))  # "entry" | "baselines"
+
+
+class Challenge(Base):
+    """A teacher's task: a fixed base, the fields students may change, and the budget. Its
+    board is never stored: it is worked out from its experiments' runs (reglab/board.py)."""
+
+    __tablename__ = "challenge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lesson: Mapped[str | None] = mapped_column(String(80))
+    owner: Mapped[str] = mapped_column(String(40))
+    base: Mapped[dict[str, Any]] = mapped_column(JSON)  # a RunSpec, its data with both tests
+    open: Mapped[list[Any]] = mapped_column(JSON)  # dotted RunSpec paths students may change
+    repeats: Mapped[int] = mapped_column(Integer)
+    max_entries: Mapped[int] = mapped_column(Integer)
+    max_epochs: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(20))  # "accuracy" | "loss"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # NULL until the reveal: until then no record the store hands out carries a number of
+    # the private test split (store/repo.py seals them).
+    revealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Run(Base):
