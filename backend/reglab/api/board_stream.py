@@ -8,7 +8,8 @@ board as it stands is sent unless the client's `since` and `status` say it has i
 reconnect after a drop); then it is sent again whenever the two change. The store is asked
 every POLL_S (one indexed max() query), and the board recomputed only when they changed.
 
-The stream counts against the same per-client and global caps as an experiment's.
+The stream counts against the same caps as an experiment's (per student, per nameless address,
+in all).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from reglab.api.stream import (
     _send,
     _until_closed,
     _whole,
+    admit_stream,
+    release_stream,
 )
 from reglab.errors import NotFound
 from reglab.jobs.runtime import Runtime
-from reglab.live import BUSY_CLOSE_CODE, RESUME_CLOSE_CODE, RESUME_REASON, Admission
+from reglab.live import RESUME_CLOSE_CODE, RESUME_REASON
 from reglab.store.codec import wire_json
 
 router = APIRouter(tags=["stream"])
@@ -46,7 +49,6 @@ async def stream_board(
     whenever it changes."""
     runtime: Runtime = websocket.app.state.runtime
     timeout = runtime.settings.ws_send_timeout_s
-    admission: Admission = websocket.app.state.streams
     await websocket.accept()
     try:
         topic = _whole(challenge_id, "the challenge id", 1)
@@ -54,10 +56,8 @@ async def stream_board(
     except ValueError as exc:
         await _close(websocket, INVALID_CLOSE_CODE, str(exc), timeout)
         return
-    client = websocket.client.host if websocket.client else "?"
-    refused = admission.enter(client)
-    if refused is not None:
-        await _close(websocket, BUSY_CLOSE_CODE, refused, timeout)
+    key = await admit_stream(websocket, runtime)
+    if key is None:
         return
     closed = asyncio.create_task(_until_closed(websocket))
     readers = _readers(websocket)
@@ -84,4 +84,4 @@ async def stream_board(
         return  # the client left mid-send
     finally:
         closed.cancel()
-        admission.leave(client)
+        release_stream(websocket, key)

@@ -171,7 +171,6 @@ async def stream_experiment(
     messages at most every MS ms."""
     runtime: Runtime = websocket.app.state.runtime
     timeout = runtime.settings.ws_send_timeout_s
-    slots: StreamSlots = websocket.app.state.streams
     await websocket.accept()
     # Parsed here, after the handshake: a browser sees a close code and reason, not a bare 403.
     try:
@@ -181,16 +180,31 @@ async def stream_experiment(
     except ValueError as exc:
         await _close(websocket, INVALID_CLOSE_CODE, str(exc), timeout)
         return
-    user = await anyio.to_thread.run_sync(_bound_name, websocket, runtime)
-    key = StreamSlots.key(user, websocket.client.host if websocket.client else "?")
-    refused = slots.enter(key)
-    if refused is not None:
-        await _close(websocket, BUSY_CLOSE_CODE, refused, timeout)
+    key = await admit_stream(websocket, runtime)
+    if key is None:
         return
     try:
         await _stream(websocket, runtime, topic, last, timeout, asked)
     finally:
-        slots.leave(key)
+        release_stream(websocket, key)
+
+
+async def admit_stream(websocket: WebSocket, runtime: Runtime) -> str | None:
+    """Take one of the server's live-stream slots for this stream's student (or its nameless
+    address): the key to release, or None once the stream is closed with 4429 and the reason."""
+    slots: StreamSlots = websocket.app.state.streams
+    user = await anyio.to_thread.run_sync(_bound_name, websocket, runtime)
+    key = StreamSlots.key(user, websocket.client.host if websocket.client else "?")
+    refused = slots.enter(key)
+    if refused is not None:
+        await _close(websocket, BUSY_CLOSE_CODE, refused, runtime.settings.ws_send_timeout_s)
+        return None
+    return key
+
+
+def release_stream(websocket: WebSocket, key: str) -> None:
+    slots: StreamSlots = websocket.app.state.streams
+    slots.leave(key)
 
 
 def _bound_name(websocket: WebSocket, runtime: Runtime) -> str | None:
