@@ -130,13 +130,28 @@ def read_leaderboard(challenge_id: ChallengeId, runtime: RuntimeDep) -> dict[str
     return leaderboard_of(runtime, challenge_id)
 
 
+# The last board worked out per (store, challenge), with the cursor it was worked out at: a class
+# of 60 reading the board (REST or its websocket) between two events shares one computation
+# (about 150 ms for 180 entries on a loaded 2-core box) instead of doing it 60 times.
+_boards: dict[tuple[int, int], tuple[tuple[int, str], dict[str, Any]]] = {}
+
+
 def leaderboard_of(runtime: Runtime, challenge_id: int) -> dict[str, Any]:
+    """The board as the store's runs add up to now (worked out again only when an event of
+    the challenge's experiments or its status has changed since the last time)."""
+    key = (id(runtime.store), challenge_id)
+    cursor = runtime.store.board_cursor(challenge_id)
+    cached = _boards.get(key)
+    if cached is not None and cached[0] == cursor:
+        return cached[1]
     challenge, experiments = runtime.store.challenge_with_experiments(challenge_id)
     used: dict[str, int] = {}
     for e in experiments:
         if e.challenge_role == challenges.ENTRY:
             used[e.owner] = used.get(e.owner, 0) + 1
-    return board.leaderboard(challenge, experiments, used)
+    found = board.leaderboard(challenge, experiments, used)
+    _boards[key] = (cursor, found)
+    return found
 
 
 @router.post("/{challenge_id}/close", response_model=ChallengeRead)
