@@ -71,6 +71,15 @@ class _Job:
     expired: bool = False  # stopped by the time limit
 
 
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    """A group as the class page shows it: its runs, and how long it has trained (None: waits)."""
+
+    group_id: str
+    run_ids: tuple[int, ...]
+    seconds: float | None
+
+
 class Scheduler:
     """Queue → executor, with per-user fairness and quotas."""
 
@@ -97,6 +106,20 @@ class Scheduler:
         if self.settings.max_running_groups is not None:
             cap = min(cap, self.settings.max_running_groups)
         return cap
+
+    def board(self) -> tuple[list[GroupView], list[GroupView]]:
+        """What trains now (one group a worker slot) and what waits, in queue order."""
+        moment = time.monotonic()
+        with self._lock:
+            flight = [
+                GroupView(j.group_id, tuple(j.group.run_ids), moment - (j.started or moment))
+                for j in self._flight.values()
+            ]
+            pending = [
+                GroupView(j.group_id, tuple(j.group.run_ids), None)
+                for j in sorted(self._pending, key=lambda j: j.order)
+            ]
+        return flight, pending
 
     def counts(self) -> dict[str, int]:
         with self._lock:
