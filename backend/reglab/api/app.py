@@ -28,6 +28,7 @@ from reglab.api import (
     exports,
     identity,
     meta,
+    polls,
     report,
     runs,
     stream,
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     docs.install(app)
-    for module in (meta, identity, experiments, exports, runs, admin, classroom):
+    for module in (meta, identity, experiments, exports, runs, admin, classroom, polls):
         app.include_router(module.router)
     stream.install(app, settings)
     if settings.cors_origins:
