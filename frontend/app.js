@@ -8,10 +8,14 @@ import * as lessonsView from "./views/lessons.js";
 import * as formView from "./views/form.js";
 import * as experimentView from "./views/experiment.js";
 import * as historyView from "./views/history.js";
+import * as classView from "./views/class.js";
+import * as pollView from "./views/poll.js";
 
 export const state = {
   user: currentUser(),
   largeType: localStorage.getItem("reglab.largeType") === "1",
+  projector: localStorage.getItem("reglab.projector") === "1", // full screen, large type, no forms
+  teacher: false, // signed in as the teacher (the server says so: its cookie is HttpOnly)
   lessons: null, // [{name, title, description, spec}] once loaded
   schema: null, // RunSpec JSON schema once loaded
   statuses: null, // {statuses, final}: the run statuses, as the API lists them
@@ -23,7 +27,7 @@ export const state = {
 // Tests and the browser bench read the page's own measurements here.
 window.reglab = { state, drawStats };
 
-const VIEWS = { lessons: lessonsView, new: formView, experiment: experimentView, history: historyView };
+const VIEWS = { lessons: lessonsView, new: formView, experiment: experimentView, history: historyView, class: classView, poll: pollView };
 const main = document.getElementById("main");
 let teardown = null;
 
@@ -35,6 +39,8 @@ function parseHash() {
   if (parts[0] === "experiments" && parts[1]) return { view: "experiment", id: parts[1], params };
   if (parts[0] === "new") return { view: "new", id: null, params };
   if (parts[0] === "history") return { view: "history", id: null, params };
+  if (parts[0] === "class") return { view: "class", id: null, params };
+  if (parts[0] === "polls" && parts[1]) return { view: "poll", id: parts[1], params };
   return { view: "lessons", id: null, params };
 }
 
@@ -50,7 +56,13 @@ export function toast(message, kind = "info") {
   setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
 }
 
-const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses };
+/** The Class link shows once this browser is signed in as the teacher. */
+function setTeacher(teacher) {
+  state.teacher = Boolean(teacher);
+  document.getElementById("nav-class").hidden = !state.teacher;
+}
+
+const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses, setTeacher };
 
 async function route() {
   if (teardown) teardown();
@@ -155,6 +167,18 @@ document.getElementById("large-type").addEventListener("click", () => {
   applyLargeType();
   route(); // charts pick their font size when drawn; the live view rebuilds from state without refetching
 });
+// Projector mode builds on large type: navigation and forms hidden, text and lines larger still.
+function applyProjector() {
+  document.documentElement.classList.toggle("projector", state.projector);
+  document.getElementById("projector").setAttribute("aria-pressed", String(state.projector));
+}
+
+document.getElementById("projector").addEventListener("click", () => {
+  state.projector = !state.projector;
+  localStorage.setItem("reglab.projector", state.projector ? "1" : "0");
+  applyProjector();
+  route(); // charts pick their font size and line width when drawn
+});
 document.getElementById("user-button").addEventListener("click", () => {
   state.user = "";
   ensureUser();
@@ -162,7 +186,9 @@ document.getElementById("user-button").addEventListener("click", () => {
 
 window.addEventListener("hashchange", route);
 applyLargeType();
+applyProjector();
 showUser();
+api.session().then((s) => setTeacher(s.teacher), () => {}); // offline: the link stays hidden
 route();
 if (!state.user) ensureUser();
 else confirmUser();

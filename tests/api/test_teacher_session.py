@@ -47,11 +47,15 @@ def test_signing_in_gives_an_http_only_strict_cookie_that_admin_routes_accept(
         assert answers[-1].status_code == 404
         answers.append(browser.get("/api/class"))
         assert answers[-1].status_code == 200
+        answers.append(browser.get("/api/admin/session"))
+        assert answers[-1].json() == {"teacher": True}
 
         answers.append(browser.delete("/api/admin/session"))
         assert answers[-1].status_code == 204
         session = browser.cookies.get("reglab_admin")
         assert session is None  # the browser was told to drop it...
+        answers.append(browser.get("/api/admin/session"))
+        assert answers[-1].json() == {"teacher": False}
     # ...and the server forgets it too: a copy kept by someone is refused.
     stolen = cookie.split(";")[0].split("=", 1)[1]
     with httpx.Client(base_url=api.url, cookies={"reglab_admin": stolen}, timeout=30) as thief:

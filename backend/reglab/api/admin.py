@@ -42,6 +42,16 @@ def sign_in(body: SignIn, runtime: RuntimeDep, sessions: SessionsDep, request: R
     return response
 
 
+class SessionRead(BaseModel):
+    teacher: bool
+
+
+@router.get("/session", response_model=SessionRead)
+def read_session(caller: CallerDep) -> Any:
+    """Whether this browser is signed in as the teacher (the page cannot read its cookie)."""
+    return {"teacher": caller.admin}
+
+
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT)
 def sign_out(sessions: SessionsDep, request: Request) -> Response:
     """Forget this browser's session, here and in its cookie (204 whether or not it had one)."""
