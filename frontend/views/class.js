@@ -57,7 +57,8 @@ function pollForm(lessons, ctx) {
   const question = h("select", { id: "poll-question" },
     h("option", { value: "lowest-final-val-loss" }, "Which variant ends with the lowest validation loss?"),
     h("option", { value: "most-zero-weights" }, "Which variant ends with the most weights at exactly zero?"));
-  const epochs = h("input", { id: "poll-epochs", type: "number", min: 1, max: 2000, placeholder: "the lesson's" });
+  const epochs = h("input", { id: "poll-epochs", type: "number", min: 1, max: 2000, placeholder: "default" });
+  const seeds = h("input", { id: "poll-seeds", type: "number", min: 3, max: 10, placeholder: "default" });
   const form = h("form", { class: "panel poll-form", id: "poll-form" },
     h("h2", {}, "Predict, then watch"),
     h("p", { class: "muted" }, "Students answer before any curve is shown; you start the lesson once for the class (3 seeds at least), and when its runs end each page shows the guess against the outcome."),
@@ -65,11 +66,13 @@ function pollForm(lessons, ctx) {
       h("label", { for: "poll-lesson" }, "Lesson "), lesson,
       h("label", { for: "poll-question" }, "Question "), question,
       h("label", { for: "poll-epochs" }, "Epochs "), epochs,
+      h("label", { for: "poll-seeds" }, "Seeds "), seeds,
       h("button", { type: "submit", class: "primary" }, "Open poll")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = { lesson: lesson.value, question: question.value };
     if (epochs.value) body.epochs = Number(epochs.value);
+    if (seeds.value) body.repeats = Number(seeds.value);
     try {
       const poll = await api.openPoll(body);
       ctx.navigate(`#/polls/${poll.id}`);

@@ -62,6 +62,7 @@ def test_a_class_predicts_watches_and_sees_guess_against_outcome(
     teacher.select_option("#poll-lesson", "overfitting")
     teacher.select_option("#poll-question", "lowest-final-val-loss")
     teacher.fill("#poll-epochs", "20")  # a few epochs: the class watches seconds, not minutes
+    teacher.fill("#poll-seeds", "3")
     teacher.click("#poll-form button[type=submit]")
     teacher.wait_for_url("**/#/polls/*")
     poll_id = teacher.url.rsplit("/", 1)[1]
@@ -93,6 +94,7 @@ def test_a_class_predicts_watches_and_sees_guess_against_outcome(
             expect(row).to_have_text(f"{n} ({round(100 * n / 3)} %)")
         numbers = page.locator("#poll-numbers tbody tr")
         expect(numbers).to_have_count(6)
+        expect(numbers.first.locator("td").nth(3)).to_have_text("3")  # seeds behind each mean
     outcome = server.http.get(f"/api/polls/{poll_id}").json()["outcome"]
     decided = outcome["choice"] or " and ".join(outcome["tied"])
     expect(students["Ben"].locator("#poll-outcome h2")).to_contain_text(decided)
