@@ -54,9 +54,18 @@ function signInForm(root, ctx) {
 
 function pollForm(lessons, ctx) {
   const lesson = h("select", { id: "poll-lesson" }, lessons.map((l) => h("option", { value: l.name }, l.title)));
-  const question = h("select", { id: "poll-question" },
-    h("option", { value: "lowest-final-val-loss" }, "Which variant ends with the lowest validation loss?"),
-    h("option", { value: "most-zero-weights" }, "Which variant ends with the most weights at exactly zero?"));
+  const question = h("select", { id: "poll-question" });
+  // The two questions any lesson's runs answer, then one per claim the chosen lesson states.
+  const questions = () => {
+    const chosen = lessons.find((l) => l.name === lesson.value);
+    const claims = chosen?.spec?.claims || [];
+    question.replaceChildren(
+      h("option", { value: "lowest-final-val-loss" }, "Which variant ends with the lowest validation loss?"),
+      h("option", { value: "most-zero-weights" }, "Which variant ends with the most weights at exactly zero?"),
+      claims.map((c, i) => h("option", { value: `claim:${i + 1}` }, `Will claim ${i + 1} hold? ${c.length > 70 ? `${c.slice(0, 70)}…` : c}`)));
+  };
+  questions();
+  lesson.addEventListener("change", questions);
   const epochs = h("input", { id: "poll-epochs", type: "number", min: 1, max: 2000, placeholder: "default" });
   const seeds = h("input", { id: "poll-seeds", type: "number", min: 3, max: 10, placeholder: "default" });
   const form = h("form", { class: "panel poll-form", id: "poll-form" },

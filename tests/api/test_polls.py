@@ -39,6 +39,8 @@ def test_opening_a_poll_is_the_teachers_with_a_known_lesson_and_question(
         ({"question": "prettiest-curve"}, "question"),
         ({"repeats": 2}, "repeats"),
         ({"epochs": 0}, "epochs"),
+        ({"question": "claim:0"}, "question"),
+        ({"question": "claim:4"}, "question"),  # overfitting states three claims
     ):
         refused = server.http.post("/api/polls", json={**CHEAP, **change}, headers=ADMIN)
         assert refused.status_code == 422, refused.text
@@ -146,3 +148,37 @@ def test_a_poll_hides_every_answer_until_its_runs_decide_then_shows_guess_outcom
     else:
         assert outcome["choice"] == tied[0]
         assert outcome["seeds"] == 3 and f"in {outcome['won']} of 3 seeds" in outcome["sureness"]
+
+
+def test_a_poll_on_a_claim_is_decided_by_the_lessons_check_on_the_stored_epochs(
+    server: LiveServer,
+) -> None:
+    # l1-vs-l2's first claim: l1's share of exact zeros ends above 0.3 (at its last epoch).
+    body = {"lesson": "l1-vs-l2", "question": "claim:1", "epochs": 5, "repeats": 3}
+    created = server.http.post("/api/polls", json=body, headers=ADMIN)
+    assert created.status_code == 201
+    poll = created.json()
+    assert poll["choices"] == ["holds", "fails"]
+    assert poll["text"].startswith("Will this claim hold?") and "exact" in poll["text"]
+    path = f"/api/polls/{poll['id']}"
+    answered = server.http.post(
+        f"{path}/answers", json={"choice": "fails"}, headers=server.identity("Poll Ann")
+    )
+    assert answered.status_code == 201
+    experiment = server.http.post(f"{path}/start", headers=ADMIN).json()["experiment"]
+    decided = wait_for(
+        lambda: (p := server.http.get(path).json())["state"] == "done" and p, 120, "the claim"
+    )
+
+    db = server.settings.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as connection:
+        last = connection.execute(
+            "SELECT m.sparsity FROM run r JOIN epoch_metric m ON m.run_id = r.id "
+            "WHERE r.experiment_id = ? AND r.variant = 'l1' AND m.epoch = 5",
+            (experiment,),
+        ).fetchall()
+    assert len(last) == 3
+    zeros = statistics.fmean(row[0] for row in last)
+    assert decided["outcome"]["choice"] == ("holds" if zeros > 0.3 else "fails")
+    assert decided["outcome"]["seeds"] == 3 and f"{zeros:.3f}" in decided["outcome"]["sureness"]
+    assert decided["spread"] == {"holds": 0, "fails": 1}

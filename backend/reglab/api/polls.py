@@ -7,11 +7,11 @@ poll's runs have all finished (reglab.polls.outcome, from their stored summaries
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from reglab import polls
 from reglab.api.deps import MAX_STORED_INT, CallerDep, RuntimeDep, require_admin
@@ -24,15 +24,17 @@ from reglab.store.polls import PollRecord
 
 router = APIRouter(prefix="/api/polls", tags=["polls"])
 PollId = Annotated[int, Path(ge=1, le=MAX_STORED_INT, description="A poll's id.")]
-# The keys of reglab.polls.QUESTIONS (a test holds the two equal).
-Question = Literal["lowest-final-val-loss", "most-zero-weights"]
 
 
 class PollCreate(BaseModel):
     """A lesson and the question its runs will answer; optionally fewer epochs, more seeds."""
 
     lesson: str = Field(max_length=80)
-    question: Question = Field(description="What the runs decide.")
+    question: str = Field(
+        max_length=40,
+        description="What the runs decide: lowest-final-val-loss, most-zero-weights, or claim:N "
+        "(will the lesson's N-th claim hold? N counts from 1).",
+    )
     repeats: int | None = Field(
         None,
         ge=polls.MIN_REPEATS,
@@ -42,6 +44,15 @@ class PollCreate(BaseModel):
     epochs: int | None = Field(
         None, ge=1, le=MAX_EPOCHS, description="Epochs of every run (default: the lesson's)."
     )
+
+    @field_validator("question")
+    @classmethod
+    def _known(cls, question: str) -> str:
+        if not polls.is_question(question):
+            raise ValueError(
+                "ask lowest-final-val-loss, most-zero-weights, or claim:N (N a claim's number)."
+            )
+        return question
 
 
 class AnswerCreate(BaseModel):
@@ -73,7 +84,7 @@ def _read(poll: PollRecord) -> dict[str, Any]:
         "id": poll.id,
         "lesson": poll.lesson,
         "question": poll.question,
-        "text": polls.QUESTIONS[poll.question].text,
+        "text": polls.question_text(poll.question, poll.spec),
         "state": poll.state,
         "choices": poll.choices,
         "answers": poll.answers,
@@ -97,7 +108,12 @@ def _decided(runtime: Runtime, poll: PollRecord, viewer: str | None) -> PollReco
             "numbers": {},
         }
         return stored.settle(runtime.store, poll.id, gone, viewer=viewer)
-    decided = polls.outcome(poll.question, runs)
+    decided = polls.outcome(
+        poll.question,
+        runs,
+        lambda run: runtime.store.metrics(run.id, limit=MAX_EPOCHS),
+        poll.lesson,
+    )
     if decided is None:
         return poll
     return stored.settle(runtime.store, poll.id, decided, viewer=viewer)
@@ -115,12 +131,19 @@ def open_poll(body: PollCreate, caller: CallerDep, runtime: RuntimeDep) -> Any:
     if lesson is None:
         names = ", ".join(lesson_names())
         raise _invalid("lesson", f"there is no lesson {body.lesson!r}; choose one of: {names}.")
+    index = polls.claim_index(body.question)
+    if index is not None and index >= len(lesson.claims):
+        raise _invalid(
+            "question",
+            f"{body.lesson} states {len(lesson.claims)} claims: ask claim:1 to "
+            f"claim:{len(lesson.claims)}.",
+        )
     spec = polls.poll_spec(lesson, repeats=body.repeats, epochs=body.epochs)
     poll = stored.create_poll(
         runtime.store,
         lesson=body.lesson,
         question=body.question,
-        choices=polls.choices(spec),
+        choices=polls.choices(spec, body.question),
         spec=spec.model_dump(mode="json"),
     )
     return _read(poll)
