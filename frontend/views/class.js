@@ -148,7 +148,7 @@ function fill(body, data, polls, ctx, refresh) {
   const flagged = data.flagged.map((f) => h("tr", { "data-flagged": f.run_id },
     h("td", {}, f.owner),
     h("td", {}, h("a", { href: `#/experiments/${f.experiment_id}` }, f.run)),
-    h("td", {}, h("span", { class: `badge status-${f.status}` }, f.status)),
+    h("td", {}, h("span", { class: `badge status-${f.status}` }, f.kind)),
     h("td", { class: "reason" }, f.reason)));
   const pollRows = polls.map((p) => h("tr", {},
     h("td", {}, h("a", { href: `#/polls/${p.id}` }, `Poll ${p.id}`)),

@@ -47,14 +47,16 @@ function outcomePanel(poll, teacher) {
       h("td", { class: "num" }, n.sd === undefined ? "—" : `± ${fmt(n.sd, 2)}`),
       h("td", { class: "num" }, String(n.n ?? 0)));
   });
+  // A claim's outcome has no per-variant table: the check's own numbers say what it saw.
+  const table = Object.keys(o.numbers || {}).length === 0 ? null : h("div", { class: "table-panel" },
+    h("table", { id: "poll-numbers" },
+      h("thead", {}, h("tr", {}, ["Variant", `Mean ${o.metric || ""}`, "Spread over seeds", "Seeds"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows)));
   return h("section", { class: "panel poll-outcome", id: "poll-outcome" },
     h("h2", {}, `The runs decided: ${decided}`),
     teacher && !poll.mine ? null : h("p", { class: `poll-verdict ${right ? "right" : "wrong"}`, id: "poll-verdict" }, verdict),
     h("p", { class: "muted", id: "poll-sureness" }, o.sureness),
-    h("div", { class: "table-panel" },
-      h("table", { id: "poll-numbers" },
-        h("thead", {}, h("tr", {}, ["Variant", `Mean ${o.metric || ""}`, "Spread over seeds", "Seeds"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, rows))),
+    table,
     h("h3", {}, "What the class guessed"),
     spreadBars(poll));
 }

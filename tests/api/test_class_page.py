@@ -59,7 +59,7 @@ def test_the_class_shows_each_students_runs_what_trains_for_whom_and_what_failed
     assert worker["experiments"] == [busy["id"]]
 
     flagged = [f for f in seen["flagged"] if f["experiment_id"] == wild["id"]]
-    assert [f["status"] for f in flagged] == ["diverged"]
+    assert [(f["status"], f["kind"]) for f in flagged] == [("diverged", "diverged")]
     assert flagged[0]["owner"] == "Class Ada" and "learning rate" in flagged[0]["reason"]
 
     # The teacher's action is the route that exists: cancel Bea's experiment with the token.

@@ -19,13 +19,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from reglab.api.deps import NAME_PATTERN, CallerDep, RuntimeDep, SeenDep, require_admin
-from reglab.jobs.scheduler import GroupView
+from reglab.jobs.scheduler import TIME_LIMIT, GroupView
 from reglab.store import classroom
 from reglab.store.records import RunRecord
 
 router = APIRouter(prefix="/api/class", tags=["class"])
 _NAME = re.compile(NAME_PATTERN)
-TIME_LIMIT = "Stopped by the time limit"  # how the scheduler's time limit message begins
 
 
 class Student(BaseModel):
@@ -50,13 +49,14 @@ class GroupRead(BaseModel):
 
 
 class Flagged(BaseModel):
-    """A run that needs a look, with the reason it ended."""
+    """A run that needs a look: diverged, failed or stopped by the time limit, and why."""
 
     run_id: int
     experiment_id: int
     owner: str
     run: str
     status: str
+    kind: str
     reason: str
 
 
@@ -84,11 +84,9 @@ def _groups(views: list[GroupView], runs: dict[int, RunRecord]) -> list[dict[str
     return out
 
 
-def _reason(run: RunRecord) -> str:
-    message = run.message or ""
-    if message.startswith(TIME_LIMIT):
-        return f"time limit: {message}"
-    return f"{run.status}: {message}" if message else run.status
+def _kind(run: RunRecord) -> str:
+    """diverged, failed, or time limit (a failed run the scheduler's time limit stopped)."""
+    return "time limit" if (run.message or "").startswith(TIME_LIMIT) else run.status
 
 
 @router.get("", response_model=ClassRead)
@@ -112,7 +110,8 @@ def read_class(caller: CallerDep, runtime: RuntimeDep, last_seen: SeenDep) -> An
             "owner": r.owner,
             "run": r.name,
             "status": r.status,
-            "reason": _reason(r),
+            "kind": _kind(r),
+            "reason": r.message or "",
         }
         for r in classroom.troubled_runs(runtime.store)
     ]

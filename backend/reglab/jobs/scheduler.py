@@ -48,6 +48,8 @@ PREEMPTED = (
     "Paused so that other users' runs can start; it trains again from its seeds when a worker "
     "is free, continuing from the last epoch shown."
 )
+# How a run stopped by the time limit's message begins (the class page flags it by this).
+TIME_LIMIT = "Stopped by the time limit"
 # How often the deadline watch looks at the groups in flight (seconds).
 WATCH_S = 0.25
 
@@ -395,7 +397,7 @@ class Scheduler:
     def _time_limit_message(self) -> str:
         limit = human_seconds(self.settings.max_group_seconds)
         return (
-            f"Stopped by the time limit: a group may train for {limit} on this server "
+            f"{TIME_LIMIT}: a group may train for {limit} on this server "
             "(REGLAB_MAX_GROUP_SECONDS); the epochs it finished are kept."
         )
 
