@@ -216,7 +216,10 @@ def test_the_dashboard_draws_every_view_within_its_content_security_policy(
     page.add_init_script(CSP_WATCH)
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server.url) else 0)
-    for view in ("/#/", "/#/new", "/#/history", f"/#/experiments/{created['id']}"):
+    body = {"lesson": "overfitting", "question": "claim:1"}
+    poll = server.http.post("/api/polls", json=body, headers={"X-Reglab-Admin": ADMIN_TOKEN})
+    views = ("/#/", "/#/new", "/#/history", "/#/class", f"/#/polls/{poll.json()['id']}")
+    for view in (*views, f"/#/experiments/{created['id']}"):
         page.goto(view)
         page.wait_for_load_state("networkidle")
         if "experiments" in view:
