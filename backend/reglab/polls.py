@@ -118,7 +118,7 @@ def outcome(
         key=lambda v: numbers[v]["mean"],
         reverse=q.highest,
     )
-    decided: dict[str, Any] = {"metric": q.metric, "numbers": numbers}
+    decided: dict[str, Any] = {"metric": q.metric, "what": q.what, "numbers": numbers}
     if not ranked:
         return {**decided, "choice": None, "sureness": "no run finished with a number to compare"}
     winner = ranked[0]

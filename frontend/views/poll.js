@@ -50,7 +50,7 @@ function outcomePanel(poll, teacher) {
   // A claim's outcome has no per-variant table: the check's own numbers say what it saw.
   const table = Object.keys(o.numbers || {}).length === 0 ? null : h("div", { class: "table-panel" },
     h("table", { id: "poll-numbers" },
-      h("thead", {}, h("tr", {}, ["Variant", `Mean ${o.metric || ""}`, "Spread over seeds", "Seeds"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, ["Variant", `Mean ${o.what || o.metric}`, "Spread over seeds (sd)", "Seeds"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows)));
   return h("section", { class: "panel poll-outcome", id: "poll-outcome" },
     h("h2", {}, `The runs decided: ${decided}`),

@@ -114,8 +114,8 @@ def test_a_class_predicts_watches_and_sees_guess_against_outcome(
 
     # Each student also runs a small comparison of their own, as a class does between polls.
     tiny = {"base": {"data": {"n_train": 40}, "model": {"hidden": [8]}, "train": {"epochs": 3}}}
-    for name in GUESSES:
-        server.wait_finished(server.submit(tiny, user=name)["id"])
+    for created in [server.submit(tiny, user=name) for name in GUESSES]:
+        server.wait_finished(created["id"])
     teacher.goto("/#/class")
     for name in GUESSES:
         row = teacher.locator(f'#students tr[data-student="{name}"]')
