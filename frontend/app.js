@@ -176,6 +176,9 @@ function applyProjector() {
 document.getElementById("projector").addEventListener("click", () => {
   state.projector = !state.projector;
   localStorage.setItem("reglab.projector", state.projector ? "1" : "0");
+  // Full screen too where the browser allows it (this click is the gesture it asks for).
+  if (state.projector) document.documentElement.requestFullscreen?.().catch(() => {});
+  else if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   applyProjector();
   route(); // charts pick their font size and line width when drawn
 });
