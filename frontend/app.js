@@ -10,10 +10,14 @@ import * as experimentView from "./views/experiment.js";
 import * as historyView from "./views/history.js";
 import * as challengesView from "./views/challenges.js";
 import * as challengeView from "./views/challenge.js";
+import * as classView from "./views/class.js";
+import * as pollView from "./views/poll.js";
 
 export const state = {
   user: currentUser(),
   largeType: localStorage.getItem("reglab.largeType") === "1",
+  projector: localStorage.getItem("reglab.projector") === "1", // full screen, large type, no forms
+  teacher: false, // signed in as the teacher (the server says so: its cookie is HttpOnly)
   lessons: null, // [{name, title, description, spec}] once loaded
   schema: null, // RunSpec JSON schema once loaded
   statuses: null, // {statuses, final}: the run statuses, as the API lists them
@@ -32,6 +36,8 @@ const VIEWS = {
   history: historyView,
   challenges: challengesView,
   challenge: challengeView,
+  class: classView,
+  poll: pollView,
 };
 const main = document.getElementById("main");
 let teardown = null;
@@ -47,6 +53,8 @@ function parseHash() {
   if (parts[0] === "history") return { view: "history", id: null, params };
   if (parts[0] === "challenges" && parts[1]) return { view: "challenge", id: parts[1], params };
   if (parts[0] === "challenges") return { view: "challenges", id: null, params };
+  if (parts[0] === "class") return { view: "class", id: null, params };
+  if (parts[0] === "polls" && parts[1]) return { view: "poll", id: parts[1], params };
   return { view: "lessons", id: null, params };
 }
 
@@ -62,7 +70,13 @@ export function toast(message, kind = "info") {
   setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
 }
 
-const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses };
+/** The Class link shows once this browser is signed in as the teacher. */
+function setTeacher(teacher) {
+  state.teacher = Boolean(teacher);
+  document.getElementById("nav-class").hidden = !state.teacher;
+}
+
+const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses, setTeacher };
 
 async function route() {
   if (teardown) teardown();
@@ -178,6 +192,21 @@ document.getElementById("large-type").addEventListener("click", () => {
   applyLargeType();
   route(); // charts pick their font size when drawn; the live view rebuilds from state without refetching
 });
+// Projector mode builds on large type: navigation and forms hidden, text and lines larger still.
+function applyProjector() {
+  document.documentElement.classList.toggle("projector", state.projector);
+  document.getElementById("projector").setAttribute("aria-pressed", String(state.projector));
+}
+
+document.getElementById("projector").addEventListener("click", () => {
+  state.projector = !state.projector;
+  localStorage.setItem("reglab.projector", state.projector ? "1" : "0");
+  // Full screen too where the browser allows it (this click is the gesture it asks for).
+  if (state.projector) document.documentElement.requestFullscreen?.().catch(() => {});
+  else if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  applyProjector();
+  route(); // charts pick their font size and line width when drawn
+});
 document.getElementById("user-button").addEventListener("click", () => {
   state.user = "";
   ensureUser();
@@ -185,7 +214,9 @@ document.getElementById("user-button").addEventListener("click", () => {
 
 window.addEventListener("hashchange", route);
 applyLargeType();
+applyProjector();
 showUser();
+api.session().then((s) => setTeacher(s.teacher), () => {}); // offline: the link stays hidden
 route();
 if (!state.user) ensureUser();
 else confirmUser();

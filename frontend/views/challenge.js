@@ -1,7 +1,7 @@
 // One challenge (#/challenges/{id}): the task, the open fields as a small form, entries left, the
 // board live (its websocket), the class picture, and after the reveal the private ranks and shake-up.
 
-import { adminToken, api, boardSocketUrl, pageUrl } from "../api.js";
+import { api, boardSocketUrl, pageUrl } from "../api.js";
 import { clear, fmt, h } from "../dom.js";
 import { drawBoard, drawClass, drawShakeUp } from "./challenge-plots.js";
 import { fieldMap, getPath, inputFor, readInput, sections, setPath } from "./schema.js";
@@ -98,7 +98,7 @@ function entryForm(ctx, challenge, schema, onEntered) {
 }
 
 function teacherControls(ctx, challenge) {
-  if (!adminToken()) return null;
+  if (!ctx.state.teacher) return null;
   const act = (label, id, call) => {
     const b = h("button", { type: "button", class: "ghost", id }, label);
     b.addEventListener("click", async () => {
@@ -117,9 +117,11 @@ function teacherControls(ctx, challenge) {
 }
 
 export async function render(root, ctx) {
-  const id = ctx.state.route.id;
-  const [challenge, schema] = await Promise.all([api.challenge(id), ctx.loadSchema()]);
+  const id = ctx.route.id;
+  const [challenge, schema, session] = await Promise.all([
+    api.challenge(id), ctx.loadSchema(), api.session().catch(() => ({ teacher: false }))]);
   if (ctx.signal?.aborted) return;
+  ctx.setTeacher(session.teacher);
   const data = challenge.base.data;
   const tableBox = h("div", { class: "panel table-panel", id: "board" }, h("p", { class: "loading" }, "Loading the board…"));
   const boardPlot = h("div", { class: "chart", id: "board-plot" });

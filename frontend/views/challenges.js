@@ -1,6 +1,6 @@
 // The challenges of this server, and the teacher's form that sets one (admin token only).
 
-import { adminToken, api, pageUrl, setAdminToken } from "../api.js";
+import { api, pageUrl } from "../api.js";
 import { h } from "../dom.js";
 
 // The fields a teacher most often opens: the lecture's remedies and the step size.
@@ -32,9 +32,6 @@ function teacherForm(ctx, lessons) {
     h("div", { class: "form-actions" }, create));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const token = adminToken() || window.prompt("Admin token (REGLAB_ADMIN_TOKEN on the server):") || "";
-    if (!token) return;
-    setAdminToken(token);
     const body = {
       title: title.value.trim(),
       lesson: lesson.value,
@@ -49,7 +46,6 @@ function teacherForm(ctx, lessons) {
       const made = await api.createChallenge(body);
       ctx.navigate(pageUrl.challenge(made.id));
     } catch (err) {
-      if (err.status === 403) setAdminToken("");
       const detail = Array.isArray(err.detail) ? err.detail.map((d) => `${d.field}: ${d.msg}`).join("; ") : err.message;
       error.textContent = detail;
       error.hidden = false;
@@ -60,8 +56,10 @@ function teacherForm(ctx, lessons) {
 }
 
 export async function render(root, ctx) {
-  const [found, lessons] = await Promise.all([api.challenges(), ctx.loadLessons().catch(() => [])]);
+  const [found, lessons, session] = await Promise.all([
+    api.challenges(), ctx.loadLessons().catch(() => []), api.session().catch(() => ({ teacher: false }))]);
   if (ctx.signal?.aborted) return;
+  ctx.setTeacher(session.teacher);
   const list = found.length
     ? h("ul", { class: "history", id: "challenge-list" }, found.map((c) => h("li", {},
         h("a", { href: pageUrl.challenge(c.id), class: "exp-link" }, c.title), " ",
@@ -72,6 +70,9 @@ export async function render(root, ctx) {
     h("section", { class: "intro" }, h("h1", {}, "Challenges"),
       h("p", { class: "lead" }, "A task set by the teacher: change the open fields, submit an entry, and see where it lands on the board. The board ranks by the mean over several seeds, on a small public test set; a large private test set decides at the end.")),
     h("div", { class: "panel" }, list),
-    teacherForm(ctx, lessons),
+    // Only the teacher sets a challenge: signed in on the class page (an HttpOnly cookie).
+    session.teacher
+      ? teacherForm(ctx, lessons)
+      : h("p", { class: "muted", id: "teacher-hint" }, "Teachers: ", h("a", { href: "#/class" }, "sign in on the class page"), " to set a challenge."),
   );
 }

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, Field
 
 from reglab.api.deps import (
-    ADMIN_HEADER,
     ANONYMOUS,
     NAME_PATTERN,
     TOKEN_COOKIE,
@@ -22,10 +21,11 @@ from reglab.api.deps import (
     RuntimeDep,
     hand_over,
     new_secret,
+    require_admin,
     secret_hash,
     taken,
 )
-from reglab.errors import Conflict, Forbidden, NotFound
+from reglab.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api/identity", tags=["identity"])
 
@@ -88,8 +88,7 @@ def reset_name(
     name: Annotated[str, Path(pattern=NAME_PATTERN)], caller: CallerDep, runtime: RuntimeDep
 ) -> Response:
     """Forget a name's secret, so that it can be chosen again (the admin token only)."""
-    if not caller.admin:
-        raise Forbidden(f"Resetting a name needs the admin token in {ADMIN_HEADER}.")
+    require_admin(caller, runtime.settings, "Resetting a name")
     if not runtime.store.unbind_name(name):
         raise NotFound(f"The name {name} has no secret to reset.")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

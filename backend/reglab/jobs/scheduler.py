@@ -48,6 +48,8 @@ PREEMPTED = (
     "Paused so that other users' runs can start; it trains again from its seeds when a worker "
     "is free, continuing from the last epoch shown."
 )
+# How a run stopped by the time limit's message begins (the class page flags it by this).
+TIME_LIMIT = "Stopped by the time limit"
 # How often the deadline watch looks at the groups in flight (seconds).
 WATCH_S = 0.25
 
@@ -69,6 +71,15 @@ class _Job:
     started: float | None = None  # time.monotonic() when it went to the executor
     preempted: bool = False  # given back for another user's group: queued again when over
     expired: bool = False  # stopped by the time limit
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    """A group as the class page shows it: its runs, and how long it has trained (None: waits)."""
+
+    group_id: str
+    run_ids: tuple[int, ...]
+    seconds: float | None
 
 
 class Scheduler:
@@ -97,6 +108,20 @@ class Scheduler:
         if self.settings.max_running_groups is not None:
             cap = min(cap, self.settings.max_running_groups)
         return cap
+
+    def board(self) -> tuple[list[GroupView], list[GroupView]]:
+        """What trains now (one group a worker slot) and what waits, in queue order."""
+        moment = time.monotonic()
+        with self._lock:
+            flight = [
+                GroupView(j.group_id, tuple(j.group.run_ids), moment - (j.started or moment))
+                for j in self._flight.values()
+            ]
+            pending = [
+                GroupView(j.group_id, tuple(j.group.run_ids), None)
+                for j in sorted(self._pending, key=lambda j: j.order)
+            ]
+        return flight, pending
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -382,7 +407,7 @@ class Scheduler:
     def _time_limit_message(self) -> str:
         limit = human_seconds(self.settings.max_group_seconds)
         return (
-            f"Stopped by the time limit: a group may train for {limit} on this server "
+            f"{TIME_LIMIT}: a group may train for {limit} on this server "
             "(REGLAB_MAX_GROUP_SECONDS); the epochs it finished are kept."
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,11 @@ class Store(ChallengeQueries):
     def _tx(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
             yield session
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """One transaction, for the store's modules beside this one (store/classroom.py,
+        store/polls.py): their queries live there, this class's stay here."""
+        return self._tx()
 
     # -- experiments -------------------------------------------------------------------------
 

@@ -155,3 +155,32 @@ class Identity(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Poll(Base):
+    """A question over one lesson's experiment; `outcome` is set once its runs decide it."""
+
+    __tablename__ = "poll"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lesson: Mapped[str] = mapped_column(String(80))
+    question: Mapped[str] = mapped_column(String(40))
+    choices: Mapped[list[str]] = mapped_column(JSON)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the experiment start launches
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    experiment_id: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PollAnswer(Base):
+    """One student's answer to a poll: a secret from the others until the poll's outcome."""
+
+    __tablename__ = "poll_answer"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("poll.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
