@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from typing import Any
 
 import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from api.challenge_support import (
     ADMIN,
@@ -187,3 +191,25 @@ def test_the_board_equals_what_the_stored_runs_add_up_to(server: LiveServer) -> 
         assert math.isclose(row["private"]["mean"], mean, rel_tol=1e-9)
         assert row["private_rank"] == private["rank"][row["experiment_id"]]
         assert row["rank_change"] == row["rank"] - row["private_rank"]
+
+
+def test_the_board_stream_resumes_where_its_client_left_and_sends_each_change(
+    server: LiveServer,
+) -> None:
+    made = create(server)
+    path = f"{server.ws_url}/ws/challenges/{made['id']}"
+    with connect(path) as ws:
+        first = json.loads(ws.recv(timeout=30))
+    assert first["type"] == "board" and first["status"] == "open"
+    assert first["board"]["challenge_id"] == made["id"]
+    # Resuming with what it had, the client gets nothing until the board moves: the close.
+    with connect(f"{path}?since={first['cursor']}&status=open") as ws:
+        closed = server.http.post(f"/api/challenges/{made['id']}/close", headers=ADMIN)
+        assert closed.status_code == 200
+        # The first message after the close (a baseline's status could come first: skip it).
+        while (message := json.loads(ws.recv(timeout=30)))["status"] == "open":
+            assert message["cursor"] > first["cursor"]
+    assert message["board"]["status"] == "closed"
+    with connect(f"{server.ws_url}/ws/challenges/999999") as ws, pytest.raises(ConnectionClosed):
+        ws.recv(timeout=30)
+    assert ws.close_code == 4404

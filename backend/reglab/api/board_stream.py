@@ -2,11 +2,12 @@
 
 A board is derived (reglab/board.py), not logged, so its stream is not a list of events: each
 message is the whole board as of a cursor, {"type": "board", "cursor", "status", "board"}. The
-cursor is the newest event of any of the challenge's experiments (their statuses and summaries
-move the board); a close or reveal, which logs no event, changes `status`. On connecting, the
-board as it stands is sent unless the client's `since` and `status` say it has it already (a
-reconnect after a drop); then it is sent again whenever the two change. The store is asked
-every POLL_S (one indexed max() query), and the board recomputed only when they changed.
+cursor is the newest status or summary event of any of the challenge's experiments (what moves
+the board; epochs do not); a close or reveal, which logs no event, changes `status`. On
+connecting, the board as it stands is sent unless the client's `since` and `status` say it has
+it already (a reconnect after a drop); then it is sent again whenever the two change. The store
+is asked every POLL_S (one indexed max() query), and a changed board is worked out once for all
+its watchers.
 
 The stream counts against the same per-client and global caps as an experiment's.
 """
@@ -14,6 +15,7 @@ The stream counts against the same per-client and global caps as an experiment's
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -36,6 +38,27 @@ from reglab.store.codec import wire_json
 
 router = APIRouter(tags=["stream"])
 POLL_S = 1.0  # a board a second behind is live enough for a class watching entries finish
+
+
+# The newest board message of each challenge, by (runtime, challenge): a class of 60 watching
+# one board computes it once per change, not 60 times.
+_made: dict[tuple[int, int], tuple[tuple[int, str], str]] = {}
+_made_lock = threading.Lock()
+
+
+def _board_text(runtime: Runtime, topic: int, now: tuple[int, str]) -> str:
+    """The board message as of `now` (cursor, status), made once for every watcher."""
+    key = (id(runtime), topic)
+    with _made_lock:
+        made = _made.get(key)
+    if made is not None and made[0] == now:
+        return made[1]
+    found = leaderboard_of(runtime, topic)
+    message = {"type": "board", "cursor": now[0], "status": now[1], "board": found}
+    text = wire_json(message)[1]
+    with _made_lock:
+        _made[key] = (now, text)
+    return text
 
 
 @router.websocket("/ws/challenges/{challenge_id}")
@@ -71,11 +94,10 @@ async def stream_board(
                 await _close(websocket, NOT_FOUND_CLOSE_CODE, str(exc), timeout)
                 return
             if now != seen:
-                found = await anyio.to_thread.run_sync(
-                    leaderboard_of, runtime, topic, limiter=readers
+                text = await anyio.to_thread.run_sync(
+                    _board_text, runtime, topic, now, limiter=readers
                 )
-                message = {"type": "board", "cursor": now[0], "status": now[1], "board": found}
-                await _send(websocket, wire_json(message)[1], timeout)
+                await _send(websocket, text, timeout)
                 seen = now
             await asyncio.wait({closed}, timeout=POLL_S)
     except _Deaf:
