@@ -114,6 +114,11 @@ def test_a_class_enters_a_challenge_and_the_reveal_reranks_the_board(
         "strong",
     ]
     assert teacher.locator("#class-plot .main-svg").count() > 0
+    # A row's link opens the entry's curves, which say whose challenge it is on.
+    entry_page = tabs.open("Ann")
+    entry_page.goto(f"/#/experiments/{entries[0]['experiment_id']}")
+    entry_page.wait_for_selector("#challenge-link")
+    assert "hidden until the reveal" in entry_page.inner_text(".exp-head")
     shot(teacher, "board-before-reveal")
     shot(teacher, "class-picture", "#class-plot")
 

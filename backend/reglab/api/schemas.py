@@ -105,6 +105,9 @@ class ExperimentRead(_Read):
     sweep: Sweep | None
     aggregates: list[Aggregate]
     comparisons: list[Comparison]
+    # The challenge it is an entry (role "entry") or the baselines ("baselines") of; else null.
+    challenge_id: int | None = None
+    challenge_role: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -117,6 +120,8 @@ class ExperimentRead(_Read):
             **{name: getattr(data, name) for name in ("id", "name", "description", "lesson")},
             **{name: getattr(data, name) for name in ("owner", "status", "spec", "created_at")},
             "runs": data.runs,
+            "challenge_id": data.challenge_id,
+            "challenge_role": data.challenge_role,
             "repeats": spec.repeats,
             "claims": spec.claims,
             **compare.summarize(spec, data.runs),
