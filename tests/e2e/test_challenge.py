@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, settle
 from tests.support import Api
@@ -40,6 +40,12 @@ class Tabs:
         page = context.new_page()
         page.set_default_timeout(20_000)
         page.on("pageerror", lambda exc: self.errors.append(f"{name}: {exc}"))
+
+        def console(msg: ConsoleMessage) -> None:
+            if msg.type == "error" and "Failed to load resource" not in msg.text:
+                self.errors.append(f"{name} console: {msg.text}")
+
+        page.on("console", console)
         self.contexts.append(context)
         return page
 

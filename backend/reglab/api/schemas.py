@@ -128,6 +128,30 @@ class ExperimentRead(_Read):
         }
 
 
+class ChallengeRead(BaseModel):
+    """A challenge: its task, open fields, budget, where it stands, and the caller's entries
+    left (null for a caller without a name)."""
+
+    id: int
+    title: str
+    description: str
+    lesson: str | None
+    owner: str
+    base: dict[str, Any]
+    open: list[str]
+    repeats: int
+    max_entries: int
+    max_epochs: int
+    metric: str
+    public_test: int
+    private_test: int
+    status: str
+    created_at: datetime
+    closed_at: datetime | None
+    revealed_at: datetime | None
+    entries_left: int | None = None
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list: `items`, and `total` matching the filter."""
 
