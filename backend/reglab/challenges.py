@@ -178,7 +178,7 @@ def baselines_spec(challenge: ChallengeRecord) -> ExperimentSpec:
     )
 
 
-def create(runtime: Runtime, body: ChallengeCreate, owner: str) -> ChallengeRecord:
+def create(runtime: Runtime, *, body: ChallengeCreate, owner: str) -> ChallengeRecord:
     """Store the challenge, then queue its baselines (the server trains them now)."""
     base = task_spec(body)
     challenge = runtime.store.create_challenge(
@@ -254,7 +254,9 @@ def entries_left(challenge: ChallengeRecord, used: int) -> int:
     return max(challenge.max_entries - used, 0)
 
 
-def enter(runtime: Runtime, challenge_id: int, entry: EntryCreate, owner: str) -> ExperimentRecord:
+def enter(
+    runtime: Runtime, *, challenge_id: int, entry: EntryCreate, owner: str
+) -> ExperimentRecord:
     """Queue a student's entry: 409 once the challenge is closed, 422 for a bad entry, 429
     when the student has no entries left. Nothing is stored unless it is queued."""
     with _lock(runtime, challenge_id, owner):

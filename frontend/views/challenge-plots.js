@@ -107,7 +107,9 @@ export function drawClass(el, board, base) {
       marker: { size: 10, color: PALETTE[2] },
       hovertemplate: "%{text}<br>%{y:.4f}<extra></extra>",
     });
-    layout[`xaxis${n}`] = { title: { text: log ? `${field} (log; 0 drawn a decade left)` : field }, type: log ? "log" : "linear", automargin: true };
+    const zeros = log && values.some((v) => !(v > 0));
+    const title = log ? `${field} (log${zeros ? "; 0 drawn a decade left" : ""})` : field;
+    layout[`xaxis${n}`] = { title: { text: title }, type: log ? "log" : "linear", automargin: true };
     layout[`yaxis${n}`] = { title: { text: i === 0 ? `public ${board.metric}` : "" } };
     const { shapes, notes } = baselineLines(board, "y", { x: `x${n}`, y: `y${n}` });
     layout.shapes.push(...shapes);

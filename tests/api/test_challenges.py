@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from typing import Any
 
 import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from api.challenge_support import (
     ADMIN,
@@ -33,7 +37,7 @@ def test_only_the_admin_token_creates_closes_and_reveals_a_challenge(server: Liv
     assert server.http.post("/api/challenges", json=body).status_code == 403
     wrong = server.http.post("/api/challenges", json=body, headers={"X-Reglab-Admin": "guess"})
     assert wrong.status_code == 403 and "admin token" in wrong.json()["detail"]
-    made = create(server)
+    made = create(server, repeats=1)  # its baselines are not looked at: 5 runs, not 10
     assert made["status"] == "open" and made["public_test"] == 20
     assert made["private_test"] == 300 and made["max_epochs"] == 4
     for action in ("close", "reveal"):
@@ -70,7 +74,7 @@ def test_a_private_test_split_outside_a_challenge_is_refused(server: LiveServer)
 
 
 def test_bad_entries_get_their_4xx_and_nothing_is_stored(server: LiveServer) -> None:
-    made = create(server, max_entries=1)
+    made = create(server, max_entries=1, repeats=1)
     path = f"/api/challenges/{made['id']}/entries"
     before = experiments_total(server)
 
@@ -187,3 +191,25 @@ def test_the_board_equals_what_the_stored_runs_add_up_to(server: LiveServer) -> 
         assert math.isclose(row["private"]["mean"], mean, rel_tol=1e-9)
         assert row["private_rank"] == private["rank"][row["experiment_id"]]
         assert row["rank_change"] == row["rank"] - row["private_rank"]
+
+
+def test_the_board_stream_resumes_where_its_client_left_and_sends_each_change(
+    server: LiveServer,
+) -> None:
+    made = create(server, repeats=1)
+    path = f"{server.ws_url}/ws/challenges/{made['id']}"
+    with connect(path) as ws:
+        first = json.loads(ws.recv(timeout=30))
+    assert first["type"] == "board" and first["status"] == "open"
+    assert first["board"]["challenge_id"] == made["id"]
+    # Resuming with what it had, the client gets nothing until the board moves: the close.
+    with connect(f"{path}?since={first['cursor']}&status=open") as ws:
+        closed = server.http.post(f"/api/challenges/{made['id']}/close", headers=ADMIN)
+        assert closed.status_code == 200
+        # The first message after the close (a baseline's status could come first: skip it).
+        while (message := json.loads(ws.recv(timeout=30)))["status"] == "open":
+            assert message["cursor"] > first["cursor"]
+    assert message["board"]["status"] == "closed"
+    with connect(f"{server.ws_url}/ws/challenges/999999") as ws, pytest.raises(ConnectionClosed):
+        ws.recv(timeout=30)
+    assert ws.close_code == 4404

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, settle
 from tests.support import Api
@@ -41,6 +41,12 @@ class Tabs:
         page = context.new_page()
         page.set_default_timeout(20_000)
         page.on("pageerror", lambda exc: self.errors.append(f"{name}: {exc}"))
+
+        def console(msg: ConsoleMessage) -> None:
+            if msg.type == "error" and "Failed to load resource" not in msg.text:
+                self.errors.append(f"{name} console: {msg.text}")
+
+        page.on("console", console)
         self.contexts.append(context)
         return page
 
@@ -115,6 +121,11 @@ def test_a_class_enters_a_challenge_and_the_reveal_reranks_the_board(
         "strong",
     ]
     assert teacher.locator("#class-plot .main-svg").count() > 0
+    # A row's link opens the entry's curves, which say whose challenge it is on.
+    entry_page = tabs.open("Ann")
+    entry_page.goto(f"/#/experiments/{entries[0]['experiment_id']}")
+    entry_page.wait_for_selector("#challenge-link")
+    assert "hidden until the reveal" in entry_page.inner_text(".exp-head")
     shot(teacher, "board-before-reveal")
     shot(teacher, "class-picture", "#class-plot")
 

@@ -2,11 +2,12 @@
 
 A board is derived (reglab/board.py), not logged, so its stream is not a list of events: each
 message is the whole board as of a cursor, {"type": "board", "cursor", "status", "board"}. The
-cursor is the newest event of any of the challenge's experiments (their statuses and summaries
-move the board); a close or reveal, which logs no event, changes `status`. On connecting, the
-board as it stands is sent unless the client's `since` and `status` say it has it already (a
-reconnect after a drop); then it is sent again whenever the two change. The store is asked
-every POLL_S (one indexed max() query), and the board recomputed only when they changed.
+cursor is the newest status or summary event of any of the challenge's experiments (what moves
+the board; epochs do not); a close or reveal, which logs no event, changes `status`. On
+connecting, the board as it stands is sent unless the client's `since` and `status` say it has
+it already (a reconnect after a drop); then it is sent again whenever the two change. The store
+is asked every POLL_S (one indexed max() query), and a changed board is worked out once for all
+its watchers.
 
 The stream counts against the same caps as an experiment's (per student, per nameless address,
 in all).
@@ -41,6 +42,13 @@ router = APIRouter(tags=["stream"])
 POLL_S = 1.0  # a board a second behind is live enough for a class watching entries finish
 
 
+def _board_text(runtime: Runtime, topic: int, now: tuple[int, str]) -> str:
+    """The board message as of `now` (cursor, status); the board itself is worked out once per
+    change for every watcher and reader (api/challenges.leaderboard_of)."""
+    found = leaderboard_of(runtime, topic, now)
+    return wire_json({"type": "board", "cursor": now[0], "status": now[1], "board": found})[1]
+
+
 @router.websocket("/ws/challenges/{challenge_id}")
 async def stream_board(
     websocket: WebSocket, challenge_id: str, since: str = "0", status: str = ""
@@ -71,11 +79,10 @@ async def stream_board(
                 await _close(websocket, NOT_FOUND_CLOSE_CODE, str(exc), timeout)
                 return
             if now != seen:
-                found = await anyio.to_thread.run_sync(
-                    leaderboard_of, runtime, topic, limiter=readers
+                text = await anyio.to_thread.run_sync(
+                    _board_text, runtime, topic, now, limiter=readers
                 )
-                message = {"type": "board", "cursor": now[0], "status": now[1], "board": found}
-                await _send(websocket, wire_json(message)[1], timeout)
+                await _send(websocket, text, timeout)
                 seen = now
             await asyncio.wait({closed}, timeout=POLL_S)
     except _Deaf:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
-from pydantic import BaseModel
 
 from reglab import board, challenges
 from reglab.api.deps import (
@@ -18,37 +16,13 @@ from reglab.api.deps import (
     RuntimeDep,
     submitting,
 )
-from reglab.api.schemas import ExperimentRead
+from reglab.api.schemas import ChallengeRead, ExperimentRead
 from reglab.errors import Forbidden, Unauthorized
 from reglab.jobs.runtime import Runtime
 from reglab.store.challenges import ChallengeRecord
 
 router = APIRouter(prefix="/api/challenges", tags=["challenges"])
 ChallengeId = Annotated[int, Path(ge=1, le=MAX_STORED_INT, description="A challenge's id.")]
-
-
-class ChallengeRead(BaseModel):
-    """A challenge: its task, open fields, budget, where it stands, and the caller's entries
-    left (null for a caller without a name)."""
-
-    id: int
-    title: str
-    description: str
-    lesson: str | None
-    owner: str
-    base: dict[str, Any]
-    open: list[str]
-    repeats: int
-    max_entries: int
-    max_epochs: int
-    metric: str
-    public_test: int
-    private_test: int
-    status: str
-    created_at: datetime
-    closed_at: datetime | None
-    revealed_at: datetime | None
-    entries_left: int | None = None
 
 
 def _read(challenge: ChallengeRecord, runtime: Runtime, caller: Caller | None) -> ChallengeRead:
@@ -87,7 +61,7 @@ def create_challenge(
 ) -> Any:
     """Set a challenge (admin token): the server trains its baselines at once."""
     _admin(caller, runtime, "create")
-    return _read(challenges.create(runtime, body, caller.name), runtime, None)
+    return _read(challenges.create(runtime, body=body, owner=caller.name), runtime, None)
 
 
 @router.get("", response_model=list[ChallengeRead])
@@ -121,7 +95,7 @@ def submit_entry(
         )
     runtime.store.get_challenge(challenge_id)  # 404 before a name is bound
     with submitting(caller, runtime, request, response) as owner:
-        return challenges.enter(runtime, challenge_id, entry, owner)
+        return challenges.enter(runtime, challenge_id=challenge_id, entry=entry, owner=owner)
 
 
 @router.get("/{challenge_id}/leaderboard")
@@ -131,16 +105,20 @@ def read_leaderboard(challenge_id: ChallengeId, runtime: RuntimeDep) -> dict[str
 
 
 # The last board worked out per (store, challenge), with the cursor it was worked out at: a class
-# of 60 reading the board (REST or its websocket) between two events shares one computation
-# (about 150 ms for 180 entries on a loaded 2-core box) instead of doing it 60 times.
+# of 60 reading the board (REST or its websocket) between two changes shares one computation
+# instead of doing it 60 times.
 _boards: dict[tuple[int, int], tuple[tuple[int, str], dict[str, Any]]] = {}
 
 
-def leaderboard_of(runtime: Runtime, challenge_id: int) -> dict[str, Any]:
-    """The board as the store's runs add up to now (worked out again only when an event of
-    the challenge's experiments or its status has changed since the last time)."""
+def leaderboard_of(
+    runtime: Runtime, challenge_id: int, cursor: tuple[int, str] | None = None
+) -> dict[str, Any]:
+    """The board as the store's runs add up to now (worked out again only when a status or
+    summary of the challenge's experiments, or its own status, has changed since last time);
+    `cursor`: the challenge's board_cursor, when the caller has just read it."""
     key = (id(runtime.store), challenge_id)
-    cursor = runtime.store.board_cursor(challenge_id)
+    if cursor is None:
+        cursor = runtime.store.board_cursor(challenge_id)
     cached = _boards.get(key)
     if cached is not None and cached[0] == cursor:
         return cached[1]

@@ -139,13 +139,18 @@ class ChallengeQueries:
             return int(counted or 0)
 
     def board_cursor(self, challenge_id: int) -> tuple[int, str]:
-        """What the board is worked out from, in two words: the newest event of any of its
-        experiments, and the challenge's status (a close or reveal logs no event)."""
+        """What the board is worked out from, in two words: the newest status or summary event
+        of any of its experiments (epochs, a class's constant stream, leave the board as it is),
+        and the challenge's status (a close or reveal logs no event)."""
         log, e = tables.EventLog, tables.Experiment
         with self._tx() as s:
             row = _row(s, challenge_id)
             ours = select(e.id).where(e.challenge_id == challenge_id)
-            seq = s.scalar(select(func.max(log.seq)).where(log.experiment_id.in_(ours)))
+            seq = s.scalar(
+                select(func.max(log.seq)).where(
+                    log.experiment_id.in_(ours), log.type.in_(("status", "summary"))
+                )
+            )
             return int(seq or 0), challenge_record(row).status
 
 
