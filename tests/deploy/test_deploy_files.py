@@ -288,7 +288,8 @@ def test_every_shell_line_of_the_classroom_guide_is_one_whole_command() -> None:
             try:
                 shlex.split(line, comments=True)
             except ValueError as exc:
-                raise AssertionError(f"docs/classroom.md: {line!r} is not one command: {exc}") from None
+                message = f"docs/classroom.md: {line!r} is not one command: {exc}"
+                raise AssertionError(message) from None
 
 
 def test_classroom_guide_commands_match_the_compose_file() -> None:
