@@ -20,7 +20,7 @@ import asyncio
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from reglab.api.challenges import leaderboard_of
+from reglab.api.challenges import board_at
 from reglab.api.stream import (
     INVALID_CLOSE_CODE,
     NOT_FOUND_CLOSE_CODE,
@@ -42,11 +42,11 @@ router = APIRouter(tags=["stream"])
 POLL_S = 1.0  # a board a second behind is live enough for a class watching entries finish
 
 
-def _board_text(runtime: Runtime, topic: int, now: tuple[int, str]) -> str:
-    """The board message as of `now` (cursor, status); the board itself is worked out once per
-    change for every watcher and reader (api/challenges.leaderboard_of)."""
-    found = leaderboard_of(runtime, topic, now)
-    return wire_json({"type": "board", "cursor": now[0], "status": now[1], "board": found})[1]
+def _board_text(runtime: Runtime, topic: int, now: tuple[int, str]) -> tuple[tuple[int, str], str]:
+    """The board message, given the board cursor now, and the cursor it was worked out at (the
+    board itself is shared by every watcher and reader: api/challenges.board_at)."""
+    at, found = board_at(runtime, topic, now)
+    return at, wire_json({"type": "board", "cursor": at[0], "status": at[1], "board": found})[1]
 
 
 @router.websocket("/ws/challenges/{challenge_id}")
@@ -79,11 +79,12 @@ async def stream_board(
                 await _close(websocket, NOT_FOUND_CLOSE_CODE, str(exc), timeout)
                 return
             if now != seen:
-                text = await anyio.to_thread.run_sync(
+                at, text = await anyio.to_thread.run_sync(
                     _board_text, runtime, topic, now, limiter=readers
                 )
-                await _send(websocket, text, timeout)
-                seen = now
+                if at != seen:  # a board a moment behind `now` is sent once; the rest follows
+                    await _send(websocket, text, timeout)
+                    seen = at
             await asyncio.wait({closed}, timeout=POLL_S)
     except _Deaf:
         await _close(websocket, RESUME_CLOSE_CODE, RESUME_REASON, 1.0)

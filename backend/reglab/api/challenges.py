@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
@@ -104,32 +106,54 @@ def read_leaderboard(challenge_id: ChallengeId, runtime: RuntimeDep) -> dict[str
     return leaderboard_of(runtime, challenge_id)
 
 
-# The last board worked out per (store, challenge), with the cursor it was worked out at: a class
-# of 60 reading the board (REST or its websocket) between two changes shares one computation
-# instead of doing it 60 times.
-_boards: dict[tuple[int, int], tuple[tuple[int, str], dict[str, Any]]] = {}
+# The last board worked out per (store, challenge), with the cursor it was worked out at and
+# when. While a class trains, an entry's run ends every fraction of a second and 60 pages read
+# the board: each change of cursor would be one more computation (31-78 ms for 180 entries),
+# most of them read by nobody. So a board at most BOARD_STALE_S old is served while only the
+# cursor moved, one computation runs at a time per board, and a change of the challenge's
+# status (closed, revealed) is always worked out at once.
+BOARD_STALE_S = 1.0
+_boards: dict[tuple[int, int], tuple[tuple[int, str], float, dict[str, Any]]] = {}
+_computing: dict[tuple[int, int], threading.Lock] = {}
+_guard = threading.Lock()
 
 
-def leaderboard_of(
-    runtime: Runtime, challenge_id: int, cursor: tuple[int, str] | None = None
-) -> dict[str, Any]:
-    """The board as the store's runs add up to now (worked out again only when a status or
-    summary of the challenge's experiments, or its own status, has changed since last time);
-    `cursor`: the challenge's board_cursor, when the caller has just read it."""
+def leaderboard_of(runtime: Runtime, challenge_id: int) -> dict[str, Any]:
+    """The board as the store's runs add up to now (at most BOARD_STALE_S behind them)."""
+    return board_at(runtime, challenge_id, runtime.store.board_cursor(challenge_id))[1]
+
+
+def board_at(
+    runtime: Runtime, challenge_id: int, cursor: tuple[int, str]
+) -> tuple[tuple[int, str], dict[str, Any]]:
+    """(the cursor it was worked out at, the board), given the challenge's board cursor now."""
     key = (id(runtime.store), challenge_id)
-    if cursor is None:
-        cursor = runtime.store.board_cursor(challenge_id)
-    cached = _boards.get(key)
-    if cached is not None and cached[0] == cursor:
-        return cached[1]
-    challenge, experiments = runtime.store.challenge_with_experiments(challenge_id)
-    used: dict[str, int] = {}
-    for e in experiments:
-        if e.challenge_role == challenges.ENTRY:
-            used[e.owner] = used.get(e.owner, 0) + 1
-    found = board.leaderboard(challenge, experiments, used)
-    _boards[key] = (cursor, found)
-    return found
+
+    def fresh_enough() -> tuple[tuple[int, str], dict[str, Any]] | None:
+        cached = _boards.get(key)
+        if cached is None:
+            return None
+        at, made, found = cached
+        if at == cursor or (at[1] == cursor[1] and time.monotonic() - made < BOARD_STALE_S):
+            return at, found
+        return None
+
+    if (served := fresh_enough()) is not None:
+        return served
+    with _guard:
+        lock = _computing.setdefault(key, threading.Lock())
+    with lock:  # one computation per board; those who waited take its result
+        if (served := fresh_enough()) is not None:
+            return served
+        challenge, experiments = runtime.store.challenge_with_experiments(challenge_id)
+        used: dict[str, int] = {}
+        for e in experiments:
+            if e.challenge_role == challenges.ENTRY:
+                used[e.owner] = used.get(e.owner, 0) + 1
+        found = board.leaderboard(challenge, experiments, used)
+        # The cursor read before the records: a change between the two is worked out next time.
+        _boards[key] = (cursor, time.monotonic(), found)
+        return cursor, found
 
 
 @router.post("/{challenge_id}/close", response_model=ChallengeRead)

@@ -143,6 +143,7 @@ class EventLog(Base):
     # AUTOINCREMENT: a seq is never reused, even after the newest events are deleted.
     __table_args__ = (
         Index("ix_event_log_experiment_seq", "experiment_id", "seq"),
+        Index("ix_event_log_experiment_type_seq", "experiment_id", "type", "seq"),
         {"sqlite_autoincrement": True},
     )
 
