@@ -174,6 +174,9 @@ def _read_everything(seen: Seen, challenge: int, experiments: list[int]) -> None
     seen.get(f"/api/challenges/{challenge}/leaderboard")
     seen.get("/api/experiments?limit=200")
     seen.get("/api/runs?limit=500")
+    # The teacher's own readers too: before the reveal the teacher sees no private number either.
+    seen.get("/api/class", **ADMIN)
+    seen.get("/api/class/export.csv", **ADMIN)
     for experiment in experiments:
         base = f"/api/experiments/{experiment}"
         found = seen.get(base)
@@ -227,6 +230,7 @@ def test_no_response_carries_a_private_number_before_the_reveal(
     after = Seen(sharing)
     after.get(f"/api/challenges/{challenge}/leaderboard")
     after.get(f"/api/experiments/{experiments[1]}")
+    after.get("/api/class/export.csv", **ADMIN)
     after.listen(f"/ws/experiments/{experiments[1]}?since=0&batch=1", _runs_done(2))
     after.join()
     revealed = _leaks(after.texts, secrets)

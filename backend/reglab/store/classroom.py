@@ -11,8 +11,8 @@ from sqlalchemy import case, func, select
 
 from reglab.events import RunStatus
 from reglab.store import tables
-from reglab.store.records import RunRecord, run_record, utc
-from reglab.store.repo import Store
+from reglab.store.records import RunRecord, utc
+from reglab.store.repo import Store, run_records
 
 TROUBLED = (RunStatus.FAILED.value, RunStatus.DIVERGED.value)
 
@@ -75,7 +75,7 @@ def troubled_runs(store: Store, *, limit: int = 200) -> list[RunRecord]:
             .order_by(tables.Run.id.desc())
             .limit(limit)
         ).all()
-        return [run_record(row) for row in rows]
+        return run_records(s, rows)
 
 
 RESULT_COLUMNS = (
@@ -112,7 +112,8 @@ def results(store: Store, *, batch: int = 500) -> Iterator[tuple[Any, ...]]:
                 .order_by(r.id)
                 .limit(batch)
             ).all()
-            found = [(name, lesson, run_record(run)) for name, lesson, run in rows]
+            records = run_records(s, [run for _, _, run in rows])
+            found = [(n, lesson, rec) for (n, lesson, _), rec in zip(rows, records, strict=True)]
         if not found:
             return
         for name, lesson, run in found:
@@ -139,4 +140,4 @@ def runs_by_id(store: Store, run_ids: set[int]) -> dict[int, RunRecord]:
         return {}
     with store.transaction() as s:
         rows = s.scalars(select(tables.Run).where(tables.Run.id.in_(run_ids))).all()
-        return {row.id: run_record(row) for row in rows}
+        return {record.id: record for record in run_records(s, rows)}

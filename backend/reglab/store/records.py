@@ -160,8 +160,12 @@ def seal_logged(entry: Logged) -> Logged:
     return Logged(entry.seq, entry.experiment_id, seal(entry.message))
 
 
-def run_record(row: tables.Run, sealed: bool = False) -> RunRecord:
-    """The row as a record; `sealed`: its experiment belongs to a challenge not yet revealed."""
+def run_record(row: tables.Run, *, sealed: bool) -> RunRecord:
+    """The row as a record; `sealed`: its experiment belongs to a challenge not yet revealed.
+
+    Every caller says which, so no new reader can hand out a private number by default
+    (store/repo.py `sealed_experiments` tells; `run_records` does both for a list of rows).
+    """
     summary: dict[str, Any] | None = None
     if row.epochs_run is not None:
         values = {name: getattr(row, name) for name in SUMMARY_COLUMNS}
@@ -201,7 +205,7 @@ def experiment_record(
         owner=row.owner,
         spec=row.spec,
         created_at=utc(row.created_at) or row.created_at,
-        runs=[run_record(r, sealed) for r in runs],
+        runs=[run_record(r, sealed=sealed) for r in runs],
         challenge_id=row.challenge_id,
         challenge_role=row.challenge_role,
     )

@@ -171,6 +171,12 @@ def sealed_experiments(s: Session, experiment_ids: Iterable[int]) -> set[int]:
     )
 
 
+def run_records(s: Session, rows: Sequence[tables.Run]) -> list[RunRecord]:
+    """These rows as records, each sealed when its experiment is a challenge's, unrevealed."""
+    sealed = sealed_experiments(s, {r.experiment_id for r in rows})
+    return [run_record(r, sealed=r.experiment_id in sealed) for r in rows]
+
+
 def _cursor(s: Session, experiment_id: int, holders: Iterable[int]) -> int:
     """The last event an experiment's stream shows (0 before its first)."""
     seq = s.scalar(select(func.max(tables.EventLog.seq)).where(_log_of(experiment_id, holders)))
@@ -381,7 +387,7 @@ class Store(ChallengeQueries):
             row = s.get(tables.Run, run_id)
             if row is None:
                 raise NotFound(f"There is no run {run_id}.")
-            return run_record(row, bool(sealed_experiments(s, [row.experiment_id])))
+            return run_record(row, sealed=bool(sealed_experiments(s, [row.experiment_id])))
 
     def find_finished(self, fingerprints: Iterable[str]) -> dict[str, RunRecord]:
         """For each of these computations that a run trained to its end, that run: the newest
@@ -410,7 +416,11 @@ class Store(ChallengeQueries):
             # In ascending preference: the last id of a fingerprint is the one to serve.
             best = {fingerprint: run_id for fingerprint, run_id in candidates}
             rows = s.scalars(select(run).where(run.id.in_(list(best.values())))).all()
-            return {row.fingerprint: run_record(row) for row in rows if row.fingerprint}
+            # Unsealed on purpose: sharing copies these numbers into another run's row, whose own
+            # records are sealed in turn when it is a challenge's (no other run computes one).
+            return {
+                row.fingerprint: run_record(row, sealed=False) for row in rows if row.fingerprint
+            }
 
     def mark_shared(self, pointers: dict[int, int | None]) -> None:
         """Note for each run whose rows hold its numbers: {run: holder, or None for its own}.
@@ -444,8 +454,7 @@ class Store(ChallengeQueries):
             rows = s.scalars(
                 select(tables.Run).where(*where).order_by(tables.Run.id).offset(offset).limit(limit)
             ).all()
-            sealed = sealed_experiments(s, {r.experiment_id for r in rows})
-            return [run_record(r, r.experiment_id in sealed) for r in rows], int(total or 0)
+            return run_records(s, rows), int(total or 0)
 
     def user_load(self, owner: str) -> UserLoad:
         with self._tx() as s:
@@ -464,7 +473,7 @@ class Store(ChallengeQueries):
             rows = s.scalars(
                 select(tables.Run).where(tables.Run.status.in_(UNFINISHED)).order_by(tables.Run.id)
             ).all()
-            return [run_record(r) for r in rows]
+            return run_records(s, rows)
 
     def statuses(self, run_ids: Sequence[int]) -> dict[int, str]:
         """The status of each of these runs that exists."""
