@@ -1,7 +1,7 @@
 // The teacher's class page: sign in, every student's work, the queue and workers, flagged runs,
 // polls to open, and the actions; it refreshes itself every few seconds while it is shown.
 
-import { api, exportUrl } from "../api.js";
+import { api, exportUrl, pageUrl } from "../api.js";
 import { clear, h } from "../dom.js";
 
 // How often the page asks again (ms): a teacher glancing at it sees a change within seconds, and
@@ -122,6 +122,7 @@ function studentRows(data, ctx, refresh) {
     return h("tr", { "data-student": s.name },
       h("td", { "data-col": "name" }, h("a", { href: `#/history?owner=${encodeURIComponent(s.name)}` }, s.name)),
       h("td", { class: "num" }, String(s.experiments)),
+      h("td", { class: "num" }, String(s.entries)),
       h("td", { class: "num" }, String(s.queued)),
       h("td", { class: "num" }, String(s.running)),
       h("td", { class: "num" }, s.failed ? h("span", { class: "badge status-failed" }, String(s.failed)) : "0"),
@@ -143,6 +144,28 @@ function groupRows(groups) {
     h("td", { class: "num" }, g.seconds === null ? "waiting" : `${g.seconds.toFixed(0)} s`)));
 }
 
+/** The challenges, each with the teacher's next step: close its entries, then reveal its board. */
+function challengeRows(data, ctx, refresh) {
+  const act = (label, c, call) => {
+    const b = h("button", { type: "button", class: "ghost small", "data-challenge-action": `${label}-${c.id}` }, label);
+    b.addEventListener("click", async () => {
+      try {
+        await call(c.id);
+      } catch (err) {
+        ctx.toast(`Could not ${label.toLowerCase()} “${c.title}”: ${err.message}`, "error");
+      }
+      refresh();
+    });
+    return b;
+  };
+  return data.challenges.map((c) => h("tr", { "data-challenge": c.id },
+    h("td", {}, h("a", { href: pageUrl.challenge(c.id) }, c.title)),
+    h("td", {}, h("span", { class: `badge status-${c.status}` }, c.status)),
+    h("td", { class: "actions" },
+      c.status === "open" ? act("Close", c, api.closeChallenge) : null,
+      c.status !== "revealed" ? act("Reveal", c, api.revealChallenge) : null)));
+}
+
 function fill(body, data, polls, ctx, refresh) {
   clear(body);
   const flagged = data.flagged.map((f) => h("tr", { "data-flagged": f.run_id },
@@ -157,13 +180,15 @@ function fill(body, data, polls, ctx, refresh) {
     h("td", { class: "num" }, `${p.answers} answers`)));
   body.append(
     h("h2", {}, `Students (${data.students.length})`),
-    h("div", { class: "panel table-panel" }, table(["Name", "Experiments", "Queued", "Running", "Failed", "Last seen", ""], studentRows(data, ctx, refresh), "No student has chosen a name yet.", { id: "students" })),
+    h("div", { class: "panel table-panel" }, table(["Name", "Experiments", "Challenge entries", "Queued", "Running", "Failed", "Last seen", ""], studentRows(data, ctx, refresh), "No student has chosen a name yet.", { id: "students" })),
     h("h2", {}, `Workers (${data.workers.length} of ${data.slots} busy)`),
     h("div", { class: "panel table-panel" }, table(["For", "Experiments", "Training", "Trained for"], groupRows(data.workers), "Every worker is idle.", { id: "workers" })),
     h("h2", {}, `Queue (${data.queue.length} groups waiting)`),
     h("div", { class: "panel table-panel" }, table(["For", "Experiments", "Runs", ""], groupRows(data.queue), "Nothing waits.", { id: "queue" })),
     h("h2", {}, `Flagged runs (${data.flagged.length})`),
     h("div", { class: "panel table-panel" }, table(["Student", "Run", "Status", "Reason"], flagged, "No run has failed, diverged or hit the time limit.", { id: "flagged" })),
+    h("h2", {}, "Challenges"),
+    h("div", { class: "panel table-panel" }, table(["Challenge", "Status", ""], challengeRows(data, ctx, refresh), "No challenge yet: set one on the Challenges page.", { id: "challenges" })),
     h("h2", {}, "Polls"),
     h("div", { class: "panel table-panel" }, table(["Poll", "Question", "State", "Answers"], pollRows, "No poll yet.", { id: "polls" })));
 }

@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from api.challenge_support import create, enter
 from api.conftest import LiveServer
 from tests.support import wait_for
 
@@ -76,3 +77,24 @@ def test_the_class_shows_each_students_runs_what_trains_for_whom_and_what_failed
     stored = server.experiment(done["id"])["runs"][0]["summary"]
     assert finished["status"] == "completed"
     assert float(finished["final_val_loss"]) == stored["final_val_loss"]
+
+
+def test_the_class_counts_each_students_challenge_entries_and_lists_the_challenges(
+    server: LiveServer,
+) -> None:
+    made = create(server, title="Class page challenge", repeats=1)
+    entered = enter(server, made["id"], "Class Cy", "cy l2", {"regularization": {"l2": 0.01}})
+    assert entered.status_code == 201, entered.text
+    seen = server.http.get("/api/class", headers=ADMIN).json()
+    cy = next(s for s in seen["students"] if s["name"] == "Class Cy")
+    assert cy["experiments"] == 1 and cy["entries"] == 1
+    listed = {c["id"]: c for c in seen["challenges"]}
+    assert listed[made["id"]] == {
+        "id": made["id"],
+        "title": "Class page challenge",
+        "status": "open",
+    }
+    # The class page's buttons are the challenge's own routes: close, then reveal.
+    assert server.http.post(f"/api/challenges/{made['id']}/close", headers=ADMIN).status_code == 200
+    seen = server.http.get("/api/class", headers=ADMIN).json()
+    assert {c["id"]: c["status"] for c in seen["challenges"]}[made["id"]] == "closed"

@@ -32,10 +32,19 @@ class Student(BaseModel):
 
     name: str
     experiments: int
+    entries: int
     queued: int
     running: int
     failed: int
     last_seen: datetime | None
+
+
+class ClassChallenge(BaseModel):
+    """A challenge as the teacher manages it from the class page (open, closed or revealed)."""
+
+    id: int
+    title: str
+    status: str
 
 
 class GroupRead(BaseModel):
@@ -66,6 +75,7 @@ class ClassRead(BaseModel):
     workers: list[GroupRead]
     slots: int
     flagged: list[Flagged]
+    challenges: list[ClassChallenge]
 
 
 def _groups(views: list[GroupView], runs: dict[int, RunRecord]) -> list[dict[str, Any]]:
@@ -121,6 +131,10 @@ def read_class(caller: CallerDep, runtime: RuntimeDep, last_seen: SeenDep) -> An
         "workers": _groups(flight, runs),
         "slots": runtime.scheduler.capacity,
         "flagged": flagged,
+        "challenges": [
+            {"id": c.id, "title": c.title, "status": c.status}
+            for c in runtime.store.list_challenges()
+        ],
     }
 
 
@@ -128,6 +142,7 @@ def _fields(s: classroom.StudentRecord) -> dict[str, Any]:
     return {
         "name": s.name,
         "experiments": s.experiments,
+        "entries": s.entries,
         "queued": s.queued,
         "running": s.running,
         "failed": s.failed,

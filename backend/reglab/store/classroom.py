@@ -24,6 +24,7 @@ class StudentRecord:
 
     name: str
     experiments: int
+    entries: int  # of which entries to a challenge
     queued: int
     running: int
     failed: int
@@ -46,21 +47,28 @@ def roster(store: Store) -> list[StudentRecord]:
                 )
             )
         }
+        entry = func.coalesce(func.sum(case((e.challenge_role == "entry", 1), else_=0)), 0)
         experiments = {
-            owner: (n, utc(newest))
-            for owner, n, newest in s.execute(
-                select(e.owner, func.count(), func.max(e.created_at)).group_by(e.owner)
+            owner: (n, int(entries), utc(newest))
+            for owner, n, entries, newest in s.execute(
+                select(e.owner, func.count(), entry, func.max(e.created_at)).group_by(e.owner)
             )
         }
         bound = {name: utc(at) for name, at in s.execute(select(i.name, i.created_at))}
     out = []
     for name in sorted(set(runs) | set(experiments) | set(bound)):
         queued, running, failed = runs.get(name, (0, 0, 0))
-        n, newest = experiments.get(name, (0, None))
+        n, entries, newest = experiments.get(name, (0, 0, None))
         moments = [m for m in (newest, bound.get(name)) if m is not None]
         out.append(
             StudentRecord(
-                name, int(n), int(queued), int(running), int(failed), max(moments, default=None)
+                name,
+                int(n),
+                entries,
+                int(queued),
+                int(running),
+                int(failed),
+                max(moments, default=None),
             )
         )
     return out
