@@ -249,7 +249,7 @@ def submitting(
     except BaseException:
         runtime.store.unbind_name(caller.name)
         raise
-    hand_over(response, request, secret)
+    give_token(response, request, secret)
 
 
 def taken(name: str) -> str:
@@ -260,7 +260,7 @@ def taken(name: str) -> str:
     )
 
 
-def hand_over(response: Response, request: Request, secret: str) -> None:
+def give_token(response: Response, request: Request, secret: str) -> None:
     """Give a caller its secret: an HttpOnly cookie for the page, a header for API clients."""
     response.headers[TOKEN_HEADER] = secret
     response.set_cookie(

@@ -19,7 +19,7 @@ from reglab.api.deps import (
     TOKEN_HEADER,
     CallerDep,
     RuntimeDep,
-    hand_over,
+    give_token,
     new_secret,
     require_admin,
     secret_hash,
@@ -73,7 +73,7 @@ def claim_name(
     secret = new_secret()
     if not runtime.store.bind_name(name, secret_hash(secret)):
         raise Conflict(taken(name))
-    hand_over(response, request, secret)
+    give_token(response, request, secret)
     return {"name": name, "token": secret}
 
 

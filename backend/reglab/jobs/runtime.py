@@ -29,7 +29,7 @@ class Runtime:
             store=self.store, recorder=self.recorder, executor=self.executor, settings=settings
         )
         self.pump = Pump(
-            self.recorder, self.scheduler.on_group_done, rewrite=self.scheduler.rewrite
+            self.recorder, self.scheduler.on_group_done, loggable=self.scheduler.loggable
         )
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:

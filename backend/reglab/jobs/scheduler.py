@@ -246,7 +246,7 @@ class Scheduler:
                 self._settle(job, reason, cancelled=cancelled)
         self.dispatch()
 
-    def rewrite(self, group_id: str, event: Event) -> Event | None:
+    def loggable(self, group_id: str, event: Event) -> Event | None:
         """What to log of an event a group sent (the pump asks for each): the event itself, a
         changed one, or None to store it without logging it (an epoch viewers already saw)."""
         with self._lock:

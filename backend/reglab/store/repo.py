@@ -514,7 +514,7 @@ class Store(ChallengeQueries):
             )
             return int(snapshots or 0) + int(epochs or 0) * per_epoch
 
-    def rewrite(self, events: Sequence[Event]) -> None:
+    def store_quietly(self, events: Sequence[Event]) -> None:
         """Store epochs and snapshots again without logging them: a run retrained from its
         seeds after a restart rewrites, with the same numbers, what viewers already saw."""
         numbers = [e for e in events if isinstance(e, EpochEvent | SnapshotEvent)]
