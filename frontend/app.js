@@ -175,7 +175,13 @@ document.getElementById("user-button").addEventListener("click", () => {
 
 /** The header's language switch: the page redraws in the new language, its state and address kept. */
 async function switchLanguage(lang) {
-  await useLanguage(lang, { remember: true });
+  try {
+    await useLanguage(lang, { remember: true });
+  } catch (err) {
+    toast(err.message, "error"); // the page stays in the language it had
+    showLanguage();
+    return;
+  }
   showLanguage();
   route(); // views draw from `state` and the address (the form's setup is in it): nothing is lost
 }
@@ -193,8 +199,9 @@ function showLanguage() {
 
 document.getElementById("language").addEventListener("change", (e) => switchLanguage(e.target.value));
 
-// The catalog comes before the first view: every word the page draws is read from it.
-await useLanguage(initialLanguage());
+// The catalog comes before the first view: every word the page draws is read from it. Should the
+// chosen one not load, English; should that fail too, the page shows its keys rather than nothing.
+await useLanguage(initialLanguage()).catch(() => useLanguage("en")).catch((err) => console.error(err));
 showLanguage();
 window.addEventListener("hashchange", route);
 applyLargeType();
