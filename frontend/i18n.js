@@ -44,9 +44,6 @@ export function tOr(key, english, values) {
 /** Marks a key that a table holds and t() reads later, so the catalog test finds it. */
 export const msg = (key) => key;
 
-/** A number written the current language's way. */
-export const num = (value, options) => (options ? new Intl.NumberFormat(current, options) : numbers).format(value);
-
 async function fetchCatalog(lang) {
   const res = await fetch(`i18n/${lang}.json`);
   if (!res.ok) throw new Error(`the ${lang} catalog did not load (HTTP ${res.status})`);

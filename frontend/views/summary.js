@@ -14,6 +14,7 @@ const STATUS_TEXT = {
   queued: msg("status.queued"), running: msg("status.running"), completed: msg("status.completed"),
   stopped_early: msg("status.stopped_early"), diverged: msg("status.diverged"), cancelled: msg("status.cancelled"),
   failed: msg("status.failed"), interrupted: msg("status.interrupted"),
+  finished: msg("status.finished"), // an experiment's: every run over (history's list)
 };
 export const statusText = (status) => (STATUS_TEXT[status] ? t(STATUS_TEXT[status]) : status);
 

@@ -120,7 +120,7 @@ def finished(server: Api) -> dict[str, Any]:
 
 # zh-HK → 繁體 and the rest of the mapping: tests/js/i18n.test.mjs.
 @pytest.mark.parametrize(("locale", "lang"), [("zh-TW", "zh-TW"), ("zh-CN", "zh-CN")])
-def test_lessons_form_and_live_view_speak_the_browsers_chinese_in_its_own_script(
+def test_lessons_form_history_and_live_view_speak_the_browsers_chinese_in_its_own_script(
     browser: Browser, server: Api, finished: dict[str, Any], locale: str, lang: str
 ) -> None:
     with localized(browser, server, locale, f"i18n_lessons_{locale}") as page:
@@ -133,6 +133,10 @@ def test_lessons_form_and_live_view_speak_the_browsers_chinese_in_its_own_script
         page.goto("/#/new")
         expect(page.locator("#launch")).to_be_visible()
         check_language(page, lang, "the form")
+    with localized(browser, server, locale, f"i18n_history_{locale}") as page:
+        page.goto("/#/history")
+        expect(page.locator(f'tr[data-experiment="{finished["id"]}"]')).to_be_visible()
+        check_language(page, lang, "the history")
     with localized(browser, server, locale, f"i18n_experiment_{locale}") as page:
         page.goto(f"/#/experiments/{finished['id']}")
         expect(page.locator(".conn")).to_have_attribute("data-conn", "finished", timeout=60_000)
