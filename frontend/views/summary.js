@@ -4,6 +4,7 @@ import { register, schedule } from "../charts.js";
 import { fmt, h, pct, seconds } from "../dom.js";
 import { msg, t, tOr } from "../i18n.js";
 import { isFinal } from "./experiment-model.js";
+import { runMessage } from "./run-message.js";
 
 // The tables' text changes at most 4 times a second while runs stream: each change makes the
 // browser lay out, shape and paint again (at ×4 CPU throttling, 0.3 s of every 4 s went to layout
@@ -107,11 +108,12 @@ export class SummaryTable {
       row.tr.dataset.status = run.status;
       const status = row.cells[1];
       const label = statusText(run.status);
-      if (status.dataset.status !== run.status || status.title !== (run.message || "")) {
+      if (status.dataset.status !== run.status || status.dataset.message !== (run.message || "")) {
         status.dataset.status = run.status;
-        status.title = run.message || "";
+        status.dataset.message = run.message || "";
+        status.title = runMessage(run.message) || "";
         status.replaceChildren(h("span", { class: `badge status-${run.status}` }, label));
-        if (run.message && run.status !== "running") status.appendChild(h("small", { class: "status-message" }, run.message));
+        if (run.message && run.status !== "running") status.appendChild(h("small", { class: "status-message" }, runMessage(run.message)));
       }
       const done = run.epochs.length;
       row.bar.style.width = `${Math.min(100, (100 * done) / (run.total || 1))}%`;
