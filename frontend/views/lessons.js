@@ -2,6 +2,7 @@
 
 import { api } from "../api.js";
 import { h } from "../dom.js";
+import { t, tOr } from "../i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -40,40 +41,39 @@ export async function render(root, ctx) {
   const grid = h("div", { class: "cards" });
   root.append(
     h("section", { class: "intro" },
-      h("h1", {}, "Lessons"),
-      h("p", { class: "lead" },
-        "Each lesson trains a few networks side by side that differ in one remedy from the lecture. ",
-        "They share the same data split, the same initial weights and the same minibatch order, so any difference you see comes from the remedy.")),
+      h("h1", {}, t("lessons.title")),
+      h("p", { class: "lead" }, t("lessons.lead"))),
     grid,
   );
   for (const lesson of lessons) {
     const names = runsOf(lesson.spec);
-    const launch = h("button", { type: "button", class: "primary", "data-lesson": lesson.name }, "▶ Run this lesson");
+    const title = tOr(`lesson.${lesson.name}.title`, lesson.title);
+    const launch = h("button", { type: "button", class: "primary", "data-lesson": lesson.name }, t("lessons.run"));
     launch.addEventListener("click", async () => {
       await ctx.ensureUser();
       launch.disabled = true;
-      launch.textContent = "Starting…";
+      launch.textContent = t("form.starting");
       try {
         const created = await api.createExperiment({ lesson: lesson.name });
         ctx.navigate(`#/experiments/${created.id}`);
       } catch (err) {
-        ctx.toast(`Could not start “${lesson.title}”: ${err.message}`, "error");
+        ctx.toast(t("lessons.error.start", { lesson: title, error: err.message }), "error");
         launch.disabled = false;
-        launch.textContent = "▶ Run this lesson";
+        launch.textContent = t("lessons.run");
       }
     });
     grid.appendChild(
       h("article", { class: "card lesson-card", "data-lesson": lesson.name },
         thumbnail(),
-        h("h2", {}, lesson.title),
-        h("p", {}, lesson.description),
-        names && h("ul", { class: "chips", "aria-label": "Runs compared" }, names.slice(0, 8).map((n) => h("li", {}, n)),
-          names.length > 8 ? h("li", {}, `+${names.length - 8} more`) : null),
+        h("h2", {}, title),
+        h("p", {}, tOr(`lesson.${lesson.name}.description`, lesson.description)),
+        names && h("ul", { class: "chips", "aria-label": t("lessons.runs") }, names.slice(0, 8).map((n) => h("li", {}, n)),
+          names.length > 8 ? h("li", {}, t("lessons.more", { n: names.length - 8 })) : null),
         h("div", { class: "card-actions" },
           launch,
-          h("a", { href: `#/new?lesson=${encodeURIComponent(lesson.name)}`, class: "button ghost" }, "Change setup…")),
+          h("a", { href: `#/new?lesson=${encodeURIComponent(lesson.name)}`, class: "button ghost" }, t("lessons.change"))),
       ),
     );
   }
-  if (!lessons.length) grid.appendChild(h("p", {}, "No lessons are installed on this server."));
+  if (!lessons.length) grid.appendChild(h("p", {}, t("lessons.none")));
 }
