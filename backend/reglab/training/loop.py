@@ -26,6 +26,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from reglab.diagnosis import Trace
 from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEvent, SummaryEvent
 from reglab.spec import RunSpec
 from reglab.training import probes
@@ -203,6 +204,9 @@ class Lockstep:
         self.epochs_done = [0] * k
         self.last: list[EpochEvent | None] = [None] * k
         self.sent_points = [False] * k
+        # What each run's diagnosis reads (diagnosis.py), kept in its summary.
+        baseline = probes.know_nothing_loss(self.data.y_train, self.data.task)
+        self.traces = [Trace(baseline) for _ in range(k)]
 
     # ---- the run -------------------------------------------------------------------------
 
@@ -329,6 +333,7 @@ class Lockstep:
                 run_id=m.run_id, epoch=epoch, lr=spec.optimizer.lr, seconds=seconds, **row
             )
             self.last[k] = event
+            self.traces[k].add(event.train_loss, event.step_size, event.grad_norms)
             self.epochs_done[k] = epoch
             events.append(event)
             if bool(stop[k]):
@@ -422,7 +427,11 @@ class Lockstep:
             gap=final_val - final_train,
             sparsity=float(sparsity[0]),
             seconds=time.perf_counter() - self.started,
-            extra={"name": self.members[k].name, "weights": "best" if restored else "last"},
+            extra={
+                "name": self.members[k].name,
+                "weights": "best" if restored else "last",
+                "trace": self.traces[k].numbers(),
+            },
         )
 
 

@@ -218,3 +218,15 @@ def points(x: Tensor, y: Tensor) -> dict[str, Any]:
     cols: dict[str, Any] = {f"x{i + 1}": sig(x[:, i]) for i in range(x.shape[1])}
     cols["y"] = y.tolist() if not y.is_floating_point() else sig(y)
     return cols
+
+
+def know_nothing_loss(y: Tensor, task: str) -> float:
+    """The training loss of a net that has learnt only the targets' frequencies or mean: the
+    label entropy for classification (ln 2 for two balanced classes), the targets' variance for
+    regression. The diagnosis measures "still high" against it."""
+    if task == "regression":
+        return float(y.double().var(unbiased=False))
+    labels = y.reshape(-1).long()
+    p = torch.bincount(labels).double() / labels.numel()
+    p = p[p > 0]
+    return float(-(p * p.log()).sum())
