@@ -30,10 +30,11 @@ STEP_DYING = 0.5
 # know-nothing loss (SGD 0.95 in optimizers).
 FLAT = 0.9
 # Overfitting: the validation loss of the weights the run reports is 1.3× its own lowest (the
-# overfitting lesson's claim on `none`) and that excess is more than a tenth of the
-# know-nothing loss, so that a rise from 0.03 to 0.05 on a net that has learnt almost
-# everything is not called overfitting; or the gap (validation − training) is larger than half
-# the know-nothing loss.
+# overfitting lesson's claim on `none`), that excess is more than a tenth of the know-nothing
+# loss (a rise from 0.03 to 0.05 on a net that has learnt almost everything is not called
+# overfitting), and the training loss went on falling after validation's best epoch (a short
+# run whose losses both bounce is unsteady, not overfitting); or the gap (validation −
+# training) is larger than half the know-nothing loss.
 ABOVE_MIN = 1.3
 EXCESS = 0.1
 GAP = 0.5
@@ -89,8 +90,9 @@ class Trace:
         if self.first_grads is None:
             self.first_grads = list(grad_norms)
 
-    def numbers(self) -> dict[str, float | None]:
-        """The numbers a diagnosis reads: kept in the summary's extra["trace"]."""
+    def numbers(self, best_epoch: int = 0) -> dict[str, float | None]:
+        """The numbers a diagnosis reads: kept in the summary's extra["trace"]; `best_epoch` is
+        the run's lowest-validation epoch (1-based; 0: none)."""
         n = len(self.train_loss)
         grads = self.first_grads or []
         ratio = None
@@ -103,6 +105,7 @@ class Trace:
             "grad_ratio": ratio,
             "step_early": statistics.fmean(self.step_size[:5]) if n else None,
             "step_late": statistics.fmean(self.step_size[-10:]) if n else None,
+            "train_loss_at_best": self.train_loss[best_epoch - 1] if 0 < best_epoch <= n else None,
         }
 
 
@@ -142,12 +145,14 @@ def diagnose(
         return _bad_on_training(numbers, train, baseline)
     if val is not None and best is not None:
         excess = val - best
-        if val >= ABOVE_MIN * best and excess > EXCESS * baseline:
+        at_best = numbers.get("train_loss_at_best")
+        still_falling = at_best is None or train < at_best
+        if val >= ABOVE_MIN * best and excess > EXCESS * baseline and still_falling:
             return _overfitting(
                 numbers,
                 f"Good on the training data (loss {train:.3g}) but bad on validation: the "
                 f"validation loss of the weights it reports, {val:.3g}, is {val / best:.1f}× its "
-                f"own lowest ({best:.3g}). It overfits.",
+                f"own lowest ({best:.3g}), while its training loss kept falling. It overfits.",
             )
         if val - train > GAP * baseline:
             return _overfitting(

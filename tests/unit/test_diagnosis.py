@@ -74,6 +74,14 @@ def test_a_small_rise_of_a_small_validation_loss_is_not_overfitting() -> None:
     assert found is not None and found["branch"] == "fine"
 
 
+def test_a_validation_rise_while_the_training_loss_rose_too_is_not_overfitting() -> None:
+    # ReLU after 6 epochs on 60 points: both losses bounce; validation's best came earlier.
+    found = diagnose("completed", summary(0.338, 0.437, 0.274, train_loss_at_best=0.30), SPEC)
+    assert found is not None and found["branch"] == "fine"
+    falling = diagnose("completed", summary(0.338, 0.437, 0.274, train_loss_at_best=0.4), SPEC)
+    assert falling is not None and falling["branch"] == "overfitting"
+
+
 def test_a_large_gap_alone_is_overfitting() -> None:
     found = diagnose("completed", summary(0.01, 0.5, 0.45), SPEC)
     assert found is not None and found["branch"] == "overfitting"
@@ -111,3 +119,5 @@ def test_a_trace_keeps_the_first_epochs_gradients_and_the_steps_means() -> None:
     assert numbers["early_train_loss"] == 0.5  # after the first tenth: epoch 2
     assert numbers["step_early"] == sum(0.1 / e for e in range(1, 6)) / 5
     assert numbers["step_late"] == sum(0.1 / e for e in range(11, 21)) / 10
+    assert numbers["train_loss_at_best"] is None
+    assert trace.numbers(best_epoch=4)["train_loss_at_best"] == 0.25

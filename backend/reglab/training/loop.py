@@ -430,7 +430,7 @@ class Lockstep:
             extra={
                 "name": self.members[k].name,
                 "weights": "best" if restored else "last",
-                "trace": self.traces[k].numbers(),
+                "trace": self.traces[k].numbers(int(self.stopper.best_epoch[k])),
             },
         )
 
