@@ -161,11 +161,18 @@ def diagnose(
                 f"{val:.3g}: a gap of {val - train:.3g}, more than half of what a net that "
                 f"knows nothing would lose ({baseline:.3g}). It overfits.",
             )
+    unsteady = ""
+    if val is not None and best is not None and val >= ABOVE_MIN * best:
+        unsteady = (
+            f" Its validation loss ended {val / best:.1f}× its lowest, but its training loss "
+            "rose after that epoch too: the run is unsteady (a smaller learning rate or more "
+            "epochs may help), not overfitting."
+        )
     return _fine(
         numbers,
         f"Good on the training data (loss {train:.3g}, {train / baseline:.0%} of a know-nothing "
         f"net's {baseline:.3g}) and on validation ({val:.3g}, lowest {best:.3g}): "
-        "the recipe has nothing to fix.",
+        f"the recipe has nothing to fix.{unsteady}",
     )
 
 

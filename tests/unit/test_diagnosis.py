@@ -78,6 +78,7 @@ def test_a_validation_rise_while_the_training_loss_rose_too_is_not_overfitting()
     # ReLU after 6 epochs on 60 points: both losses bounce; validation's best came earlier.
     found = diagnose("completed", summary(0.338, 0.437, 0.274, train_loss_at_best=0.30), SPEC)
     assert found is not None and found["branch"] == "fine"
+    assert "unsteady" in found["sentence"] and "1.6×" in found["sentence"]
     falling = diagnose("completed", summary(0.338, 0.437, 0.274, train_loss_at_best=0.4), SPEC)
     assert falling is not None and falling["branch"] == "overfitting"
 
