@@ -118,18 +118,34 @@ _LESSONS = [
         ],
         repeats=5,
     ),
+    # L1 against L2 by weight size (issue 23), on seed settings 0–8: the lecture's "a large
+    # weight shrinks faster under L2" held on 0 of 9: after 10 epochs the largest third keeps
+    # 0.84 of its mean |w| under L1 and 0.90–0.91 under L2, because λ1/λ2 = 0.5 lies above it
+    # (its mean starts at 0.31). Not tuned: the claims below are the contrasts that do show.
     _lesson(
         "l1-vs-l2",
         "L1 vs L2",
         "Both penalties shrink weights, differently: L1 subtracts a fixed amount each step and "
         "drives many weights to exactly zero (watch sparsity and the spike at 0 in the "
-        "histogram), L2 multiplies by a factor below 1 and keeps them small but non-zero.",
+        "histogram), L2 multiplies by a factor below 1 and keeps them small but non-zero. "
+        "Per update L2 takes η·λ2·|w| and L1 η·λ1: they cross at |w| = λ1/λ2 = 0.5. Here every "
+        "third of the weights (by initial size) starts below that (the largest third's mean "
+        "|w| is about 0.31), so L1 shrinks even the largest faster: a weight above 0.5 would "
+        "shrink faster under L2.",
         [
             "Proximal L1 (l1) sets more than 30 % of the weights to exactly zero.",
             "L2 and no penalty (none) leave no weight at exactly zero.",
             "The L1 subgradient (l1-subgradient) only jitters around zero: under 1 % of its "
             "weights are exactly zero.",
             "L2 keeps the weights small: its weight norm ends below 0.8× none's.",
+            "L2 takes the same share of every weight: after 10 epochs the weights that started "
+            "in the smallest, middle and largest third by size each keep the same share of "
+            "their mean |w| (within 0.05).",
+            "L1 takes the same amount from every weight, so the smallest third loses the "
+            "largest share: after 10 epochs it keeps less of its size than the middle third, "
+            "and the middle less than the largest.",
+            "The smallest third reaches zero under L1 (below a tenth of its start by the end) "
+            "but not under L2 (above a tenth).",
         ],
         {
             "data": {"kind": "moons", "n_train": 200, "noise": 0.25},

@@ -9,6 +9,7 @@ import { LiveStream } from "../live.js";
 import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preloadColumns, replayModel, replayTo, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
 import { boundaryFigure, histogramFigure } from "./figures.js";
 import { DiagnosisPanel } from "./diagnosis.js";
+import { penaltyPair, ShrinkPanel } from "./shrink.js";
 import { SummaryTable, VariantTable } from "./summary.js";
 
 const REGRESSION = new Set(["poly", "sine"]);
@@ -299,6 +300,12 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     sweep?.setLog(model.logY);
   });
 
+  // L1 against L2 by weight size, when the comparison has an L1 variant and an L2 variant.
+  const pair = penaltyPair(model);
+  const shrinkBox = pair ? h("section", { class: "panel shrink-panel" }) : null;
+  if (pair) root.append(shrinkBox);
+  const shrink = pair ? new ShrinkPanel(shrinkBox, { model, pair }) : null;
+
   // ---- snapshots: one epoch slider drives histograms and boundaries ---------------------------
   const slider = h("input", { type: "range", min: 0, max: 0, value: 0, id: "epoch-slider", "aria-label": "Snapshot epoch" });
   const sliderLabel = h("output", { for: "epoch-slider", class: "slider-label" }, "no snapshot yet");
@@ -331,7 +338,7 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     curve = new CurveOverlay(el, { runs: pictured });
   }
 
-  const view = { conn, cancelAll, replayButton, table, diagnosis, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, banded, pictured, sweep, snapSection,
+  const view = { conn, cancelAll, replayButton, table, diagnosis, shrink, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, banded, pictured, sweep, snapSection,
     stale: true, received: [], fed: new Map(), grads: new Map(), gradsChanged: new Set(), meansThrough: new Map(), markersVersion: -1, snapshotsVersion: -1 };
   slider.addEventListener("input", () => {
     model.follow = false;
@@ -409,6 +416,7 @@ function draw(view, model) {
   if (view.snapshotsVersion !== model.snapshotsVersion) {
     view.snapshotsVersion = model.snapshotsVersion;
     if (model.follow || !view.snapshotsShown) drawSnapshots(view, model);
+    view.shrink?.update();
   }
   if (view.sweep) view.sweep.set(sweepPoints(model));
   view.table.update();

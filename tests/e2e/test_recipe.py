@@ -90,3 +90,23 @@ def test_a_finished_run_shows_its_diagnosis_its_lesson_and_tries_the_remedy(
     expect(link).to_have_attribute("href", "#/lessons?lesson=vanishing-gradients")
     link.click()
     expect(page.locator('.lesson-card.focused[data-lesson="vanishing-gradients"]')).to_be_visible()
+
+
+def test_l1_against_l2_by_weight_size_draws_the_crossing_and_each_third(
+    page: Page, server: Api
+) -> None:
+    created = server.submit({"lesson": "l1-vs-l2"}, user="Ada")
+    server.wait_finished(created["id"])
+    page.goto(f"/#/experiments/{created['id']}")
+    panel = page.locator(".shrink-panel")
+    expect(panel).to_contain_text("λ1/λ2 = 0.5")
+    # The crossing is drawn, and each of the three thirds under l1 and under l2 (ten snapshots
+    # and the start: 11 points each) once the snapshots are in.
+    expect(panel.locator('[data-chart="shrink"] .scatterlayer .trace')).to_have_count(4)
+    panel.scroll_into_view_if_needed()
+    expect(panel.locator('[data-chart="thirds"] .scatterlayer .trace')).to_have_count(6)
+    names = panel.locator('[data-chart="thirds"] .legendtext').all_text_contents()
+    assert "l1 · small third" in names and "l2 · large third" in names
+    expect(panel.locator(".shrink-where")).to_contain_text("below the crossing")
+    settle(page)
+    panel.screenshot(path=str(ARTIFACTS / "l1_vs_l2_by_weight_size.png"))

@@ -207,6 +207,10 @@ class Lockstep:
         # What each run's diagnosis reads (diagnosis.py), kept in its summary.
         baseline = probes.know_nothing_loss(self.data.y_train, self.data.task)
         self.traces = [Trace(baseline) for _ in range(k)]
+        # Every weight's third by its initial size, and each third's initial mean |w|: the
+        # histogram snapshots follow each third's mean |w| (L1 against L2 by weight size).
+        self.thirds = probes.size_thirds(self.net.weights)
+        self.thirds_start = probes.mean_by_third(self.net.weights, self.thirds)
 
     # ---- the run -------------------------------------------------------------------------
 
@@ -346,6 +350,7 @@ class Lockstep:
     def _snapshots(self, epoch: int, due: list[int]) -> list[Event]:
         d, net = self.data, self.net
         hists = probes.histograms(net.weights)
+        by_third = probes.mean_by_third(net.weights, self.thirds)
         pictures: list[dict[str, object]] | None = None
         kind: Literal["boundary", "curve"] = "boundary"
         if d.n_inputs == 2 and d.task != "regression":
@@ -355,7 +360,8 @@ class Lockstep:
         out: list[Event] = []
         for k in due:
             run_id = self.members[k].run_id
-            out.append(SnapshotEvent(run_id, epoch, "histogram", hists[k]))
+            hist = hists[k] | {"by_third": by_third[k], "by_third_start": self.thirds_start[k]}
+            out.append(SnapshotEvent(run_id, epoch, "histogram", hist))
             if pictures is None:
                 continue
             data = pictures[k]
