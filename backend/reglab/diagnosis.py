@@ -128,12 +128,21 @@ def diagnose(
     extra = summary.get("extra") or {}
     trace = extra.get("trace") or {}
     numbers = {k: v for k, v in ((k, _num(v)) for k, v in trace.items()) if v is not None}
-    train = _num(summary.get("final_train_loss"))
+    # Whether training can fit the data is read from where it got (the last epoch); whether
+    # the weights it reports overfit, from those weights' own losses: early stopping (or a
+    # diverged run) reports its best epoch's, whose training loss is that epoch's.
+    train = reported = _num(summary.get("final_train_loss"))
     val = _num(summary.get("final_val_loss"))
     best = _num(summary.get("best_val_loss"))
     if extra.get("weights") == "best" and best is not None:
-        val = best  # early stopping (or a diverged run) reports its best epoch's weights
-    used = {"final_train_loss": train, "reported_val_loss": val, "best_val_loss": best}
+        val = best
+        reported = numbers.get("train_loss_at_best", train)
+    used = {
+        "final_train_loss": train,
+        "reported_train_loss": reported,
+        "reported_val_loss": val,
+        "best_val_loss": best,
+    }
     numbers |= {k: v for k, v in used.items() if v is not None}
     if status == "diverged":
         lr = _num((spec.get("optimizer") or {}).get("lr"))
@@ -154,11 +163,11 @@ def diagnose(
                 f"validation loss of the weights it reports, {val:.3g}, is {val / best:.1f}× its "
                 f"own lowest ({best:.3g}), while its training loss kept falling. It overfits.",
             )
-        if val - train > GAP * baseline:
+        if reported is not None and val - reported > GAP * baseline:
             return _overfitting(
                 numbers,
-                f"Good on the training data (loss {train:.3g}) but its validation loss is "
-                f"{val:.3g}: a gap of {val - train:.3g}, more than half of what a net that "
+                f"Good on the training data (loss {reported:.3g}) but its validation loss is "
+                f"{val:.3g}: a gap of {val - reported:.3g}, more than half of what a net that "
                 f"knows nothing would lose ({baseline:.3g}). It overfits.",
             )
     unsteady = ""

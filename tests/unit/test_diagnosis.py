@@ -95,6 +95,15 @@ def test_early_stopping_reports_its_best_weights_so_it_no_longer_overfits() -> N
     assert found["numbers"]["reported_val_loss"] == 0.25
 
 
+def test_restored_weights_are_judged_by_their_own_epochs_training_loss() -> None:
+    # Early stopping at seed setting 5 of `overfitting`: the last epoch's training loss (0.146)
+    # made a gap of 0.39 with the best epoch's validation loss; the best epoch's own was 0.3.
+    best = summary(0.146, 0.6, 0.536, weights="best", train_loss_at_best=0.3)
+    found = diagnose("stopped_early", best, SPEC)
+    assert found is not None and found["branch"] == "fine"
+    assert found["numbers"]["reported_train_loss"] == 0.3
+
+
 def test_a_diverged_run_is_told_to_lower_its_learning_rate_tenfold() -> None:
     found = diagnose("diverged", summary(math.nan, math.nan, 0.5, weights="best"), SPEC)
     assert found is not None and (found["branch"], found["cause"]) == ("training", "learning-rate")
