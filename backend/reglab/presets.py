@@ -118,10 +118,11 @@ _LESSONS = [
         ],
         repeats=5,
     ),
-    # L1 against L2 by weight size (issue 23), on seed settings 0–8: the lecture's "a large
-    # weight shrinks faster under L2" held on 0 of 9: after 10 epochs the largest third keeps
-    # 0.84 of its mean |w| under L1 and 0.90–0.91 under L2, because λ1/λ2 = 0.5 lies above it
-    # (its mean starts at 0.31). Not tuned: the claims below are the contrasts that do show.
+    # L1 against L2 by weight size (issue 23; tests/science/test_l1_l2_by_size.py), on seed
+    # settings 0–8: the lecture's "a large weight shrinks faster under L2" held on 0 of 9: after
+    # 10 epochs the largest third keeps 0.84 of its mean |w| under L1 and 0.90–0.91 under L2,
+    # because λ1/λ2 = 0.5 lies above it (its mean starts at 0.31). Not tuned: that test checks
+    # the contrasts that do show.
     _lesson(
         "l1-vs-l2",
         "L1 vs L2",
@@ -138,14 +139,6 @@ _LESSONS = [
             "The L1 subgradient (l1-subgradient) only jitters around zero: under 1 % of its "
             "weights are exactly zero.",
             "L2 keeps the weights small: its weight norm ends below 0.8× none's.",
-            "L2 takes the same share of every weight: after 10 epochs the weights that started "
-            "in the smallest, middle and largest third by size each keep the same share of "
-            "their mean |w| (within 0.05).",
-            "L1 takes the same amount from every weight, so the smallest third loses the "
-            "largest share: after 10 epochs it keeps less of its size than the middle third, "
-            "and the middle less than the largest.",
-            "The smallest third reaches zero under L1 (below a tenth of its start by the end) "
-            "but not under L2 (above a tenth).",
         ],
         {
             "data": {"kind": "moons", "n_train": 200, "noise": 0.25},

@@ -156,42 +156,6 @@ def l2_keeps_weights_small(v: Variants) -> Seen:
     return Seen(l2 < 0.8 * none, f"‖w‖₂: l2 {l2:.2f}, none {none:.2f} (claim: l2 < 0.8 × none)")
 
 
-def _kept(runs: list[Run], epoch: int) -> list[float]:
-    """Each third's (smallest, middle, largest by initial |w|) mean |w| at `epoch` over its
-    start, meaned over the replicates given."""
-    shares = [[r.by_third[epoch][t] / r.by_third[0][t] for t in range(3)] for r in runs]
-    return [mean([s[t] for s in shares]) for t in range(3)]
-
-
-def l2_takes_the_same_share_of_every_third(v: Variants) -> Seen:
-    kept = _kept(v["l2"], 10)
-    spread = max(kept) - min(kept)
-    return Seen(
-        spread < 0.05,
-        f"l2 after 10 epochs keeps {', '.join(f'{k:.3f}' for k in kept)} of the smallest, middle "
-        f"and largest third (claim: within 0.05 of each other; spread {spread:.3f})",
-    )
-
-
-def l1_takes_the_largest_share_of_the_smallest_third(v: Variants) -> Seen:
-    kept = _kept(v["l1"], 10)
-    return Seen(
-        kept[0] < kept[1] < kept[2],
-        f"l1 after 10 epochs keeps {', '.join(f'{k:.3f}' for k in kept)} of the smallest, middle "
-        "and largest third (claim: smallest < middle < largest)",
-    )
-
-
-def l1_brings_the_smallest_third_to_zero_l2_does_not(v: Variants) -> Seen:
-    end = max(v["l1"][0].by_third)
-    l1, l2 = _kept(v["l1"], end)[0], _kept(v["l2"], end)[0]
-    return Seen(
-        l1 < 0.1 < l2,
-        f"the smallest third keeps {l1:.3f} of its mean |w| under l1, {l2:.3f} under l2 at "
-        f"epoch {end} (claim: l1 < 0.1 < l2)",
-    )
-
-
 # ---- optimizers ------------------------------------------------------------------------------
 
 
@@ -270,9 +234,6 @@ CHECKS: dict[str, list[Check]] = {
         l2_and_none_leave_no_zero,
         subgradient_jitters,
         l2_keeps_weights_small,
-        l2_takes_the_same_share_of_every_third,
-        l1_takes_the_largest_share_of_the_smallest_third,
-        l1_brings_the_smallest_third_to_zero_l2_does_not,
     ],
     "optimizers": [
         adaptive_and_momentum_beat_sgd,
