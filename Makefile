@@ -8,7 +8,7 @@ PORT    ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 NODE    ?= node
 
-.PHONY: run test test-busy test-js test-cpus test-deploy lint format bench browser node install clean plotly
+.PHONY: run test test-busy test-js test-cpus test-deploy lint format bench browser node install clean plotly thumbs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -76,7 +76,13 @@ test-cpus: $(STAMP)
 # Every lesson claim on all nine seed settings 0-8 (`make test` checks settings 0, 3 and 6), with
 # a table of how many settings each claim held on and the lessons' training times. About 15 min.
 science: $(STAMP)
-	REGLAB_SCIENCE_SEEDS=0-8 $(BIN)/python -m pytest -q tests/science/test_lessons.py
+	REGLAB_SCIENCE_SEEDS=0-8 $(BIN)/python -m pytest -q tests/science/test_lessons.py \
+	  tests/science/test_diagnosis.py tests/science/test_l1_l2_by_size.py
+
+# The gallery's thumbnails (frontend/lesson-thumbs.json, committed): every lesson trained as
+# shipped, its curves kept small. Run it after changing a lesson (tests/unit/test_thumbs.py says when).
+thumbs: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m reglab.thumbs
 
 # The classroom deployment in real containers (tests/containers, the commands of
 # docs/classroom.md): installs podman, runc and debootstrap from Debian's packages (as root),

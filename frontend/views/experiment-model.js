@@ -48,6 +48,8 @@ export function modelFrom(meta, colorOf) {
       // A run that stopped early before the page opened: its summary says where (its ✕ marker).
       stoppedAt: r.status === "stopped_early" ? (r.summary?.epochs_run ?? null) : null,
       summary: r.summary || null,
+      // Where the lecture's recipe puts the finished run (the API's, worked out from its numbers).
+      diagnosis: r.diagnosis || null,
       // The earlier run whose computation gave this run's numbers (identical setups are computed once).
       sharedFrom: r.shared_from ?? r.summary?.extra?.shared_from ?? null,
       snapshots: { histogram: new Map(), boundary: new Map(), curve: new Map() },

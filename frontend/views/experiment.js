@@ -9,6 +9,8 @@ import { LiveChart } from "../livechart.js";
 import { LiveStream } from "../live.js";
 import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preloadColumns, replayModel, replayTo, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
 import { boundaryFigure, histogramFigure } from "./figures.js";
+import { DiagnosisPanel } from "./diagnosis.js";
+import { penaltyPair, ShrinkPanel } from "./shrink.js";
 import { SummaryTable, VariantTable } from "./summary.js";
 
 const REGRESSION = new Set(["poly", "sine"]);
@@ -43,6 +45,7 @@ export async function render(root, ctx) {
     // The experiment is read after the history: a status or summary logged before the cursor is
     // in it, one logged after comes again by the stream (the last one wins either way).
     const [history] = await Promise.all([api.history(id), ctx.loadStatuses()]);
+    if (ctx.signal.aborted) return null;
     const meta = await api.experiment(id);
     if (ctx.signal.aborted) return null; // left while loading: no stream, no drawing
     model = modelFrom(meta, runColor);
@@ -85,10 +88,15 @@ export async function render(root, ctx) {
       show(model);
     };
   };
-  // Verdicts are the API's (paired over seeds): fetched again once every run is over.
+  // Verdicts and diagnoses are the API's: fetched again once every run is over.
   const refetch = async () => {
     const fresh = await api.experiment(model.id);
+    if (ctx.signal?.aborted) return;
     Object.assign(model.meta, { comparisons: fresh.comparisons, aggregates: fresh.aggregates });
+    for (const r of fresh.runs) {
+      const run = model.byId.get(r.id);
+      if (run) run.diagnosis = r.diagnosis || null;
+    }
     changed();
   };
   show(model);
@@ -226,6 +234,12 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     }
   } });
 
+  const diagnosisBox = h("section", { class: "panel diagnosis-panel", hidden: true });
+  root.appendChild(diagnosisBox);
+  const lessonTitle = (name) => ctx.state.lessons?.find((l) => l.name === name)?.title ?? name;
+  const diagnosis = new DiagnosisPanel(diagnosisBox, { model, lessonTitle, navigate: ctx.navigate });
+  if (!ctx.state.lessons) ctx.loadLessons().then(() => ((diagnosis.key = null), diagnosis.update())).catch(() => {});
+
   const chartBox = (name, cls = "") => h("div", { class: `chart ${cls}`, "data-chart": name });
   const lossEl = chartBox("loss", "chart-tall");
   const banded = model.repeats > 1;
@@ -288,6 +302,12 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     sweep?.setLog(model.logY);
   });
 
+  // L1 against L2 by weight size, when the comparison has an L1 variant and an L2 variant.
+  const pair = penaltyPair(model);
+  const shrinkBox = pair ? h("section", { class: "panel shrink-panel" }) : null;
+  if (pair) root.append(shrinkBox);
+  const shrink = pair ? new ShrinkPanel(shrinkBox, { model, pair }) : null;
+
   // ---- snapshots: one epoch slider drives histograms and boundaries ---------------------------
   const slider = h("input", { type: "range", min: 0, max: 0, value: 0, id: "epoch-slider", "aria-label": t("exp.snap.slider") });
   const sliderLabel = h("output", { for: "epoch-slider", class: "slider-label" }, t("exp.snap.none"));
@@ -320,7 +340,7 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     curve = new CurveOverlay(el, { runs: pictured });
   }
 
-  const view = { conn, cancelAll, replayButton, table, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, banded, pictured, sweep, snapSection,
+  const view = { conn, cancelAll, replayButton, table, diagnosis, shrink, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, banded, pictured, sweep, snapSection,
     stale: true, received: [], fed: new Map(), grads: new Map(), gradsChanged: new Set(), meansThrough: new Map(), markersVersion: -1, snapshotsVersion: -1 };
   slider.addEventListener("input", () => {
     model.follow = false;
@@ -398,9 +418,11 @@ function draw(view, model) {
   if (view.snapshotsVersion !== model.snapshotsVersion) {
     view.snapshotsVersion = model.snapshotsVersion;
     if (model.follow || !view.snapshotsShown) drawSnapshots(view, model);
+    view.shrink?.update();
   }
   if (view.sweep) view.sweep.set(sweepPoints(model));
   view.table.update();
+  view.diagnosis.update();
   drawConnection(view, model);
 }
 
@@ -472,7 +494,7 @@ function drawConnection(view, model) {
   const done = allFinal(model);
   view.cancelAll.hidden = done || model.replaying;
   if (view.replayButton && !model.replaying) view.replayButton.disabled = !done;
-  if (done && view.banded && !view.refetched && model.connection === "live") {
+  if (done && !view.refetched && model.connection === "live") {
     view.refetched = true;
     view.refetch().catch(() => (view.refetched = false));
   }

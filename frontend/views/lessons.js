@@ -1,29 +1,83 @@
-// The lessons gallery: one card per lesson of the lecture; one click launches it.
+// The lessons gallery in the lecture's order: its recipe's two branches, each lesson under the
+// cause or remedy it shows, each card with a thumbnail of its own shipped result; one click launches it.
 
 import { api } from "../api.js";
+import { PALETTE } from "../charts.js";
 import { h } from "../dom.js";
 import { t, tOr } from "../i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
-/** A tiny picture of the lecture's story: training loss keeps falling, validation turns back up. */
-function thumbnail() {
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 120 44");
-  svg.setAttribute("class", "thumb");
-  svg.setAttribute("aria-hidden", "true");
-  const path = (d, color, dash) => {
-    const p = document.createElementNS(SVG, "path");
-    p.setAttribute("d", d);
-    p.setAttribute("fill", "none");
-    p.setAttribute("stroke", color);
-    p.setAttribute("stroke-width", "2.5");
-    if (dash) p.setAttribute("stroke-dasharray", "5 4");
-    svg.appendChild(p);
-  };
-  path("M4 6 C 24 30, 50 36, 116 40", "#0072B2", false);
-  path("M4 8 C 24 30, 44 32, 60 30 S 100 20, 116 14", "#E69F00", true);
-  return svg;
+// The lecture's recipe (LECTURE.md): first ask whether the net is good on its training data.
+// `lessons` name the lessons that show each cause or remedy; a lesson shown under an earlier
+// heading is referred to, not repeated.
+export const RECIPE = [
+  {
+    branch: "training",
+    title: "Bad on the training data",
+    lead: "If the network cannot even fit its training data, the fix is in training, not in regularization.",
+    groups: [
+      { cause: "vanishing-gradients", title: "Vanishing gradients → ReLU, Maxout", lessons: ["vanishing-gradients"] },
+      { cause: "learning-rate", title: "The learning rate → Adagrad, RMSProp", lessons: ["optimizers"] },
+      { cause: "plateau", title: "Local minima and plateaus → Momentum, Adam", lessons: ["optimizers"], note: "Momentum and Adam race in the same lesson:" },
+    ],
+  },
+  {
+    branch: "overfitting",
+    title: "Good on training, bad on validation",
+    lead: "If it fits its training data but not the validation data, it overfits: one of three remedies.",
+    groups: [
+      { cause: "early-stopping", title: "Early stopping", lessons: ["overfitting"] },
+      { cause: "regularization", title: "L1 / L2 regularization", lessons: ["l1-vs-l2", "adamw-vs-l2", "l2-sweep"] },
+      { cause: "dropout", title: "Dropout", lessons: ["dropout-sweep"] },
+    ],
+  },
+];
+
+// What each thumbnail draws, for its caption.
+const METRIC_TEXT = { train_loss: "training loss", val_loss: "validation loss", sparsity: "share of weights at 0", weight_l2: "weight norm ‖w‖" };
+const W = 120;
+const H = 44;
+
+function svgEl(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  return el;
+}
+
+/** A polyline through `ys` (x evenly spread over [x0, x1]) scaled to [lo, hi] on the thumbnail. */
+function path(xs, ys, lo, hi) {
+  const span = hi - lo || 1;
+  return ys.map((y, i) => `${i ? "L" : "M"}${(4 + (xs[i] * (W - 8))).toFixed(1)} ${(H - 4 - ((y - lo) / span) * (H - 8)).toFixed(1)}`).join(" ");
+}
+
+/** The lesson's own result at seed setting 0 (frontend/lesson-thumbs.json), or null without one. */
+export function thumbnail(thumb) {
+  if (!thumb) return null;
+  const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "thumb", role: "img" });
+  let caption;
+  if (thumb.kind === "sweep") {
+    const ys = thumb.val_loss;
+    const xs = ys.map((_, i) => i / Math.max(1, ys.length - 1));
+    svg.appendChild(svgEl("path", { d: path(xs, ys, Math.min(...ys), Math.max(...ys)), fill: "none", stroke: PALETTE[0], "stroke-width": 2, "stroke-dasharray": "4 3" }));
+    ys.forEach((y, i) => svg.appendChild(svgEl("circle", { cx: 4 + xs[i] * (W - 8), cy: H - 4 - ((y - Math.min(...ys)) / (Math.max(...ys) - Math.min(...ys) || 1)) * (H - 8), r: 2, fill: PALETTE[0] })));
+    caption = `final validation loss against ${thumb.field.split(".")[1]} (${thumb.values[0]}…${thumb.values.at(-1)})`;
+  } else {
+    const curves = Object.entries(thumb.curves);
+    const all = curves.flatMap(([, ys]) => ys);
+    const lo = Math.min(...all);
+    const hi = Math.max(...all);
+    curves.forEach(([, ys], i) => {
+      const xs = ys.map((_, j) => j / Math.max(1, ys.length - 1));
+      svg.appendChild(svgEl("path", { d: path(xs, ys, lo, hi), fill: "none", stroke: PALETTE[i % PALETTE.length], "stroke-width": 1.8 }));
+    });
+    caption = `${METRIC_TEXT[thumb.metric] || thumb.metric} over ${thumb.epochs} epochs: ${curves.map(([name]) => name).join(", ")}`;
+  }
+  svg.setAttribute("aria-label", caption);
+  const title = svgEl("title", {});
+  title.textContent = caption;
+  svg.appendChild(title);
+  return h("figure", { class: "thumb-figure" }, svg, h("figcaption", { class: "muted small" }, caption));
 }
 
 function runsOf(spec) {
@@ -35,45 +89,81 @@ function runsOf(spec) {
   return ["base"];
 }
 
+function card(lesson, thumb, ctx) {
+  const names = runsOf(lesson.spec);
+  const title = tOr(`lesson.${lesson.name}.title`, lesson.title);
+  const launch = h("button", { type: "button", class: "primary", "data-lesson": lesson.name }, t("lessons.run"));
+  launch.addEventListener("click", async () => {
+    await ctx.ensureUser();
+    launch.disabled = true;
+    launch.textContent = t("form.starting");
+    try {
+      const created = await api.createExperiment({ lesson: lesson.name });
+      ctx.navigate(`#/experiments/${created.id}`);
+    } catch (err) {
+      ctx.toast(t("lessons.error.start", { lesson: title, error: err.message }), "error");
+      launch.disabled = false;
+      launch.textContent = t("lessons.run");
+    }
+  });
+  return h("article", { class: "card lesson-card", "data-lesson": lesson.name, id: `lesson-${lesson.name}` },
+    thumbnail(thumb),
+    h("h2", {}, title),
+    h("p", {}, tOr(`lesson.${lesson.name}.description`, lesson.description)),
+    names && h("ul", { class: "chips", "aria-label": t("lessons.runs") }, names.slice(0, 8).map((n) => h("li", {}, n)),
+      names.length > 8 ? h("li", {}, t("lessons.more", { n: names.length - 8 })) : null),
+    h("div", { class: "card-actions" },
+      launch,
+      h("a", { href: `#/new?lesson=${encodeURIComponent(lesson.name)}`, class: "button ghost" }, t("lessons.change"))));
+}
+
+/** The thumbnails file, once per page; the gallery draws without them if it cannot be read. */
+let thumbsOnce = null;
+function loadThumbs() {
+  thumbsOnce ??= fetch("lesson-thumbs.json").then((r) => (r.ok ? r.json() : {})).catch(() => ({}));
+  return thumbsOnce;
+}
+
 export async function render(root, ctx) {
-  const lessons = await ctx.loadLessons();
-  if (ctx.signal.aborted) return;
-  const grid = h("div", { class: "cards" });
+  const [lessons, thumbs] = await Promise.all([ctx.loadLessons(), loadThumbs()]);
+  if (ctx.signal?.aborted) return null;
+  const byName = new Map(lessons.map((l) => [l.name, l]));
+  const placed = new Set();
   root.append(
     h("section", { class: "intro" },
       h("h1", {}, t("lessons.title")),
-      h("p", { class: "lead" }, t("lessons.lead"))),
-    grid,
-  );
-  for (const lesson of lessons) {
-    const names = runsOf(lesson.spec);
-    const title = tOr(`lesson.${lesson.name}.title`, lesson.title);
-    const launch = h("button", { type: "button", class: "primary", "data-lesson": lesson.name }, t("lessons.run"));
-    launch.addEventListener("click", async () => {
-      await ctx.ensureUser();
-      launch.disabled = true;
-      launch.textContent = t("form.starting");
-      try {
-        const created = await api.createExperiment({ lesson: lesson.name });
-        ctx.navigate(`#/experiments/${created.id}`);
-      } catch (err) {
-        ctx.toast(t("lessons.error.start", { lesson: title, error: err.message }), "error");
-        launch.disabled = false;
-        launch.textContent = t("lessons.run");
+      h("p", { class: "lead" }, t("lessons.lead"))));
+  for (const branch of RECIPE) {
+    const section = h("section", { class: `recipe-branch branch-${branch.branch}`, "data-branch": branch.branch },
+      h("h2", { class: "branch-title" }, branch.title), h("p", { class: "muted" }, branch.lead));
+    // The causes (or remedies) side by side, as the recipe's tree: each a column of its lessons.
+    const groups = h("div", { class: "recipe-groups" });
+    for (const group of branch.groups) {
+      const column = h("div", { class: "recipe-group", "data-cause": group.cause }, h("h3", { class: "recipe-cause", "data-cause": group.cause }, group.title));
+      for (const name of group.lessons) {
+        const lesson = byName.get(name);
+        if (!lesson) continue;
+        if (placed.has(name)) {
+          column.appendChild(h("p", { class: "see-above" }, group.note || "Shown beside it:", " ", h("a", { href: `#/lessons?lesson=${name}` }, lesson.title), "."));
+          continue;
+        }
+        placed.add(name);
+        column.appendChild(card(lesson, thumbs[name], ctx));
       }
-    });
-    grid.appendChild(
-      h("article", { class: "card lesson-card", "data-lesson": lesson.name },
-        thumbnail(),
-        h("h2", {}, title),
-        h("p", {}, tOr(`lesson.${lesson.name}.description`, lesson.description)),
-        names && h("ul", { class: "chips", "aria-label": t("lessons.runs") }, names.slice(0, 8).map((n) => h("li", {}, n)),
-          names.length > 8 ? h("li", {}, t("lessons.more", { n: names.length - 8 })) : null),
-        h("div", { class: "card-actions" },
-          launch,
-          h("a", { href: `#/new?lesson=${encodeURIComponent(lesson.name)}`, class: "button ghost" }, t("lessons.change"))),
-      ),
-    );
+      groups.appendChild(column);
+    }
+    section.appendChild(groups);
+    root.appendChild(section);
   }
-  if (!lessons.length) grid.appendChild(h("p", {}, t("lessons.none")));
+  // A lesson the recipe does not place yet still gets a card, after the recipe.
+  const rest = lessons.filter((l) => !placed.has(l.name));
+  if (rest.length) root.appendChild(h("section", { class: "recipe-branch" }, h("h2", {}, "More"), h("div", { class: "cards" }, rest.map((l) => card(l, thumbs[l.name], ctx)))));
+  if (!lessons.length) root.appendChild(h("p", {}, t("lessons.none")));
+  // A diagnosis's link (#/lessons?lesson=NAME) brings its lesson's card into view.
+  const focus = ctx.route.params.get("lesson");
+  const target = focus && root.querySelector(`#lesson-${CSS.escape(focus)}`);
+  if (target) {
+    target.classList.add("focused");
+    target.scrollIntoView({ block: "center" });
+  }
 }

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from reglab.events import EpochEvent, SummaryEvent
+from reglab.events import EpochEvent, SnapshotEvent, SummaryEvent
 from reglab.presets import get_lesson
 from reglab.spec import ExperimentSpec, RunSpec
 from reglab.training.loop import train_group
@@ -31,6 +31,9 @@ class Run:
     name: str
     summary: SummaryEvent | None = None
     epochs: list[EpochEvent] = field(default_factory=list)
+    # From the histogram snapshots: epoch → mean |w| of the weights that started in the
+    # smallest, middle and largest third by size (epoch 0: at initialization).
+    by_third: dict[int, list[float]] = field(default_factory=dict)
 
 
 def reseed(spec: RunSpec, seed: int, epochs: int | None = None) -> RunSpec:
@@ -54,6 +57,10 @@ def run_specs(named: list[tuple[str, RunSpec]]) -> dict[str, Run]:
                 runs[event.run_id].epochs.append(event)
             elif isinstance(event, SummaryEvent):
                 runs[event.run_id].summary = event
+            elif isinstance(event, SnapshotEvent) and event.kind == "histogram":
+                run = runs[event.run_id]
+                run.by_third.setdefault(0, event.data["by_third_start"])
+                run.by_third[event.epoch] = event.data["by_third"]
     return {run.name: run for run in runs.values()}
 
 

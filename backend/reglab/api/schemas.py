@@ -7,9 +7,9 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from reglab import compare
+from reglab import compare, diagnosis
 from reglab.spec import ExperimentSpec
-from reglab.store.records import ExperimentRecord
+from reglab.store.records import ExperimentRecord, RunRecord
 
 T = TypeVar("T")
 
@@ -19,8 +19,26 @@ class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True, ser_json_inf_nan="strings")
 
 
+class Remedy(BaseModel):
+    """A variant to try: its name and its override of the run's spec."""
+
+    name: str
+    override: dict[str, Any]
+
+
+class Diagnosis(BaseModel):
+    """Where the lecture's recipe puts a finished run (diagnosis.py), worked out when read."""
+
+    branch: str  # training | overfitting | fine
+    cause: str | None  # vanishing-gradients | learning-rate | plateau | None
+    sentence: str
+    numbers: dict[str, float]
+    lesson: str | None
+    remedies: list[Remedy]
+
+
 class RunRead(_Read):
-    """One run: its spec, where it stands, and its summary once it has one."""
+    """One run: its spec, where it stands, its summary once it has one, and its diagnosis."""
 
     id: int
     experiment_id: int
@@ -38,6 +56,17 @@ class RunRead(_Read):
     started_at: datetime | None
     finished_at: datetime | None
     summary: dict[str, Any] | None
+    diagnosis: Diagnosis | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _diagnosed(cls, data: Any) -> Any:
+        """A store record gains its diagnosis, worked out from its summary."""
+        if not isinstance(data, RunRecord):
+            return data
+        fields = {name: getattr(data, name) for name in cls.model_fields if name != "diagnosis"}
+        found = diagnosis.diagnose(data.status, data.summary, data.spec)
+        return fields | {"diagnosis": found}
 
 
 class Stats(BaseModel):

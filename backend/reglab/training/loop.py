@@ -26,6 +26,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from reglab.diagnosis import Trace
 from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEvent, SummaryEvent
 from reglab.spec import RunSpec
 from reglab.training import probes
@@ -203,6 +204,13 @@ class Lockstep:
         self.epochs_done = [0] * k
         self.last: list[EpochEvent | None] = [None] * k
         self.sent_points = [False] * k
+        # What each run's diagnosis reads (diagnosis.py), kept in its summary.
+        baseline = probes.know_nothing_loss(self.data.y_train, self.data.task)
+        self.traces = [Trace(baseline) for _ in range(k)]
+        # Every weight's third by its initial size, and each third's initial mean |w|: the
+        # histogram snapshots follow each third's mean |w| (L1 against L2 by weight size).
+        self.thirds = probes.size_thirds(self.net.weights)
+        self.thirds_start = probes.mean_by_third(self.net.weights, self.thirds)
 
     # ---- the run -------------------------------------------------------------------------
 
@@ -329,6 +337,7 @@ class Lockstep:
                 run_id=m.run_id, epoch=epoch, lr=spec.optimizer.lr, seconds=seconds, **row
             )
             self.last[k] = event
+            self.traces[k].add(event.train_loss, event.step_size, event.grad_norms)
             self.epochs_done[k] = epoch
             events.append(event)
             if bool(stop[k]):
@@ -341,6 +350,7 @@ class Lockstep:
     def _snapshots(self, epoch: int, due: list[int]) -> list[Event]:
         d, net = self.data, self.net
         hists = probes.histograms(net.weights)
+        by_third = probes.mean_by_third(net.weights, self.thirds)
         pictures: list[dict[str, object]] | None = None
         kind: Literal["boundary", "curve"] = "boundary"
         if d.n_inputs == 2 and d.task != "regression":
@@ -350,7 +360,8 @@ class Lockstep:
         out: list[Event] = []
         for k in due:
             run_id = self.members[k].run_id
-            out.append(SnapshotEvent(run_id, epoch, "histogram", hists[k]))
+            hist = hists[k] | {"by_third": by_third[k], "by_third_start": self.thirds_start[k]}
+            out.append(SnapshotEvent(run_id, epoch, "histogram", hist))
             if pictures is None:
                 continue
             data = pictures[k]
@@ -426,7 +437,11 @@ class Lockstep:
             gap=final_val - final_train,
             sparsity=float(sparsity[0]),
             seconds=time.perf_counter() - self.started,
-            extra={"name": self.members[k].name, "weights": "best" if restored else "last"},
+            extra={
+                "name": self.members[k].name,
+                "weights": "best" if restored else "last",
+                "trace": self.traces[k].numbers(int(self.stopper.best_epoch[k])),
+            },
         )
 
 

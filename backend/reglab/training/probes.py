@@ -218,3 +218,35 @@ def points(x: Tensor, y: Tensor) -> dict[str, Any]:
     cols: dict[str, Any] = {f"x{i + 1}": sig(x[:, i]) for i in range(x.shape[1])}
     cols["y"] = y.tolist() if not y.is_floating_point() else sig(y)
     return cols
+
+
+def know_nothing_loss(y: Tensor, task: str) -> float:
+    """The training loss of a net that has learnt only the targets' frequencies or mean: the
+    label entropy for classification (ln 2 for two balanced classes), the targets' variance for
+    regression. The diagnosis measures "still high" against it."""
+    if task == "regression":
+        return float(y.double().var(unbiased=False))
+    labels = y.reshape(-1).long()
+    p = torch.bincount(labels).double() / labels.numel()
+    p = p[p > 0]
+    return float(-(p * p.log()).sum())
+
+
+@torch.no_grad()
+def size_thirds(weights: Sequence[Tensor]) -> Tensor:
+    """Each weight's third by its size |w| now, per member: (K, n) of 0 (smallest third), 1, 2.
+
+    Taken at initialization, it lets a run show how weights that started small, middling or
+    large shrink under L1 and L2 (the lecture: L1 subtracts a fixed amount, L2 a fixed share)."""
+    flat = torch.cat([w.detach().flatten(1) for w in weights], dim=1).abs()  # (K, n)
+    rank = flat.argsort(dim=1).argsort(dim=1)  # each weight's rank by |w| within its member
+    return (rank * 3) // flat.shape[1]
+
+
+@torch.no_grad()
+def mean_by_third(weights: Sequence[Tensor], thirds: Tensor) -> list[list[float]]:
+    """Per member, the mean |w| of the weights in each third of `size_thirds` (three floats)."""
+    flat = torch.cat([w.detach().flatten(1) for w in weights], dim=1).abs()
+    sums = torch.zeros(flat.shape[0], 3, dtype=flat.dtype).scatter_add_(1, thirds, flat)
+    counts = torch.zeros_like(sums).scatter_add_(1, thirds, torch.ones_like(flat))
+    return [sig(row) for row in (sums / counts).tolist()]
