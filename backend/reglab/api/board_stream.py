@@ -45,8 +45,10 @@ POLL_S = 1.0  # a board a second behind is live enough for a class watching entr
 def _board_text(runtime: Runtime, topic: int, now: tuple[int, str]) -> tuple[tuple[int, str], str]:
     """The board message, given the board cursor now, and the cursor it was worked out at (the
     board itself is shared by every watcher and reader: api/challenges.board_at)."""
-    at, found = board_at(runtime, topic, now)
-    return at, wire_json({"type": "board", "cursor": at[0], "status": at[1], "board": found})[1]
+    made = board_at(runtime, topic, now)
+    cursor, status = made.cursor
+    head = wire_json({"type": "board", "cursor": cursor, "status": status})[1]
+    return made.cursor, f'{head[:-1]},"board":{made.text}}}'
 
 
 @router.websocket("/ws/challenges/{challenge_id}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
@@ -22,6 +23,7 @@ from reglab.api.schemas import ChallengeRead, ExperimentRead
 from reglab.errors import Forbidden, Unauthorized
 from reglab.jobs.runtime import Runtime
 from reglab.store.challenges import ChallengeRecord
+from reglab.store.codec import wire_json
 
 router = APIRouter(prefix="/api/challenges", tags=["challenges"])
 ChallengeId = Annotated[int, Path(ge=1, le=MAX_STORED_INT, description="A challenge's id.")]
@@ -100,10 +102,12 @@ def submit_entry(
         return challenges.enter(runtime, challenge_id=challenge_id, entry=entry, owner=owner)
 
 
-@router.get("/{challenge_id}/leaderboard")
-def read_leaderboard(challenge_id: ChallengeId, runtime: RuntimeDep) -> dict[str, Any]:
-    """The board, worked out now from the runs of the baselines and entries."""
-    return leaderboard_of(runtime, challenge_id)
+@router.get("/{challenge_id}/leaderboard", response_model=None)
+def read_leaderboard(challenge_id: ChallengeId, runtime: RuntimeDep) -> Response:
+    """The board, worked out from the runs of the baselines and entries (at most a second
+    behind them), as JSON encoded once for every reader."""
+    board_now = board_at(runtime, challenge_id, runtime.store.board_cursor(challenge_id))
+    return Response(board_now.text, media_type="application/json")
 
 
 # The last board worked out per (store, challenge), with the cursor it was worked out at and
@@ -113,29 +117,33 @@ def read_leaderboard(challenge_id: ChallengeId, runtime: RuntimeDep) -> dict[str
 # cursor moved, one computation runs at a time per board, and a change of the challenge's
 # status (closed, revealed) is always worked out at once.
 BOARD_STALE_S = 1.0
-_boards: dict[tuple[int, int], tuple[tuple[int, str], float, dict[str, Any]]] = {}
+_boards: dict[tuple[int, int], BoardNow] = {}
 _computing: dict[tuple[int, int], threading.Lock] = {}
 _guard = threading.Lock()
 
 
-def leaderboard_of(runtime: Runtime, challenge_id: int) -> dict[str, Any]:
-    """The board as the store's runs add up to now (at most BOARD_STALE_S behind them)."""
-    return board_at(runtime, challenge_id, runtime.store.board_cursor(challenge_id))[1]
+@dataclass(frozen=True, slots=True)
+class BoardNow:
+    """A board as worked out at `cursor` (at `made`, monotonic), and its JSON text: encoding
+    the 180 rows of a class took longer than working them out, once per reader."""
+
+    cursor: tuple[int, str]
+    made: float
+    board: dict[str, Any]
+    text: str
 
 
-def board_at(
-    runtime: Runtime, challenge_id: int, cursor: tuple[int, str]
-) -> tuple[tuple[int, str], dict[str, Any]]:
-    """(the cursor it was worked out at, the board), given the challenge's board cursor now."""
+def board_at(runtime: Runtime, challenge_id: int, cursor: tuple[int, str]) -> BoardNow:
+    """The board, given the challenge's board cursor now (at most BOARD_STALE_S behind it)."""
     key = (id(runtime.store), challenge_id)
 
-    def fresh_enough() -> tuple[tuple[int, str], dict[str, Any]] | None:
+    def fresh_enough() -> BoardNow | None:
         cached = _boards.get(key)
         if cached is None:
             return None
-        at, made, found = cached
-        if at == cursor or (at[1] == cursor[1] and time.monotonic() - made < BOARD_STALE_S):
-            return at, found
+        recent = time.monotonic() - cached.made < BOARD_STALE_S
+        if cached.cursor == cursor or (cached.cursor[1] == cursor[1] and recent):
+            return cached
         return None
 
     if (served := fresh_enough()) is not None:
@@ -146,8 +154,8 @@ def board_at(
         # Another reader is working the board out: serve the last one (same status) meanwhile,
         # or wait for the new one when there is none to serve.
         cached = _boards.get(key)
-        if cached is not None and cached[0][1] == cursor[1]:
-            return cached[0], cached[2]
+        if cached is not None and cached.cursor[1] == cursor[1]:
+            return cached
         lock.acquire()
     try:  # one computation per board; those who waited take its result
         if (served := fresh_enough()) is not None:
@@ -159,8 +167,9 @@ def board_at(
                 used[e.owner] = used.get(e.owner, 0) + 1
         found = board.leaderboard(challenge, experiments, used)
         # The cursor read before the records: a change between the two is worked out next time.
-        _boards[key] = (cursor, time.monotonic(), found)
-        return cursor, found
+        made = BoardNow(cursor, time.monotonic(), found, wire_json(found)[1])
+        _boards[key] = made
+        return made
     finally:
         lock.release()
 
