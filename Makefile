@@ -8,7 +8,7 @@ PORT    ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 NODE    ?= node
 
-.PHONY: run test test-js test-cpus test-deploy lint format bench browser node install clean plotly thumbs
+.PHONY: run test test-busy test-js test-cpus test-deploy lint format bench browser node install clean plotly thumbs
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -52,6 +52,12 @@ test-js: node
 
 test: $(STAMP) browser test-js test-cpus
 	REGLAB_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
+
+# The whole suite beside HOGS busy processes (one core's worth by default): a student's laptop or
+# a shared server is loaded, and every wait in the suite must hold there too. Run it before you stop.
+HOGS ?= 1
+test-busy: $(STAMP) browser test-js
+	sh tests/busy.sh $(HOGS) env REGLAB_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -q
 
 # The equality tests (our optimizers vs torch.optim, a member alone vs in a group) once more on
 # every float path torch has on this CPU: a newcomer's or CI's CPU may take another one.

@@ -1,8 +1,6 @@
 // The only module that knows the server's URLs: every request and the websocket address start here.
 
 const USER_KEY = "reglab.user";
-// The teacher's admin token lives only for this tab (sessionStorage), never in the URL.
-const ADMIN_KEY = "reglab.adminToken";
 
 /** An HTTP answer that was not 2xx, with FastAPI's detail kept for field-level messages. */
 export class ApiError extends Error {
@@ -21,24 +19,15 @@ export function setUser(name) {
   localStorage.setItem(USER_KEY, name.trim());
 }
 
-export function adminToken() {
-  return sessionStorage.getItem(ADMIN_KEY) || "";
-}
-
-export function setAdminToken(token) {
-  if (token) sessionStorage.setItem(ADMIN_KEY, token);
-  else sessionStorage.removeItem(ADMIN_KEY);
-}
-
-async function request(method, path, body) {
+// The teacher is known by an HttpOnly cookie the server sets at sign-in: the page never keeps
+// the admin token (not in storage, not in a URL), it only sends it once to POST /api/admin/session.
+async function request(method, path, body, signal) {
   const headers = { Accept: "application/json" };
   const user = currentUser();
   // HTTP headers carry Latin-1 only; a name such as "Zoë" or "李" is sent percent-encoded.
   if (user) headers["X-Reglab-User"] = /^[\x20-\x7e]*$/.test(user) ? user : encodeURIComponent(user);
-  const admin = adminToken();
-  if (admin) headers["X-Reglab-Admin"] = admin;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
   if (res.status === 204) return null;
   const text = await res.text();
   let data = null;
@@ -92,7 +81,38 @@ export const api = {
   cancelExperiment: (id) => request("POST", `/api/experiments/${encodeURIComponent(id)}/cancel`),
   deleteExperiment: (id) => request("DELETE", `/api/experiments/${encodeURIComponent(id)}`),
   cancelEverything: () => request("POST", "/api/admin/cancel-all"),
+  // The teacher: sign in once with the admin token (an HttpOnly cookie comes back), and out.
+  signIn: (token) => request("POST", "/api/admin/session", { token }),
+  signOut: () => request("DELETE", "/api/admin/session"),
+  session: () => request("GET", "/api/admin/session"),
+  classroom: (signal) => request("GET", "/api/class", undefined, signal),
+  resetName: (name) => request("DELETE", `/api/identity/${encodeURIComponent(name)}`),
+  openPoll: (body) => request("POST", "/api/polls", body),
+  polls: (signal) => request("GET", "/api/polls", undefined, signal),
+  poll: (id, signal) => request("GET", `/api/polls/${encodeURIComponent(id)}`, undefined, signal),
+  answerPoll: (id, choice) => request("POST", `/api/polls/${encodeURIComponent(id)}/answers`, { choice }),
+  startPoll: (id) => request("POST", `/api/polls/${encodeURIComponent(id)}/start`),
   cloneExperiment: (id) => request("POST", `/api/experiments/${encodeURIComponent(id)}/clone`),
+  // Challenges: the teacher (admin token) creates, closes and reveals; a student enters.
+  challenges: () => request("GET", "/api/challenges"),
+  challenge: (id) => request("GET", `/api/challenges/${encodeURIComponent(id)}`),
+  createChallenge: (body) => request("POST", "/api/challenges", body),
+  enterChallenge: (id, body) => request("POST", `/api/challenges/${encodeURIComponent(id)}/entries`, body),
+  leaderboard: (id) => request("GET", `/api/challenges/${encodeURIComponent(id)}/leaderboard`),
+  closeChallenge: (id) => request("POST", `/api/challenges/${encodeURIComponent(id)}/close`),
+  revealChallenge: (id) => request("POST", `/api/challenges/${encodeURIComponent(id)}/reveal`),
+};
+
+/** A challenge's board stream: the whole board again whenever its cursor or status moves. */
+export function boardSocketUrl(id, since = 0, status = "") {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${proto}//${location.host}/ws/challenges/${encodeURIComponent(id)}${query({ since, status })}`;
+}
+
+/** Where a challenge's page and an experiment's live view are (links, never fetched). */
+export const pageUrl = {
+  challenge: (id) => `#/challenges/${encodeURIComponent(id)}`,
+  experiment: (id) => `#/experiments/${encodeURIComponent(id)}`,
 };
 
 /** Download links (the browser fetches them itself, so the user sees a normal file download). */
@@ -100,6 +120,7 @@ export const exportUrl = {
   csv: (id) => `/api/experiments/${encodeURIComponent(id)}/export.csv`,
   json: (id) => `/api/experiments/${encodeURIComponent(id)}/export.json`,
   html: (id) => `/api/experiments/${encodeURIComponent(id)}/report.html`,
+  classCsv: () => "/api/class/export.csv",
 };
 
 /*

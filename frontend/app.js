@@ -8,10 +8,16 @@ import * as lessonsView from "./views/lessons.js";
 import * as formView from "./views/form.js";
 import * as experimentView from "./views/experiment.js";
 import * as historyView from "./views/history.js";
+import * as challengesView from "./views/challenges.js";
+import * as challengeView from "./views/challenge.js";
+import * as classView from "./views/class.js";
+import * as pollView from "./views/poll.js";
 
 export const state = {
   user: currentUser(),
   largeType: localStorage.getItem("reglab.largeType") === "1",
+  projector: localStorage.getItem("reglab.projector") === "1", // full screen, large type, no forms
+  teacher: false, // signed in as the teacher (the server says so: its cookie is HttpOnly)
   lessons: null, // [{name, title, description, spec}] once loaded
   schema: null, // RunSpec JSON schema once loaded
   statuses: null, // {statuses, final}: the run statuses, as the API lists them
@@ -23,9 +29,19 @@ export const state = {
 // Tests and the browser bench read the page's own measurements here.
 window.reglab = { state, drawStats };
 
-const VIEWS = { lessons: lessonsView, new: formView, experiment: experimentView, history: historyView };
+const VIEWS = {
+  lessons: lessonsView,
+  new: formView,
+  experiment: experimentView,
+  history: historyView,
+  challenges: challengesView,
+  challenge: challengeView,
+  class: classView,
+  poll: pollView,
+};
 const main = document.getElementById("main");
 let teardown = null;
+let visit = null; // the shown route's AbortController: aborted the moment the route is left
 
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, "");
@@ -35,6 +51,10 @@ function parseHash() {
   if (parts[0] === "experiments" && parts[1]) return { view: "experiment", id: parts[1], params };
   if (parts[0] === "new") return { view: "new", id: null, params };
   if (parts[0] === "history") return { view: "history", id: null, params };
+  if (parts[0] === "challenges" && parts[1]) return { view: "challenge", id: parts[1], params };
+  if (parts[0] === "challenges") return { view: "challenges", id: null, params };
+  if (parts[0] === "class") return { view: "class", id: null, params };
+  if (parts[0] === "polls" && parts[1]) return { view: "poll", id: parts[1], params };
   return { view: "lessons", id: null, params };
 }
 
@@ -50,23 +70,40 @@ export function toast(message, kind = "info") {
   setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
 }
 
-const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses };
+/** The Class link shows once this browser is signed in as the teacher. */
+function setTeacher(teacher) {
+  state.teacher = Boolean(teacher);
+  document.getElementById("nav-class").hidden = !state.teacher;
+}
+
+const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses, setTeacher };
 
 async function route() {
   if (teardown) teardown();
   teardown = null;
+  visit?.abort();
+  const here = new AbortController();
+  visit = here;
   state.route = parseHash();
   for (const a of document.querySelectorAll("[data-nav]")) {
     a.classList.toggle("active", a.dataset.nav === state.route.view);
     if (a.dataset.nav === state.route.view) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  clear(main);
+  // Each visit draws into an element of its own and reads its own route, and its views stop after
+  // every await once `signal` is aborted: on a slow laptop a view may finish loading after the
+  // student has moved on, and must then neither draw on the new page nor rewrite its URL.
+  const root = h("div", { class: "view" });
+  main.replaceChildren(root);
+  const visitCtx = { ...ctx, route: state.route, signal: here.signal };
   try {
-    teardown = (await VIEWS[state.route.view].render(main, ctx)) || null;
+    const stop = (await VIEWS[state.route.view].render(root, visitCtx)) || null;
+    if (here.signal.aborted) stop?.(); // left while it loaded: undo whatever it started
+    else teardown = stop;
   } catch (err) {
+    if (here.signal.aborted) return;
     console.error(err);
-    clear(main).appendChild(h("div", { class: "panel error-panel" }, h("h2", {}, "Something went wrong"), h("p", {}, err.message || String(err))));
+    clear(root).appendChild(h("div", { class: "panel error-panel" }, h("h2", {}, "Something went wrong"), h("p", {}, err.message || String(err))));
   }
 }
 
@@ -155,6 +192,21 @@ document.getElementById("large-type").addEventListener("click", () => {
   applyLargeType();
   route(); // charts pick their font size when drawn; the live view rebuilds from state without refetching
 });
+// Projector mode builds on large type: navigation and forms hidden, text and lines larger still.
+function applyProjector() {
+  document.documentElement.classList.toggle("projector", state.projector);
+  document.getElementById("projector").setAttribute("aria-pressed", String(state.projector));
+}
+
+document.getElementById("projector").addEventListener("click", () => {
+  state.projector = !state.projector;
+  localStorage.setItem("reglab.projector", state.projector ? "1" : "0");
+  // Full screen too where the browser allows it (this click is the gesture it asks for).
+  if (state.projector) document.documentElement.requestFullscreen?.().catch(() => {});
+  else if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+  applyProjector();
+  route(); // charts pick their font size and line width when drawn
+});
 document.getElementById("user-button").addEventListener("click", () => {
   state.user = "";
   ensureUser();
@@ -162,7 +214,9 @@ document.getElementById("user-button").addEventListener("click", () => {
 
 window.addEventListener("hashchange", route);
 applyLargeType();
+applyProjector();
 showUser();
+api.session().then((s) => setTeacher(s.teacher), () => {}); // offline: the link stays hidden
 route();
 if (!state.user) ensureUser();
 else confirmUser();

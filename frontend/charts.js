@@ -15,7 +15,14 @@ export const register = (chart, options) => scheduler.register(chart, options);
 export const schedule = (chart, fresh) => scheduler.schedule(chart, fresh);
 
 export function fontSize() {
-  return document.documentElement.classList.contains("large-type") ? 17 : 12;
+  const classes = document.documentElement.classList;
+  if (classes.contains("projector")) return 24; // read from the back of a room
+  return classes.contains("large-type") ? 17 : 12;
+}
+
+/** How much thicker lines are drawn: twice as thick on a projector. */
+export function lineScale() {
+  return document.documentElement.classList.contains("projector") ? 2 : 1;
 }
 
 export const CONFIG = {

@@ -1,6 +1,6 @@
 // A growing line chart whose cost per frame does not grow with its history.
 
-import { CONFIG, axis, chartLayout, drawStats, register, rgba, schedule, scheduler } from "./charts.js";
+import { CONFIG, axis, chartLayout, drawStats, lineScale, register, rgba, schedule, scheduler } from "./charts.js";
 import { decimate, pick, yRange } from "./decimate.js";
 
 const Plotly = window.Plotly;
@@ -300,7 +300,7 @@ export class LiveChart {
         y = [...y];
       }
       const trace = { type: "scatter", mode: "lines", name: s.group ? s.groupName : s.name, x, y, opacity: s.opacity, visible: !s.hidden,
-        line: { color: s.color, dash: s.dash, width: s.width }, hovertemplate: this.percent ? "%{y:.1f} %" : "%{y:.4g}" };
+        line: { color: s.color, dash: s.dash, width: s.width * lineScale() }, hovertemplate: this.percent ? "%{y:.1f} %" : "%{y:.4g}" };
       if (s.group) {
         groups.set(s.group, trace);
         trace.hoverinfo = "skip";
@@ -385,7 +385,7 @@ export class LiveChart {
           pen = true;
         }
         ctx.strokeStyle = s.color;
-        ctx.lineWidth = s.width;
+        ctx.lineWidth = s.width * lineScale();
         ctx.lineJoin = "round";
         ctx.setLineDash(s.dash === "dash" ? DASH : []);
         ctx.stroke();

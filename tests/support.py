@@ -6,6 +6,7 @@ import contextlib
 import http.cookiejar
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,24 @@ def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condi
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def end_process(
+    proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, grace_s: float = 30.0
+) -> int:
+    """Stop a process a test started and always reap it, whatever went wrong before.
+
+    A Popen that is never waited for is reported (ResourceWarning, an error under this suite's
+    filterwarnings) when it is collected, which may be in any later test.
+    """
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
 
 
 class Api:
@@ -199,8 +218,4 @@ def reglab_serve(tmp: Path, **env: str) -> Iterator[Api]:
             yield api
         finally:
             api.http.close()
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            end_process(proc)

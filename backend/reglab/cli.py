@@ -199,18 +199,40 @@ def submit(
         ),
     ] = None,
     every: Annotated[int, typer.Option(min=0, help="Print every Nth epoch (0: each).")] = 10,
+    challenge: Annotated[
+        int | None,
+        typer.Option(min=1, help="Enter this challenge: FILE.json is the entry, or --set."),
+    ] = None,
+    name: Annotated[str, typer.Option(help="The entry's name (with --challenge).")] = "entry",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="An open field of the challenge, PATH=VALUE (repeatable)."),
+    ] = None,
 ) -> None:
-    """Submit an experiment to a running server and follow it live until every run ends."""
+    """Submit an experiment (or a challenge entry) to a running server and follow it live
+    until every run ends."""
     from reglab import client
 
-    if (lesson is None) == (spec is None):
+    to = "/api/experiments"
+    if challenge is not None:
+        to = client.entries_path(challenge)
+        if lesson is not None or (spec is not None and set_):
+            raise _fail("with --challenge give the entry as FILE.json or as --set, not both.")
+    elif (lesson is None) == (spec is None):
         raise _fail("give a spec FILE.json or --lesson NAME.")
     try:
-        body: dict[str, Any] = {"lesson": lesson} if spec is None else json.loads(spec.read_text())
+        if spec is not None:
+            body: dict[str, Any] = json.loads(spec.read_text())
+        elif challenge is not None:
+            body = client.entry_body(name, set_ or [])
+        else:
+            body = {"lesson": lesson}
     except (OSError, ValueError) as exc:
         raise _fail(f"cannot read {spec}: {exc}") from None
+    except client.SubmitError as exc:
+        raise _fail(str(exc)) from None
     try:
-        created = client.submit(server, body, user=user, token=token)
+        created = client.submit(server, body, user=user, token=token, to=to)
         typer.echo(f"experiment {created['id']}: {len(created['runs'])} runs queued on {server}")
         final = client.follow(server, created, typer.echo, every=every)
     except client.SubmitError as exc:
@@ -219,5 +241,11 @@ def submit(
         raise _fail(f"cannot reach {server}: {exc}") from None
     for line in client.table(created, final):
         typer.echo(line)
+    if challenge is not None:
+        try:
+            for line in client.board_lines(server, challenge, created["id"]):
+                typer.echo(line)
+        except (client.SubmitError, OSError) as exc:
+            typer.echo(f"(the board could not be read: {exc})")
     if any(f.get("status") == "failed" for f in final.values()):
         raise typer.Exit(code=1)

@@ -73,8 +73,10 @@ def submit(
     token: str | None = None,
     tokens: Path | None = None,
     timeout: float = 30,
+    to: str = "/api/experiments",
 ) -> dict[str, Any]:
     """POST the experiment as `user`; its id and runs, or SubmitError with the server's sentence.
+    `to`: where, e.g. a challenge's entries (entries_path), whose answer is the entry's experiment.
 
     The first submission under a name claims it and keeps its token in `tokens` (by default
     token_file()); later ones send it, so that only this client may cancel what it submitted.
@@ -82,7 +84,7 @@ def submit(
     path = tokens if tokens is not None else token_file()
     with httpx.Client(base_url=server, timeout=timeout) as http:
         headers = identity(http, server, user, token=token, path=path)
-        response = http.post("/api/experiments", json=body, headers=headers)
+        response = http.post(to, json=body, headers=headers)
     if "X-Reglab-Token" in response.headers:  # a reset name, bound again by this request
         _keep(path, server, user, response.headers["X-Reglab-Token"])
     if response.status_code != 201:
@@ -172,3 +174,53 @@ def _num(value: Any) -> str:
     if isinstance(value, int | float):
         return f"{value:.4f}"
     return "" if value is None else str(value)
+
+
+def entries_path(challenge: int) -> str:
+    return f"/api/challenges/{challenge}/entries"
+
+
+def entry_body(name: str, settings: list[str]) -> dict[str, Any]:
+    """A challenge entry from PATH=VALUE settings, e.g. regularization.l2=0.01 (the value read
+    as JSON when it is JSON, else as text: the server's 422 says what a field takes)."""
+    override: dict[str, Any] = {}
+    for setting in settings:
+        path, sep, text = setting.partition("=")
+        if not sep or not path:
+            raise SubmitError(
+                f"--set takes PATH=VALUE, e.g. regularization.l2=0.01; not {setting!r}."
+            )
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        *sections, key = path.split(".")
+        node = override
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[key] = value
+    return {"name": name, "override": override}
+
+
+def board_lines(server: str, challenge: int, experiment: int, timeout: float = 30) -> list[str]:
+    """The entry's row of the challenge's board, as it stands now."""
+    with httpx.Client(base_url=server, timeout=timeout) as http:
+        response = http.get(f"/api/challenges/{challenge}/leaderboard")
+    if response.status_code != 200:
+        raise SubmitError(_explain(response))
+    board = response.json()
+    for row in board["rows"]:
+        if row.get("experiment_id") == experiment and row["kind"] == "entry":
+            public = row["public"]
+            score = (
+                "not scored"
+                if public is None
+                else (f"{_num(public['mean'])} ± {_num(public['sd'])} over {public['n']} seeds")
+            )
+            tie = " (tied with the leader)" if row["tied"] else ""
+            beats = ", ".join(row.get("beats") or []) or "no baseline"
+            return [
+                f"public {board['metric']}: {score}",
+                f"rank {row['rank']}{tie}; beats {beats}; entries left: {row['entries_left']}",
+            ]
+    return ["the entry is not on the board yet"]

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,10 +38,22 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="REGLAB_", env_file=".env", extra="ignore")
 
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_only(cls, url: str) -> str:
+        # The one writer speaks SQLite (its sequence table, AUTOINCREMENT, PRAGMAs): say so at
+        # start-up rather than fail at the first event.
+        if not url.startswith("sqlite:"):
+            raise ValueError(
+                f"REGLAB_DATABASE_URL={url!r} is not SQLite; reglab's store is one SQLite file "
+                "(e.g. sqlite:///./data/reglab.db)."
+            )
+        return url
+
     database_url: str = Field(
         "sqlite:///./data/reglab.db",
-        description="SQLAlchemy URL of the "
-        "store; SQLite by default, PostgreSQL for several machines.",
+        description="SQLAlchemy URL of the store: a SQLite file, written by this one server "
+        "(a class that outgrows one machine spreads its training over Ray, not its store).",
     )
     host: str = Field("127.0.0.1", description="Address `reglab serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `reglab serve` listens on.")
@@ -166,11 +178,17 @@ class Settings(BaseSettings):
         description="Live streams (websockets) open at once over all clients; "
         "one more is closed with code 4429.",
     )
+    ws_max_per_user: int = Field(
+        32,
+        ge=1,
+        description="Live streams open at once under one student's name (its token or cookie), "
+        "wherever they connect from; one more is closed with code 4429.",
+    )
     ws_max_per_client: int = Field(
         32,
         ge=1,
-        description="Live streams open at once from one client address "
-        "(raise it for a class behind one NAT).",
+        description="Live streams open at once from one client address without a name; "
+        "one more is closed with code 4429.",
     )
     ws_send_timeout_s: float = Field(
         10.0,

@@ -22,6 +22,10 @@ class Forbidden(ReglabError):
     """The caller may not do this (e.g. delete someone else's experiment)."""
 
 
+class Unauthorized(ReglabError):
+    """The request needs a name (and its token) the caller did not send."""
+
+
 class QuotaExceeded(ReglabError):
     """The caller asks for more work than the server's per-user quotas allow right now."""
 
@@ -64,3 +68,8 @@ class OverLimit(ReglabError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class InvalidEntry(OverLimit):
+    """A request the spec's own checks cannot judge (a challenge's locked field, its epochs
+    budget): 422 like OverLimit, naming the field."""

@@ -121,32 +121,47 @@ class Hub:
 BUSY_CLOSE_CODE = 4429
 
 
-class Admission:
-    """Open live streams, in all and per client address; refuses one past either cap.
+class StreamSlots:
+    """Open live streams, in all, per student and per anonymous address; refuses one past a cap.
 
+    A student is counted by the name their token or cookie is bound to, wherever they connect
+    from: a class behind one NAT, a school proxy or a container's port forwarding shares one
+    address. The per-address cap holds only for streams that prove no name.
     Used from the server's loop only (no lock): `enter` before a stream starts, `leave` after.
     """
 
-    def __init__(self, total: int, per_client: int) -> None:
+    def __init__(self, total: int, per_user: int, per_address: int) -> None:
         self.total = total
-        self.per_client = per_client
+        self.per_user = per_user
+        self.per_address = per_address
         self._open: dict[str, int] = {}
         self.count = 0
 
-    def enter(self, client: str) -> str | None:
-        """Admit a stream from `client` (None), or say why not."""
+    @staticmethod
+    def key(user: str | None, address: str) -> str:
+        """Whom a stream counts against: the bound name if it proved one, else its address."""
+        return f"user:{user}" if user is not None else f"address:{address}"
+
+    def enter(self, key: str) -> str | None:
+        """Admit a stream counted against `key` (None), or say why not."""
         if self.count >= self.total:
             return f"the server has {self.count} live streams open, its limit; retry later."
-        if self._open.get(client, 0) >= self.per_client:
-            return f"{self.per_client} live streams are open from your address, its limit."
-        self._open[client] = self._open.get(client, 0) + 1
+        if key.startswith("user:"):
+            if self._open.get(key, 0) >= self.per_user:
+                return f"{self.per_user} live streams are open under your name, its limit."
+        elif self._open.get(key, 0) >= self.per_address:
+            return (
+                f"{self.per_address} live streams are open from your address without a name, "
+                "its limit; choose a name on the page to have your own."
+            )
+        self._open[key] = self._open.get(key, 0) + 1
         self.count += 1
         return None
 
-    def leave(self, client: str) -> None:
-        left = self._open.get(client, 0) - 1
+    def leave(self, key: str) -> None:
+        left = self._open.get(key, 0) - 1
         if left > 0:
-            self._open[client] = left
+            self._open[key] = left
         else:
-            self._open.pop(client, None)
+            self._open.pop(key, None)
         self.count -= 1

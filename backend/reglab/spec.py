@@ -25,6 +25,8 @@ MAX_WIDTH = 512
 MAX_DEPTH = 8
 MAX_TRAIN = 20_000
 MIN_VAL = 5
+MAX_PUBLIC_TEST = 500
+MAX_PRIVATE_TEST = 5000
 # Epochs × runs of one experiment: a class of 60 must not be stalled by one student's sweep.
 MAX_MEMBER_EPOCHS = 64_000  # 32 runs × 2,000 epochs; what a group costs is admitted by cost
 
@@ -77,6 +79,22 @@ class DataSpec(_Spec):
     classes: int = Field(3, ge=2, le=10, description="Classes (count; spiral and gaussians only).")
     degree: int = Field(3, ge=1, le=15, description="Degree of the true polynomial (poly only).")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of data generation and split.")
+    # A challenge's two test splits (reglab/challenges.py); 0 and 0 keep the one test split above.
+    public_test: int = Field(
+        0,
+        ge=0,
+        le=MAX_PUBLIC_TEST,
+        description="Points of a challenge's public test split, scored live on its board (count).",
+        json_schema_extra={"x-challenge": True},
+    )
+    private_test: int = Field(
+        0,
+        ge=0,
+        le=MAX_PRIVATE_TEST,
+        description="When above 0, the test split has this many points: a challenge's private "
+        "test, hidden until its reveal (count).",
+        json_schema_extra={"x-challenge": True},
+    )
 
     @model_validator(mode="after")
     def _fractions_leave_training_data(self) -> DataSpec:
@@ -93,6 +111,11 @@ class DataSpec(_Spec):
                 f"val_fraction {self.val_fraction} of this data set leaves {n_val} validation "
                 f"examples; at least {MIN_VAL} are needed to see overfitting. "
                 "Raise val_fraction or n_train."
+            )
+        if self.kind == "digits" and (self.public_test or self.private_test):
+            raise ValueError(
+                "digits has only 1,797 images: a challenge's public and private test splits "
+                "need a generated data set (moons, circles, xor, spiral, gaussians, poly, sine)."
             )
         return self
 

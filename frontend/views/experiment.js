@@ -1,7 +1,7 @@
 // The live view of one comparison: layout() builds the page, draw() brings it up to the model,
 // which only applyEvent() (experiment-model.js) changes.
 
-import { api, exportUrl } from "../api.js";
+import { api, exportUrl, pageUrl } from "../api.js";
 import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, schedule, scheduler } from "../charts.js";
 import { h } from "../dom.js";
 import { LiveChart } from "../livechart.js";
@@ -36,7 +36,7 @@ const SERIES_CHARTS = [
 ];
 
 export async function render(root, ctx) {
-  const id = ctx.state.route.id;
+  const id = ctx.route.id;
   let model = ctx.state.experiment;
   if (!model || model.id !== String(id)) {
     // Every run's stored epochs in one request, with the cursor they are complete through; the
@@ -44,9 +44,9 @@ export async function render(root, ctx) {
     // The experiment is read after the history: a status or summary logged before the cursor is
     // in it, one logged after comes again by the stream (the last one wins either way).
     const [history] = await Promise.all([api.history(id), ctx.loadStatuses()]);
-    if (ctx.signal?.aborted) return null;
+    if (ctx.signal.aborted) return null;
     const meta = await api.experiment(id);
-    if (ctx.signal?.aborted) return null;
+    if (ctx.signal.aborted) return null; // left while loading: no stream, no drawing
     model = modelFrom(meta, runColor);
     preloadColumns(model, history);
     ctx.state.experiment = model;
@@ -211,6 +211,9 @@ function layout(root, model, ctx, { sharedNote, replay }) {
       h("div", {},
         h("h1", {}, model.meta.name || `Experiment ${model.id}`),
         h("p", { class: "muted" }, `${runs.length} run${runs.length === 1 ? "" : "s"}`, model.meta.lesson ? ` · lesson “${model.meta.lesson}”` : "", owner, " · ", conn),
+        model.meta.challenge_id ? h("p", { class: "muted" }, model.meta.challenge_role === "entry" ? "An entry of " : "The baselines of ",
+          h("a", { href: pageUrl.challenge(model.meta.challenge_id), id: "challenge-link" }, `challenge ${model.meta.challenge_id}`),
+          model.meta.runs.some((r) => r.summary?.extra?.withheld) ? " (its test numbers are hidden until the reveal)" : "") : null,
         model.meta.description ? h("p", { class: "exp-description" }, model.meta.description) : null),
       h("div", { class: "exp-actions" }, cancelAll, clone,
         h("a", { class: "button ghost", href: exportUrl.csv(model.id), download: "" }, "CSV"),

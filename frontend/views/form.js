@@ -32,12 +32,14 @@ async function initialSetup(ctx, params) {
 }
 
 export async function render(root, ctx) {
+  const params = ctx.route.params;
   const schema = await ctx.loadSchema();
+  if (ctx.signal.aborted) return null;
   const secs = sections(schema);
   const fields = fieldMap(secs);
   const base0 = defaults(secs);
-  const params = ctx.state.route.params;
   const setup = await initialSetup(ctx, params);
+  if (ctx.signal.aborted) return null;
   const locks = new Set((params.get("lock") || "").split(",").filter((p) => fields.has(p)));
   const lockedByLink = locks.size > 0;
   let editingLocks = false;
@@ -85,6 +87,7 @@ export async function render(root, ctx) {
 
   // The URL always carries the setup, so copying the address bar shares exactly what is on screen.
   function syncUrl() {
+    if (ctx.signal.aborted) return; // the address bar is another page's now
     history.replaceState(null, "", shareHash());
   }
 

@@ -1,6 +1,6 @@
 // Past comparisons: filter by owner and lesson, open, clone into the form, delete, export.
 
-import { adminToken, api, exportUrl, setAdminToken } from "../api.js";
+import { api, exportUrl } from "../api.js";
 import { clear, h } from "../dom.js";
 
 const PAGE = 20;
@@ -12,10 +12,11 @@ function when(value) {
 }
 
 export async function render(root, ctx) {
-  const params = ctx.state.route.params;
+  const params = ctx.route.params;
   const filters = { owner: params.get("owner") || "", lesson: params.get("lesson") || "", page: Number(params.get("page") || 1) };
   // The filter still works without lesson titles, so a lesson catalogue error does not hide history.
   const lessons = await ctx.loadLessons().catch(() => []);
+  if (ctx.signal.aborted) return;
 
   const owner = h("input", { type: "search", id: "filter-owner", value: filters.owner, placeholder: "anyone" });
   const mine = h("button", { type: "button", class: "ghost small" }, "Only mine");
@@ -33,16 +34,13 @@ export async function render(root, ctx) {
   // The teacher's emergency stop: every queued and running run of every student.
   const stopAll = h("button", { type: "button", class: "ghost small danger", id: "cancel-everything" }, "Cancel everything (teacher)");
   stopAll.addEventListener("click", async () => {
-    const token = adminToken() || window.prompt("Admin token (REGLAB_ADMIN_TOKEN on the server):") || "";
-    if (!token) return;
     if (!window.confirm("Cancel every queued and running run of every user?")) return;
-    setAdminToken(token);
     try {
       const done = await api.cancelEverything();
       ctx.toast(`Cancelled ${done.cancelled.length} runs.`);
       go({});
     } catch (err) {
-      if (err.status === 403) setAdminToken("");
+      // The teacher signs in on the class page (an HttpOnly cookie); the page keeps no token.
       ctx.toast(`Could not cancel everything: ${err.message}`, "error");
     }
   });
@@ -56,6 +54,7 @@ export async function render(root, ctx) {
   );
 
   const page = await api.listExperiments({ owner: filters.owner, lesson: filters.lesson, offset: (filters.page - 1) * PAGE, limit: PAGE });
+  if (ctx.signal.aborted) return;
   const items = page.items;
   clear(list);
   if (!items.length) {

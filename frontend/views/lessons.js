@@ -124,7 +124,7 @@ function loadThumbs() {
 
 export async function render(root, ctx) {
   const [lessons, thumbs] = await Promise.all([ctx.loadLessons(), loadThumbs()]);
-  if (ctx.signal?.aborted) return null;
+  if (ctx.signal.aborted) return null;
   const byName = new Map(lessons.map((l) => [l.name, l]));
   const placed = new Set();
   root.append(
@@ -161,7 +161,7 @@ export async function render(root, ctx) {
   if (rest.length) root.appendChild(h("section", { class: "recipe-branch" }, h("h2", {}, "More"), h("div", { class: "cards" }, rest.map((l) => card(l, thumbs[l.name], ctx)))));
   if (!lessons.length) root.appendChild(h("p", {}, "No lessons are installed on this server."));
   // A diagnosis's link (#/lessons?lesson=NAME) brings its lesson's card into view.
-  const focus = ctx.state.route.params.get("lesson");
+  const focus = ctx.route.params.get("lesson");
   const target = focus && root.querySelector(`#lesson-${CSS.escape(focus)}`);
   if (target) {
     target.classList.add("focused");

@@ -68,7 +68,10 @@ export function sections(schema) {
       key,
       title: SECTION_TITLES[key] || key,
       description: section.description || "",
-      fields: Object.entries(section.properties).map(([k, prop]) => fieldOf(`${key}.${k}`, k, resolve(schema, prop))),
+      // A challenge's test splits are set by the teacher's challenge (x-challenge), not in a setup.
+      fields: Object.entries(section.properties)
+        .filter(([, prop]) => !resolve(schema, prop)["x-challenge"])
+        .map(([k, prop]) => fieldOf(`${key}.${k}`, k, resolve(schema, prop))),
     };
   });
 }

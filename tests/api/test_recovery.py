@@ -12,7 +12,7 @@ import pytest
 from reglab.jobs.local import reap_leftovers, write_pidfile
 from reglab.store.repo import Store
 
-from tests.support import Api, reglab_serve, wait_for
+from tests.support import Api, end_process, reglab_serve, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +57,7 @@ def test_workers_listed_by_a_live_server_are_not_reaped(tmp_path: Path) -> None:
         assert reap_leftovers(listed) == 1
         assert worker.wait(timeout=10) == -signal.SIGKILL
     finally:
-        worker.kill()
+        end_process(worker, signal.SIGKILL)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")

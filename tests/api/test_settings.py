@@ -35,3 +35,10 @@ def test_env_example_values_are_the_defaults(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_frontend_dir_defaults_to_the_checkout_frontend() -> None:
     assert Settings(_env_file=None).frontend_dir == EXAMPLE.parent / "frontend"  # type: ignore[call-arg]
+
+
+def test_a_database_other_than_sqlite_is_refused_with_a_sentence() -> None:
+    # The one writer speaks SQLite only (its sequence table, AUTOINCREMENT, PRAGMAs).
+    with pytest.raises(ValueError, match="reglab's store is one SQLite file"):
+        Settings(database_url="postgresql+psycopg://user:pass@host/db")
+    assert Settings(database_url="sqlite:///x.db").database_url == "sqlite:///x.db"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import tomllib
 from pathlib import Path
@@ -277,6 +278,18 @@ def test_classroom_guide_names_only_real_routes(tmp_path: Path) -> None:
         assert any(route.match(shape) for route in routes), (
             f"docs/classroom.md names {path}, which is no route"
         )
+
+
+def test_every_shell_line_of_the_classroom_guide_is_one_whole_command() -> None:
+    # The container tests run the guide's ```sh blocks line by line (backslash continuations
+    # joined), so a quoted string spanning lines breaks them; a body belongs in a file.
+    for block in re.findall(r"```sh\n(.*?)```", CLASSROOM.read_text(), flags=re.DOTALL):
+        for line in re.sub(r"\\\n\s*", "", block).strip().splitlines():
+            try:
+                shlex.split(line, comments=True)
+            except ValueError as exc:
+                message = f"docs/classroom.md: {line!r} is not one command: {exc}"
+                raise AssertionError(message) from None
 
 
 def test_classroom_guide_commands_match_the_compose_file() -> None:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from deployfiles import ENTRYPOINT_SCRIPT, dockerfile_stages, image_env, last, service
 
-from tests.support import free_port, wait_for
+from tests.support import end_process, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -66,13 +66,8 @@ def container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
         wait_for(healthy, 90, "the entry command to serve /api/health")
         yield running
     finally:
-        process.send_signal(signal.SIGTERM)  # what `docker stop` sends
-        try:
-            process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            log.close()
+        end_process(process)  # SIGTERM first, what `docker stop` sends
+        log.close()
 
 
 def test_entry_command_serves_the_dashboard_page(container: Container) -> None:

@@ -21,7 +21,8 @@ from conftest import RecordingSink
 from liveserver import Live, serving, streamed_epochs, summarized
 from reglab.config import Settings
 from reglab.events import EpochEvent, Event, StatusEvent, SummaryEvent
-from reglab.jobs.executor import Executor, make_executor
+from reglab.jobs.executor import Executor
+from reglab.jobs.executors import make_executor
 from reglab.spec import RunSpec
 from reglab.training.plan import Group, Member
 

@@ -7,7 +7,7 @@ import io
 import re
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, settle
 from tests.support import Api, wait_for
@@ -177,21 +177,27 @@ def test_delete_from_history_removes_the_comparison(page: Page, server: Api) -> 
     assert server.http.get(f"/api/experiments/{created['id']}").status_code == 404
 
 
-def test_teacher_cancels_everything_with_the_admin_token(page: Page, server: Api) -> None:
+def test_teacher_signs_in_on_the_class_page_then_cancels_everything(
+    page: Page, server: Api
+) -> None:
     long = {**TINY, "train": {"epochs": 2000}}
     created = server.submit({"name": "a long one", "base": long}, user="Bob")
     page.goto("/#/history")
-    answers = iter(["wrong", ADMIN_TOKEN])
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#cancel-everything")  # not signed in: the server says how to become the teacher
+    expect(page.locator(".toast.error")).to_contain_text("sign in on the class page")
 
-    def answer(dialog: Dialog) -> None:
-        dialog.accept(next(answers) if dialog.type == "prompt" else None)
+    page.goto("/#/class")
+    page.fill("#admin-token", "wrong")
+    page.click("#sign-in button[type=submit]")
+    expect(page.locator("#sign-in .form-error")).to_contain_text("not this server's admin token")
+    page.fill("#admin-token", ADMIN_TOKEN)
+    page.click("#sign-in button[type=submit]")
+    expect(page.locator("#students")).to_be_visible()
 
-    page.on("dialog", answer)
+    page.goto("/#/history")
     page.click("#cancel-everything")
-    expect(page.locator(".toast.error")).to_contain_text("admin token")
-    page.click("#cancel-everything")  # the wrong token was forgotten: it asks again
     expect(page.locator(".toast").last).to_contain_text("Cancelled")
-
     assert server.wait_finished(created["id"])["runs"][0]["status"] == "cancelled"
 
 
@@ -210,7 +216,10 @@ def test_the_dashboard_draws_every_view_within_its_content_security_policy(
     page.add_init_script(CSP_WATCH)
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server.url) else 0)
-    for view in ("/#/", "/#/new", "/#/history", f"/#/experiments/{created['id']}"):
+    body = {"lesson": "overfitting", "question": "claim:1"}
+    poll = server.http.post("/api/polls", json=body, headers={"X-Reglab-Admin": ADMIN_TOKEN})
+    views = ("/#/", "/#/new", "/#/history", "/#/class", f"/#/polls/{poll.json()['id']}")
+    for view in (*views, f"/#/experiments/{created['id']}"):
         page.goto(view)
         page.wait_for_load_state("networkidle")
         if "experiments" in view:
@@ -220,6 +229,24 @@ def test_the_dashboard_draws_every_view_within_its_content_security_policy(
     policy = page.request.get("/").headers["content-security-policy"]
     assert "script-src 'self'" in policy
     assert outside == []
+
+
+def test_a_view_left_while_it_loads_neither_draws_nor_rewrites_the_address(page: Page) -> None:
+    # A slow laptop, held still: the form's schema answers only after the student has moved on.
+    held: list[Route] = []
+    page.route("**/api/schema/run-spec", lambda route: held.append(route))
+    page.goto("/#/new")
+    page.evaluate("location.hash = '#/history'")
+    expect(page.locator("#filter-owner")).to_be_visible()
+    assert len(held) == 1, "the form asked for its schema once and is waiting for it"
+    with page.expect_response("**/api/schema/run-spec"):
+        held[0].continue_()
+    # The schema is cached by the left form's render, which then goes on in the same task; once
+    # the page has stored it, whatever that render would draw or write has happened.
+    page.wait_for_function("() => window.reglab.state.schema !== null")
+    assert page.url.endswith("#/history"), f"the left form rewrote the address: {page.url}"
+    assert page.locator("#launch").count() == 0, "the left form drew on the history page"
+    expect(page.locator("#filter-owner")).to_be_visible()
 
 
 def test_api_docs_render_offline_within_the_policy(browser: Browser, server: Api) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reglab.spec import ExperimentSpec, RunSpec
-from reglab.training.plan import Group, Member, merge, plan, split
+from reglab.spec import ExperimentSpec
+from reglab.training.plan import Group, Member, plan, split
 
 
 def lesson(repeats: int, variants: int = 3, seed: int = 0) -> Group:
@@ -48,11 +48,3 @@ def test_one_seed_splits_into_near_equal_chunks_in_order() -> None:
     assert ids(split(group, 2)) == [[0, 1, 2], [3, 4]]
     assert ids(split(group, 9)) == [[0], [1], [2], [3], [4]]
     assert split(group, 1) == [group]
-
-
-def test_merge_joins_one_key_up_to_the_cap_and_keeps_other_keys_apart() -> None:
-    a, b, c = lesson(1, seed=1), lesson(1, seed=2), lesson(1, seed=3)
-    other = Group((Member(999, "wide", RunSpec.model_validate({"model": {"hidden": [8]}})),))
-    merged = merge([a, other, b, c], cap=6)
-    assert ids(merged) == [[100, 101, 102, 200, 201, 202], [999], [300, 301, 302]]
-    assert ids(merge([a, b], cap=2)) == [a.run_ids, b.run_ids]  # already larger than the cap

@@ -10,7 +10,6 @@ import torch
 from reglab.training.regularize import (
     EarlyStopping,
     add_penalty_grads,
-    penalty_value,
     proximal_l1,
 )
 from torch import Tensor
@@ -21,6 +20,16 @@ def weight(values: list[list[float]]) -> Tensor:
     w = torch.tensor(values).unsqueeze(1).requires_grad_()
     w.grad = torch.zeros_like(w)
     return w
+
+
+def penalty_value(weights: list[Tensor], *, l1: Tensor, l2: Tensor) -> Tensor:
+    """Each member's penalty λ1·Σ|w| + λ2·½Σw² over all its weights, (K,): the oracle whose
+    autograd gradient add_penalty_grads must equal."""
+    total = torch.zeros_like(l1)
+    for w in weights:
+        flat = w.reshape(w.shape[0], -1)
+        total += l1 * flat.abs().sum(dim=1) + l2 * 0.5 * flat.square().sum(dim=1)
+    return total
 
 
 def test_l1_gradient_is_lambda_times_sign_with_sign_of_zero_zero() -> None:

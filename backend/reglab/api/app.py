@@ -21,16 +21,21 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from reglab.api import (
     admin,
+    board_stream,
+    challenges,
+    classroom,
     docs,
     errors,
     experiments,
     exports,
     identity,
     meta,
+    polls,
     report,
     runs,
     stream,
 )
+from reglab.api.deps import AdminSessions, LastSeen
 from reglab.api.headers import SecurityHeaders
 from reglab.api.history import CompactCache
 from reglab.api.limits import BodyLimit
@@ -103,7 +108,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     docs.install(app)
-    for module in (meta, identity, experiments, exports, runs, admin):
+    for module in (
+        meta,
+        identity,
+        experiments,
+        exports,
+        runs,
+        admin,
+        challenges,
+        board_stream,
+        classroom,
+        polls,
+    ):
         app.include_router(module.router)
     stream.install(app, settings)
     if settings.cors_origins:
@@ -120,6 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=1)
     app.add_middleware(SecurityHeaders)  # outside BodyLimit: its 413 carries them too
 
+    app.state.admin_sessions = AdminSessions()  # the teacher's signed-in browsers
+    app.state.last_seen = LastSeen()  # when each name last identified itself (the class page)
     app.state.histories = CompactCache()  # finished experiments' histories, as the page opens them
     script = plotly_js()
 

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import unquote
 
@@ -25,6 +26,8 @@ USER_HEADER = "X-Reglab-User"
 ADMIN_HEADER = "X-Reglab-Admin"
 TOKEN_HEADER = "X-Reglab-Token"
 TOKEN_COOKIE = "reglab_token"
+# The teacher's signed-in browser: a random session id (api/admin.py), never the token itself.
+ADMIN_COOKIE = "reglab_admin"
 ANONYMOUS = "anonymous"
 # Letters of any script, digits, space and a few marks; browsers send non-Latin names
 # percent-encoded, since HTTP headers are Latin-1.
@@ -77,6 +80,43 @@ def get_admin(
 AdminDep = Annotated[str | None, Depends(get_admin)]
 
 
+class AdminSessions:
+    """The teacher's signed-in browsers: the SHA-256 of each session id, held by this process.
+
+    The cookie holds a random id, not the admin token, and the server keeps only its hash: a
+    signed-out (or stolen and revoked) cookie is refused at once. A restart signs everyone out.
+    """
+
+    def __init__(self) -> None:
+        self._held: set[str] = set()
+
+    def open(self) -> str:
+        session = secrets.token_urlsafe(32)
+        self._held.add(secret_hash(session))
+        return session
+
+    def holds(self, session: str | None) -> bool:
+        return session is not None and secret_hash(session) in self._held
+
+    def close(self, session: str | None) -> None:
+        if session is not None:
+            self._held.discard(secret_hash(session))
+
+
+def get_sessions(request: Request) -> AdminSessions:
+    sessions: AdminSessions = request.app.state.admin_sessions
+    return sessions
+
+
+SessionsDep = Annotated[AdminSessions, Depends(get_sessions)]
+
+
+def is_signed_in(request: Request, sessions: AdminSessions, settings: Settings) -> bool:
+    """Whether the request carries a teacher's session cookie (none counts while the server has
+    no admin token)."""
+    return bool(settings.admin_token) and sessions.holds(request.cookies.get(ADMIN_COOKIE))
+
+
 def is_admin(admin: str | None, settings: Settings) -> bool:
     """Whether the caller sent the admin token (never true when the server has none).
 
@@ -125,14 +165,21 @@ class Caller:
 def get_caller(
     request: Request,
     runtime: RuntimeDep,
+    sessions: SessionsDep,
     name: Annotated[str | None, Depends(claimed_name)],
     admin: AdminDep,
     x_reglab_token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None,
 ) -> Caller:
-    """The caller as its secret proves it; an unknown secret (e.g. reset) counts as none."""
-    is_teacher = is_admin(admin, runtime.settings)
+    """The caller as its secret proves it; an unknown secret (e.g. reset) counts as none.
+
+    The teacher is the admin token in its header, or a signed-in session's cookie."""
+    is_teacher = is_admin(admin, runtime.settings) or is_signed_in(
+        request, sessions, runtime.settings
+    )
     secret = x_reglab_token or request.cookies.get(TOKEN_COOKIE)
     bound = runtime.store.name_of(secret_hash(secret)) if secret else None
+    if bound is not None:
+        seen(request).saw(bound)
     if bound is None:
         return Caller(name or ANONYMOUS, verified=False, admin=is_teacher)
     if name is not None and name != bound:
@@ -144,6 +191,41 @@ def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+class LastSeen:
+    """When each bound name last made a request that identified it, since this process started
+    (kept in memory: the store records no requests; the class page adds experiment creations)."""
+
+    def __init__(self) -> None:
+        self._at: dict[str, datetime] = {}
+
+    def saw(self, name: str) -> None:
+        self._at[name] = datetime.now(UTC)
+
+    def get(self, name: str) -> datetime | None:
+        return self._at.get(name)
+
+
+def seen(request: Request) -> LastSeen:
+    last: LastSeen = request.app.state.last_seen
+    return last
+
+
+SeenDep = Annotated[LastSeen, Depends(seen)]
+
+
+def require_admin(caller: Caller, settings: Settings, what: str) -> None:
+    """Let only the teacher through: the admin token's header, or the signed-in cookie."""
+    if not settings.admin_token:
+        raise Forbidden(
+            "This server has no admin token; set REGLAB_ADMIN_TOKEN and restart to use it."
+        )
+    if not caller.admin:
+        raise Forbidden(
+            f"{what} needs the teacher: sign in on the class page, or send the admin token in "
+            f"{ADMIN_HEADER}."
+        )
 
 
 @contextmanager
@@ -167,7 +249,7 @@ def submitting(
     except BaseException:
         runtime.store.unbind_name(caller.name)
         raise
-    hand_over(response, request, secret)
+    give_token(response, request, secret)
 
 
 def taken(name: str) -> str:
@@ -178,7 +260,7 @@ def taken(name: str) -> str:
     )
 
 
-def hand_over(response: Response, request: Request, secret: str) -> None:
+def give_token(response: Response, request: Request, secret: str) -> None:
     """Give a caller its secret: an HttpOnly cookie for the page, a header for API clients."""
     response.headers[TOKEN_HEADER] = secret
     response.set_cookie(
@@ -191,7 +273,7 @@ def hand_over(response: Response, request: Request, secret: str) -> None:
     )
 
 
-# The largest integer the store holds (SQLite's INTEGER, PostgreSQL's BIGINT): ids and offsets
+# The largest integer the store holds (SQLite's INTEGER): ids and offsets
 # beyond it are 422 before they reach a query.
 MAX_STORED_INT = 2**63 - 1
 RunId = Annotated[int, Path(ge=1, le=MAX_STORED_INT, description="A run's id.")]

@@ -16,6 +16,7 @@ from reglab.errors import (
     OverLimit,
     QuotaExceeded,
     ReglabError,
+    Unauthorized,
     located,
 )
 
@@ -23,6 +24,7 @@ _STATUS: dict[type[ReglabError], int] = {
     NotFound: 404,
     Conflict: 409,
     Forbidden: 403,
+    Unauthorized: 401,
     QuotaExceeded: 429,
 }
 

@@ -129,6 +129,12 @@ def delete_experiment(
 ) -> Response:
     """Delete a finished experiment and all it recorded (its owner, or the admin token)."""
     caller.may_change(experiment.owner, f"Experiment {experiment.id}", "delete")
+    if experiment.challenge_id is not None and not caller.admin:
+        # An entry deleted would be an entry given back: only the teacher removes one.
+        raise Conflict(
+            f"Experiment {experiment.id} is on challenge {experiment.challenge_id}'s board; "
+            "only the teacher (the admin token) may delete it."
+        )
     if experiment.status != "finished":
         raise Conflict(f"Experiment {experiment.id} is still {experiment.status}; cancel it first.")
     # Runs elsewhere sharing its numbers keep them (store.Store.delete_experiment). Only a

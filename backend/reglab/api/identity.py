@@ -13,19 +13,19 @@ from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, Field
 
 from reglab.api.deps import (
-    ADMIN_HEADER,
     ANONYMOUS,
     NAME_PATTERN,
     TOKEN_COOKIE,
     TOKEN_HEADER,
     CallerDep,
     RuntimeDep,
-    hand_over,
+    give_token,
     new_secret,
+    require_admin,
     secret_hash,
     taken,
 )
-from reglab.errors import Conflict, Forbidden, NotFound
+from reglab.errors import Conflict, NotFound
 
 router = APIRouter(prefix="/api/identity", tags=["identity"])
 
@@ -73,7 +73,7 @@ def claim_name(
     secret = new_secret()
     if not runtime.store.bind_name(name, secret_hash(secret)):
         raise Conflict(taken(name))
-    hand_over(response, request, secret)
+    give_token(response, request, secret)
     return {"name": name, "token": secret}
 
 
@@ -88,8 +88,7 @@ def reset_name(
     name: Annotated[str, Path(pattern=NAME_PATTERN)], caller: CallerDep, runtime: RuntimeDep
 ) -> Response:
     """Forget a name's secret, so that it can be chosen again (the admin token only)."""
-    if not caller.admin:
-        raise Forbidden(f"Resetting a name needs the admin token in {ADMIN_HEADER}.")
+    require_admin(caller, runtime.settings, "Resetting a name")
     if not runtime.store.unbind_name(name):
         raise NotFound(f"The name {name} has no secret to reset.")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -134,6 +134,9 @@ class ExperimentRead(_Read):
     sweep: Sweep | None
     aggregates: list[Aggregate]
     comparisons: list[Comparison]
+    # The challenge it is an entry (role "entry") or the baselines ("baselines") of; else null.
+    challenge_id: int | None = None
+    challenge_role: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -146,10 +149,36 @@ class ExperimentRead(_Read):
             **{name: getattr(data, name) for name in ("id", "name", "description", "lesson")},
             **{name: getattr(data, name) for name in ("owner", "status", "spec", "created_at")},
             "runs": data.runs,
+            "challenge_id": data.challenge_id,
+            "challenge_role": data.challenge_role,
             "repeats": spec.repeats,
             "claims": spec.claims,
             **compare.summarize(spec, data.runs),
         }
+
+
+class ChallengeRead(BaseModel):
+    """A challenge: its task, open fields, budget, where it stands, and the caller's entries
+    left (null for a caller without a name)."""
+
+    id: int
+    title: str
+    description: str
+    lesson: str | None
+    owner: str
+    base: dict[str, Any]
+    open: list[str]
+    repeats: int
+    max_entries: int
+    max_epochs: int
+    metric: str
+    public_test: int
+    private_test: int
+    status: str
+    created_at: datetime
+    closed_at: datetime | None
+    revealed_at: datetime | None
+    entries_left: int | None = None
 
 
 class Page(BaseModel, Generic[T]):

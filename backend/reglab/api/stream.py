@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import anyio
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 
-from reglab.api.deps import MAX_STORED_INT
+from reglab.api.deps import MAX_STORED_INT, TOKEN_COOKIE, TOKEN_HEADER, secret_hash
 from reglab.config import Settings
 from reglab.errors import NotFound
 from reglab.jobs.pump import frame_of
@@ -39,8 +39,8 @@ from reglab.live import (
     BUSY_CLOSE_CODE,
     RESUME_CLOSE_CODE,
     RESUME_REASON,
-    Admission,
     Frame,
+    StreamSlots,
     Subscription,
 )
 from reglab.spec import MAX_MEMBERS
@@ -76,7 +76,9 @@ def _whole(text: str, name: str, least: int, most: int = MAX_STORED_INT) -> int:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Serve the stream, with its caps counted on the app."""
-    app.state.streams = Admission(settings.ws_max_connections, settings.ws_max_per_client)
+    app.state.streams = StreamSlots(
+        settings.ws_max_connections, settings.ws_max_per_user, settings.ws_max_per_client
+    )
     app.include_router(router)
 
 
@@ -169,7 +171,6 @@ async def stream_experiment(
     messages at most every MS ms."""
     runtime: Runtime = websocket.app.state.runtime
     timeout = runtime.settings.ws_send_timeout_s
-    admission: Admission = websocket.app.state.streams
     await websocket.accept()
     # Parsed here, after the handshake: a browser sees a close code and reason, not a bare 403.
     try:
@@ -179,15 +180,37 @@ async def stream_experiment(
     except ValueError as exc:
         await _close(websocket, INVALID_CLOSE_CODE, str(exc), timeout)
         return
-    client = websocket.client.host if websocket.client else "?"
-    refused = admission.enter(client)
-    if refused is not None:
-        await _close(websocket, BUSY_CLOSE_CODE, refused, timeout)
+    key = await admit_stream(websocket, runtime)
+    if key is None:
         return
     try:
         await _stream(websocket, runtime, topic, last, timeout, asked)
     finally:
-        admission.leave(client)
+        release_stream(websocket, key)
+
+
+async def admit_stream(websocket: WebSocket, runtime: Runtime) -> str | None:
+    """Take one of the server's live-stream slots for this stream's student (or its nameless
+    address): the key to release, or None once the stream is closed with 4429 and the reason."""
+    slots: StreamSlots = websocket.app.state.streams
+    user = await anyio.to_thread.run_sync(_bound_name, websocket, runtime)
+    key = StreamSlots.key(user, websocket.client.host if websocket.client else "?")
+    refused = slots.enter(key)
+    if refused is not None:
+        await _close(websocket, BUSY_CLOSE_CODE, refused, runtime.settings.ws_send_timeout_s)
+        return None
+    return key
+
+
+def release_stream(websocket: WebSocket, key: str) -> None:
+    slots: StreamSlots = websocket.app.state.streams
+    slots.leave(key)
+
+
+def _bound_name(websocket: WebSocket, runtime: Runtime) -> str | None:
+    """The name the stream's token (header) or the page's cookie is bound to, if any."""
+    secret = websocket.headers.get(TOKEN_HEADER) or websocket.cookies.get(TOKEN_COOKIE)
+    return runtime.store.name_of(secret_hash(secret)) if secret else None
 
 
 def _drain(subscription: Subscription, first: Frame | None, most: int) -> tuple[list[Frame], bool]:

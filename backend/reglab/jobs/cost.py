@@ -81,7 +81,10 @@ def split_sizes(spec: RunSpec) -> tuple[int, int]:
     """(training, validation + test) examples, as datasets.py splits them."""
     d = spec.data
     total = d.n_train / (1 - d.val_fraction - d.test_fraction)
-    return d.n_train, round(total - d.n_train)
+    held = round(total - d.n_train) + d.public_test
+    if d.private_test:  # a challenge's test split has the size it names
+        held += d.private_test - round(total * d.test_fraction)
+    return d.n_train, held
 
 
 def estimate(specs: Sequence[RunSpec], *, gflops: float) -> Cost:

@@ -2,7 +2,8 @@
 
 The scheduler owns *what* runs and when; an executor owns *where*. Two implementations exist:
 `local.py` (a warm pool of spawned processes, the embedded default) and `ray.py` (a Ray cluster,
-for a class that outgrows one machine). `make_executor(settings)` picks one by `Settings.executor`.
+for a class that outgrows one machine). `jobs/executors.py` builds the one that
+`Settings.executor` names.
 
 The contract every executor keeps:
 
@@ -34,19 +35,10 @@ Sink methods may be called from any thread and must not block (the real sink put
 from __future__ import annotations
 
 import abc
-import hashlib
-import importlib
-import tempfile
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-from sqlalchemy.engine import make_url
+from typing import Protocol
 
 from reglab.events import Event
 from reglab.training.plan import Group
-
-if TYPE_CHECKING:
-    from reglab.config import Settings
 
 
 class ExecutorUnavailable(RuntimeError):
@@ -90,43 +82,3 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def shutdown(self) -> None:
         """Stop all work, release workers; the sink hears nothing more afterwards."""
-
-
-def worker_pidfile(database_url: str) -> Path:
-    """Where a server lists its local workers: beside its SQLite file, else in the temp dir
-    under a name drawn from the database URL (one per store, as one server serves a store)."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(str(url.database) + ".workers")
-    digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"reglab-{digest}.workers"
-
-
-def make_executor(settings: Settings) -> Executor:
-    """The executor `settings.executor` names, with a clear error when it cannot be built."""
-    if settings.executor == "local":
-        from reglab.jobs.local import LocalExecutor
-
-        return LocalExecutor(
-            workers=settings.workers,
-            cancel_grace_s=settings.cancel_grace_s,
-            memory_cap_bytes=int(settings.max_group_memory_gb * 1e9),
-            pidfile=worker_pidfile(settings.database_url),
-            nice=settings.worker_nice,
-        )
-    if settings.executor == "ray":
-        try:
-            module = importlib.import_module("reglab.jobs.ray")
-        except ImportError as exc:
-            raise ExecutorUnavailable(
-                f"REGLAB_EXECUTOR=ray needs the Ray executor, which could not be imported ({exc}). "
-                "Install it with `pip install 'reglab[ray]'` or set REGLAB_EXECUTOR=local."
-            ) from exc
-        factory = getattr(module, "make_ray_executor", None)
-        if factory is None:
-            raise ExecutorUnavailable(
-                "reglab.jobs.ray has no make_ray_executor(settings); the Ray executor is missing."
-            )
-        executor: Executor = factory(settings)
-        return executor
-    raise ExecutorUnavailable(f"unknown executor {settings.executor!r}; use 'local' or 'ray'.")

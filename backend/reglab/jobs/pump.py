@@ -67,9 +67,11 @@ class Recorder:
             self.hub.publish(_frames(self.store.record(said)))
         return fresh
 
-    def create_experiment(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
+    def create_experiment(
+        self, *, owner: str, spec: ExperimentSpec, tag: tuple[int, str] | None = None
+    ) -> ExperimentRecord:
         with self.store.write_lock:
-            experiment, logged = self.store.create_experiment(owner=owner, spec=spec)
+            experiment, logged = self.store.create_experiment(owner=owner, spec=spec, tag=tag)
             self.hub.publish(_frames(logged))
         return experiment
 
@@ -119,12 +121,12 @@ class Pump:
         recorder: Recorder,
         on_group_done: Callable[[str, str | None, bool], None],
         on_ingest: Callable[[Event, float], None] | None = None,
-        rewrite: Callable[[str, Event], Event | None] = _as_is,
+        loggable: Callable[[str, Event], Event | None] = _as_is,
     ) -> None:
         self._recorder = recorder
         self._on_group_done = on_group_done
         # What to log of each event: itself, a changed one, or None (stored, not logged).
-        self._rewrite = rewrite
+        self._loggable = loggable
         self.on_ingest = on_ingest  # a probe for the latency benchmark
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="reglab-pump", daemon=True)
@@ -167,7 +169,7 @@ class Pump:
                     events, quiet = [], []
                     self._guard(self._on_group_done, item.group_id, item.error, item.cancelled)
                 elif isinstance(item, _Said):
-                    said = self._rewrite(item.group_id, item.event)
+                    said = self._loggable(item.group_id, item.event)
                     if said is None:
                         quiet.append(item.event)
                     else:
@@ -178,7 +180,7 @@ class Pump:
         """Record a batch, retrying a failed commit (e.g. the database locked past its busy
         timeout): a lost batch would leave a gap in every viewer's curves."""
         if quiet:
-            self._guard(self._recorder.store.rewrite, quiet)
+            self._guard(self._recorder.store.store_quietly, quiet)
         for attempt in range(RETRIES):
             if not events:
                 return

@@ -6,7 +6,8 @@ import asyncio
 import logging
 
 from reglab.config import Settings
-from reglab.jobs.executor import Executor, make_executor
+from reglab.jobs.executor import Executor
+from reglab.jobs.executors import make_executor
 from reglab.jobs.pump import Pump, Recorder
 from reglab.jobs.scheduler import Scheduler
 from reglab.live import Hub
@@ -28,7 +29,7 @@ class Runtime:
             store=self.store, recorder=self.recorder, executor=self.executor, settings=settings
         )
         self.pump = Pump(
-            self.recorder, self.scheduler.on_group_done, rewrite=self.scheduler.rewrite
+            self.recorder, self.scheduler.on_group_done, loggable=self.scheduler.loggable
         )
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:

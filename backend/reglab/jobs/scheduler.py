@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from reglab.config import Settings
-from reglab.errors import Conflict, QuotaExceeded
+from reglab.errors import Conflict, OverLimit, QuotaExceeded
 from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEvent, SummaryEvent
 from reglab.jobs.admission import group_costs, stored_message
 from reglab.jobs.cost import EPOCH_BYTES, human_seconds
@@ -48,6 +48,8 @@ PREEMPTED = (
     "Paused so that other users' runs can start; it trains again from its seeds when a worker "
     "is free, continuing from the last epoch shown."
 )
+# How a run stopped by the time limit's message begins (the class page flags it by this).
+TIME_LIMIT = "Stopped by the time limit"
 # How often the deadline watch looks at the groups in flight (seconds).
 WATCH_S = 0.25
 
@@ -69,6 +71,15 @@ class _Job:
     started: float | None = None  # time.monotonic() when it went to the executor
     preempted: bool = False  # given back for another user's group: queued again when over
     expired: bool = False  # stopped by the time limit
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    """A group as the class page shows it: its runs, and how long it has trained (None: waits)."""
+
+    group_id: str
+    run_ids: tuple[int, ...]
+    seconds: float | None
 
 
 class Scheduler:
@@ -97,6 +108,20 @@ class Scheduler:
         if self.settings.max_running_groups is not None:
             cap = min(cap, self.settings.max_running_groups)
         return cap
+
+    def board(self) -> tuple[list[GroupView], list[GroupView]]:
+        """What trains now (one group a worker slot) and what waits, in queue order."""
+        moment = time.monotonic()
+        with self._lock:
+            flight = [
+                GroupView(j.group_id, tuple(j.group.run_ids), moment - (j.started or moment))
+                for j in self._flight.values()
+            ]
+            pending = [
+                GroupView(j.group_id, tuple(j.group.run_ids), None)
+                for j in sorted(self._pending, key=lambda j: j.order)
+            ]
+        return flight, pending
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -149,15 +174,25 @@ class Scheduler:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def submit(self, *, owner: str, spec: ExperimentSpec) -> ExperimentRecord:
-        """Admit an experiment if it fits the server and the owner's quotas; store and queue it."""
+    def submit(
+        self, *, owner: str, spec: ExperimentSpec, tag: tuple[int, str] | None = None
+    ) -> ExperimentRecord:
+        """Admit an experiment if it fits the server and the owner's quotas; store and queue it.
+        `tag`: (challenge, role) for a challenge's entry or baselines, the only experiments
+        whose data may have a private test split (its numbers are sealed only in them)."""
         runs = [(planned.name, planned.spec) for planned in spec.members()]
+        if tag is None and any(run.data.private_test for _, run in runs):
+            raise OverLimit(
+                "base.data.private_test",
+                "A private test split is a challenge's (its numbers stay hidden until the "
+                "reveal); outside a challenge, leave private_test at 0.",
+            )
         costs = group_costs(runs, self.settings)  # 422 before anything is stored
         # One user's submissions one at a time, so that two cannot both pass a quota; other
         # users' go on beside it (the queue's lock is held only to queue, never over a query).
         with self._owner_lock(owner):
             self._check_quota(owner, runs, sum(c.stored_bytes for c in costs), len(costs))
-            experiment = self.recorder.create_experiment(owner=owner, spec=spec)
+            experiment = self.recorder.create_experiment(owner=owner, spec=spec, tag=tag)
             # Quotas count what was asked for; only runs no identical computation serves train.
             fresh = self.recorder.share(experiment.runs)
             with self._lock:
@@ -211,7 +246,7 @@ class Scheduler:
                 self._settle(job, reason, cancelled=cancelled)
         self.dispatch()
 
-    def rewrite(self, group_id: str, event: Event) -> Event | None:
+    def loggable(self, group_id: str, event: Event) -> Event | None:
         """What to log of an event a group sent (the pump asks for each): the event itself, a
         changed one, or None to store it without logging it (an epoch viewers already saw)."""
         with self._lock:
@@ -372,7 +407,7 @@ class Scheduler:
     def _time_limit_message(self) -> str:
         limit = human_seconds(self.settings.max_group_seconds)
         return (
-            f"Stopped by the time limit: a group may train for {limit} on this server "
+            f"{TIME_LIMIT}: a group may train for {limit} on this server "
             "(REGLAB_MAX_GROUP_SECONDS); the epochs it finished are kept."
         )
 

@@ -1,4 +1,4 @@
-"""How the store connects: an engine, and for SQLite the pragmas that make a shared file safe."""
+"""How the store connects: an engine on a SQLite file, with the pragmas that make it safe."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from sqlalchemy import Engine, create_engine, event
 
 
 def make_engine(url: str) -> Engine:
-    """An engine; for SQLite a file in WAL mode that waits for locks instead of failing."""
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+    """An engine on a SQLite file in WAL mode that waits for locks instead of failing."""
+    if not url.startswith("sqlite:"):
+        raise ValueError(f"{url!r} is not a SQLite URL; reglab's store is one SQLite file.")
     path = url.split(":///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,10 @@
-"""Plain objects the store hands out, so no ORM row ever leaves a transaction."""
+"""Plain objects the store hands out, so no ORM row ever leaves a transaction.
+
+They are also where a challenge's secret is kept: a run of a challenge not yet revealed is
+handed out *sealed*, its private test split's numbers (`SEALED`) withheld, as is its summary
+event in the log, live or replayed. Every reader (routes, exports, the report, the CLI, the
+websocket) gets these records, so none can leak a number by forgetting a check.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,9 @@ SUMMARY_COLUMNS = (
     "sparsity",
     "seconds",
 )
+# A challenge run's numbers on the private test split (its test split), hidden until the reveal.
+SEALED = ("test_loss", "test_acc")
+WITHHELD = "the private test split, until the challenge's reveal"
 METRIC_COLUMNS = (
     "train_loss",
     "val_loss",
@@ -78,6 +87,8 @@ class ExperimentRecord:
     spec: dict[str, Any]
     created_at: datetime
     runs: list[RunRecord] = field(default_factory=list)
+    challenge_id: int | None = None
+    challenge_role: str | None = None
 
     @property
     def status(self) -> str:
@@ -134,12 +145,34 @@ class UserLoad:
     member_epochs: int
 
 
-def run_record(row: tables.Run) -> RunRecord:
+def seal(summary: dict[str, Any]) -> dict[str, Any]:
+    """A summary (a row's, or a summary event's message) without its private numbers."""
+    sealed = {**summary, **dict.fromkeys(SEALED)}
+    sealed["extra"] = {**(summary.get("extra") or {}), "withheld": WITHHELD}
+    return sealed
+
+
+def seal_logged(entry: Logged) -> Logged:
+    """A logged event as a sealed experiment's stream shows it: a summary without its private
+    numbers (the log keeps them, for the replay after the reveal)."""
+    if entry.message.get("type") != "summary":
+        return entry
+    return Logged(entry.seq, entry.experiment_id, seal(entry.message))
+
+
+def run_record(row: tables.Run, *, sealed: bool) -> RunRecord:
+    """The row as a record; `sealed`: its experiment belongs to a challenge not yet revealed.
+
+    Every caller says which, so no new reader can hand out a private number by default
+    (store/repo.py `sealed_experiments` tells; `run_records` does both for a list of rows).
+    """
     summary: dict[str, Any] | None = None
     if row.epochs_run is not None:
         values = {name: getattr(row, name) for name in SUMMARY_COLUMNS}
         summary = join_nonfinite(values, row.nonfinite)
         summary["extra"] = row.summary_extra or {}
+        if sealed:
+            summary = seal(summary)
     return RunRecord(
         id=row.id,
         experiment_id=row.experiment_id,
@@ -161,7 +194,9 @@ def run_record(row: tables.Run) -> RunRecord:
     )
 
 
-def experiment_record(row: tables.Experiment, runs: list[tables.Run]) -> ExperimentRecord:
+def experiment_record(
+    row: tables.Experiment, runs: list[tables.Run], sealed: bool = False
+) -> ExperimentRecord:
     return ExperimentRecord(
         id=row.id,
         name=row.name,
@@ -170,7 +205,9 @@ def experiment_record(row: tables.Experiment, runs: list[tables.Run]) -> Experim
         owner=row.owner,
         spec=row.spec,
         created_at=utc(row.created_at) or row.created_at,
-        runs=[run_record(r) for r in runs],
+        runs=[run_record(r, sealed=sealed) for r in runs],
+        challenge_id=row.challenge_id,
+        challenge_role=row.challenge_role,
     )
 
 

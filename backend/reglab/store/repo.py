@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from reglab.store.apply import (
     now,
     snapshot_text,
 )
+from reglab.store.challenges import ChallengeQueries
 from reglab.store.codec import join_nonfinite, wire_json
 from reglab.store.engine import make_engine
 from reglab.store.records import (
@@ -59,6 +60,7 @@ from reglab.store.records import (
     experiment_record,
     metric_row,
     run_record,
+    seal_logged,
 )
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -153,14 +155,37 @@ def _log_of(experiment_id: int, holders: Iterable[int]) -> ColumnElement[bool]:
     return or_(own, log.run_id.in_(held) & log.type.in_(NUMBERS))
 
 
+def sealed_experiments(s: Session, experiment_ids: Iterable[int]) -> set[int]:
+    """Of these experiments, those of a challenge not yet revealed: their records are handed
+    out sealed (store/records.py), this being the one test every reader passes."""
+    ids = set(experiment_ids)
+    if not ids:
+        return set()
+    e, c = tables.Experiment, tables.Challenge
+    return set(
+        s.scalars(
+            select(e.id)
+            .join(c, c.id == e.challenge_id)
+            .where(e.id.in_(ids), c.revealed_at.is_(None))
+        )
+    )
+
+
+def run_records(s: Session, rows: Sequence[tables.Run]) -> list[RunRecord]:
+    """These rows as records, each sealed when its experiment is a challenge's, unrevealed."""
+    sealed = sealed_experiments(s, {r.experiment_id for r in rows})
+    return [run_record(r, sealed=r.experiment_id in sealed) for r in rows]
+
+
 def _cursor(s: Session, experiment_id: int, holders: Iterable[int]) -> int:
     """The last event an experiment's stream shows (0 before its first)."""
     seq = s.scalar(select(func.max(tables.EventLog.seq)).where(_log_of(experiment_id, holders)))
     return int(seq or 0)
 
 
-class Store:
-    """The database behind reglab: experiments, runs, their metrics, snapshots and event log."""
+class Store(ChallengeQueries):
+    """The database behind reglab: experiments, runs, their metrics, snapshots and event log
+    (and challenges, store/challenges.py)."""
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
@@ -186,12 +211,18 @@ class Store:
         with self._sessions() as session, session.begin():
             yield session
 
+    def transaction(self) -> AbstractContextManager[Session]:
+        """One transaction, for the store's modules beside this one (store/classroom.py,
+        store/polls.py): their queries live there, this class's stay here."""
+        return self._tx()
+
     # -- experiments -------------------------------------------------------------------------
 
     def create_experiment(
-        self, *, owner: str, spec: ExperimentSpec
+        self, *, owner: str, spec: ExperimentSpec, tag: tuple[int, str] | None = None
     ) -> tuple[ExperimentRecord, list[Logged]]:
-        """Store an experiment and its runs, all queued; returns it and the queued events."""
+        """Store an experiment and its runs, all queued; returns it and the queued events.
+        `tag`: (challenge, role) when it is a challenge's entry or baselines."""
         moment = now()
         with self.write_lock, self._tx() as s:
             row = tables.Experiment(
@@ -201,6 +232,8 @@ class Store:
                 owner=owner,
                 spec=spec.model_dump(mode="json"),
                 created_at=moment,
+                challenge_id=None if tag is None else tag[0],
+                challenge_role=None if tag is None else tag[1],
             )
             s.add(row)
             s.flush()
@@ -223,7 +256,7 @@ class Store:
             s.add_all(runs)
             s.flush()
             logged = self._log(s, [(row.id, StatusEvent(r.id, RunStatus.QUEUED)) for r in runs])
-            return experiment_record(row, runs), logged
+            return experiment_record(row, runs, tag is not None), logged
 
     def get_experiment(self, experiment_id: int) -> ExperimentRecord:
         with self._tx() as s:
@@ -235,7 +268,7 @@ class Store:
                 .where(tables.Run.experiment_id == experiment_id)
                 .order_by(tables.Run.position)
             ).all()
-            return experiment_record(row, list(runs))
+            return experiment_record(row, list(runs), bool(sealed_experiments(s, [row.id])))
 
     def list_experiments(
         self, *, owner: str | None, lesson: str | None, offset: int, limit: int
@@ -262,7 +295,8 @@ class Store:
                 .order_by(tables.Run.position)
             ):
                 runs[run.experiment_id].append(run)
-            return [experiment_record(r, runs[r.id]) for r in rows], int(total or 0)
+            sealed = sealed_experiments(s, runs)
+            return [experiment_record(r, runs[r.id], r.id in sealed) for r in rows], int(total or 0)
 
     def delete_experiment(self, experiment_id: int) -> dict[int, int]:
         """Delete an experiment and all it recorded. Runs of other experiments sharing the
@@ -353,13 +387,17 @@ class Store:
             row = s.get(tables.Run, run_id)
             if row is None:
                 raise NotFound(f"There is no run {run_id}.")
-            return run_record(row)
+            return run_record(row, sealed=bool(sealed_experiments(s, [row.experiment_id])))
 
     def find_finished(self, fingerprints: Iterable[str]) -> dict[str, RunRecord]:
         """For each of these computations that a run trained to its end, that run: the newest
         that computed it itself (the page links to it), else the newest copy. A whole submission
         in two queries: two per run (this and the served run's reread) were a third of what a
-        class of 40 submitting one lesson cost the server (profiled)."""
+        class of 40 submitting one lesson cost the server (profiled).
+
+        Unsealed: the one reader whose records go to no client. Their summaries are copied
+        to the runs they serve (jobs/sharing.py), whose records are sealed in turn; a private
+        split (data.private_test) exists only in challenges (jobs/scheduler.py)."""
         wanted = sorted(set(fingerprints))
         if not wanted:
             return {}
@@ -378,7 +416,11 @@ class Store:
             # In ascending preference: the last id of a fingerprint is the one to serve.
             best = {fingerprint: run_id for fingerprint, run_id in candidates}
             rows = s.scalars(select(run).where(run.id.in_(list(best.values())))).all()
-            return {row.fingerprint: run_record(row) for row in rows if row.fingerprint}
+            # Unsealed on purpose: sharing copies these numbers into another run's row, whose own
+            # records are sealed in turn when it is a challenge's (no other run computes one).
+            return {
+                row.fingerprint: run_record(row, sealed=False) for row in rows if row.fingerprint
+            }
 
     def mark_shared(self, pointers: dict[int, int | None]) -> None:
         """Note for each run whose rows hold its numbers: {run: holder, or None for its own}.
@@ -412,7 +454,7 @@ class Store:
             rows = s.scalars(
                 select(tables.Run).where(*where).order_by(tables.Run.id).offset(offset).limit(limit)
             ).all()
-            return [run_record(r) for r in rows], int(total or 0)
+            return run_records(s, rows), int(total or 0)
 
     def user_load(self, owner: str) -> UserLoad:
         with self._tx() as s:
@@ -431,7 +473,7 @@ class Store:
             rows = s.scalars(
                 select(tables.Run).where(tables.Run.status.in_(UNFINISHED)).order_by(tables.Run.id)
             ).all()
-            return [run_record(r) for r in rows]
+            return run_records(s, rows)
 
     def statuses(self, run_ids: Sequence[int]) -> dict[int, str]:
         """The status of each of these runs that exists."""
@@ -472,7 +514,7 @@ class Store:
             )
             return int(snapshots or 0) + int(epochs or 0) * per_epoch
 
-    def rewrite(self, events: Sequence[Event]) -> None:
+    def store_quietly(self, events: Sequence[Event]) -> None:
         """Store epochs and snapshots again without logging them: a run retrained from its
         seeds after a restart rewrites, with the same numbers, what viewers already saw."""
         numbers = [e for e in events if isinstance(e, EpochEvent | SnapshotEvent)]
@@ -612,7 +654,14 @@ class Store:
                     apply_summary(runs[ev.run_id], ev)
                 kept.append((experiment_id, ev))
             numbers = [ev for _, ev in kept if isinstance(ev, EpochEvent | SnapshotEvent)]
-            return self._log(s, kept, _write_numbers(s, numbers))
+            logged = self._log(s, kept, _write_numbers(s, numbers))
+            # The live frames of a sealed experiment's summaries go out without their private
+            # numbers; the log keeps them whole, for the replay after the reveal.
+            summed = {e for e, ev in kept if isinstance(ev, SummaryEvent)}
+            sealed = sealed_experiments(s, summed)
+            if not sealed:
+                return logged
+            return [seal_logged(m) if m.experiment_id in sealed else m for m in logged]
 
     def replay(self, experiment_id: int, *, after: int, limit: int = 500) -> list[Logged]:
         """Logged events of one experiment with cursor > `after`, oldest first.
@@ -661,6 +710,10 @@ class Store:
                 message["cursor"] = entry.seq
                 message["experiment_id"] = experiment_id
                 out.append(Logged(entry.seq, experiment_id, message))
+            # Asked only of a page holding a summary (most pages are epochs and snapshots).
+            summed = any(m.message.get("type") == "summary" for m in out)
+            if summed and sealed_experiments(s, [experiment_id]):
+                return [seal_logged(m) for m in out]
             return out
 
     def _log(

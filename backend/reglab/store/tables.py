@@ -1,4 +1,5 @@
-"""The store's tables (SQLAlchemy 2.0): experiments, runs, epoch metrics, snapshots, event log."""
+"""The store's tables (SQLAlchemy 2.0): experiments, runs, epoch metrics, snapshots, event log,
+identities and challenges."""
 
 from __future__ import annotations
 
@@ -23,6 +24,34 @@ class Experiment(Base):
     owner: Mapped[str] = mapped_column(String(40), index=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The challenge this experiment is an entry or the baselines of; NULL for any other.
+    # (No foreign key: SQLite adds one only by copying the table, and challenges stay.)
+    challenge_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    challenge_role: Mapped[str | None] = mapped_column(String(20))  # "entry" | "baselines"
+
+
+class Challenge(Base):
+    """A teacher's task: a fixed base, the fields students may change, and the budget. Its
+    board is never stored: it is worked out from its experiments' runs (reglab/board.py)."""
+
+    __tablename__ = "challenge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lesson: Mapped[str | None] = mapped_column(String(80))
+    owner: Mapped[str] = mapped_column(String(40))
+    base: Mapped[dict[str, Any]] = mapped_column(JSON)  # a RunSpec, its data with both tests
+    open: Mapped[list[Any]] = mapped_column(JSON)  # dotted RunSpec paths students may change
+    repeats: Mapped[int] = mapped_column(Integer)
+    max_entries: Mapped[int] = mapped_column(Integer)
+    max_epochs: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(20))  # "accuracy" | "loss"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # NULL until the reveal: until then no record the store hands out carries a number of
+    # the private test split (store/repo.py seals them).
+    revealed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Run(Base):
@@ -114,6 +143,7 @@ class EventLog(Base):
     # AUTOINCREMENT: a seq is never reused, even after the newest events are deleted.
     __table_args__ = (
         Index("ix_event_log_experiment_seq", "experiment_id", "seq"),
+        Index("ix_event_log_experiment_type_seq", "experiment_id", "type", "seq"),
         {"sqlite_autoincrement": True},
     )
 
@@ -125,4 +155,33 @@ class Identity(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Poll(Base):
+    """A question over one lesson's experiment; `outcome` is set once its runs decide it."""
+
+    __tablename__ = "poll"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lesson: Mapped[str] = mapped_column(String(80))
+    question: Mapped[str] = mapped_column(String(40))
+    choices: Mapped[list[str]] = mapped_column(JSON)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the experiment start launches
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    experiment_id: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PollAnswer(Base):
+    """One student's answer to a poll: a secret from the others until the poll's outcome."""
+
+    __tablename__ = "poll_answer"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("poll.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -18,6 +18,10 @@ Conventions, per kind:
 
 `label_noise` flips that share of the *training* labels (classification only; never val or test):
 binary labels to the other class, multiclass labels to a random other class.
+
+A challenge's data (reglab/challenges.py) has four splits: `public_test` points more are drawn as
+a public test split, and `private_test`, when set, is the size of the test split (its private
+one). With both 0 a spec draws exactly what it drew before they existed.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class Dataset:
     y_val: Tensor
     x_test: Tensor
     y_test: Tensor
+    x_public: Tensor  # a challenge's public test split; no rows when the spec asks for none
+    y_public: Tensor
     task: Task
     n_inputs: int
     n_outputs: int
@@ -62,8 +68,11 @@ class Dataset:
 
 
 def split_sizes(spec: DataSpec) -> tuple[int, int, int]:
-    """(train, val, test) counts: val and test are their fractions of the whole."""
+    """(train, val, test) counts: val and test are their fractions of the whole, but a
+    challenge's test split (`private_test`) has the size it names."""
     total = round(spec.n_train / (1 - spec.val_fraction - spec.test_fraction))
+    if spec.private_test:
+        return spec.n_train, round(total * spec.val_fraction), spec.private_test
     if spec.kind == "digits" and total > DIGITS_AVAILABLE:
         total = DIGITS_AVAILABLE
         n_val = round(total * spec.val_fraction)
@@ -76,11 +85,11 @@ def make_dataset(spec: DataSpec) -> Dataset:
     """Generate, split, corrupt the training labels, and standardize the data set `spec` names."""
     rng = np.random.default_rng(spec.seed)
     n_train, n_val, n_test = split_sizes(spec)
-    n = n_train + n_val + n_test
+    n = n_train + n_val + n_test + spec.public_test
     x, y, n_classes = _generate(spec, n, rng)
 
     order = rng.permutation(n)
-    parts = np.split(order, [n_train, n_train + n_val])
+    parts = np.split(order, [n_train, n_train + n_val, n_train + n_val + n_test])
     xs = [x[idx] for idx in parts]
     ys = [y[idx] for idx in parts]
     task = spec.task
@@ -108,6 +117,8 @@ def make_dataset(spec: DataSpec) -> Dataset:
         y_val=y_t[1],
         x_test=x_t[2],
         y_test=y_t[2],
+        x_public=x_t[3],
+        y_public=y_t[3],
         task=task,
         n_inputs=x.shape[1],
         n_outputs=n_classes if task == "multiclass" else 1,

@@ -387,6 +387,7 @@ class Lockstep:
         # One evaluation of all K serves every member that ends now.
         d, net = self.data, self.net
         test = evaluate(net, d.x_test, d.y_test) if d.x_test.shape[0] > 0 else None
+        public = evaluate(net, d.x_public, d.y_public) if d.x_public.shape[0] > 0 else None
         initial = None
         if any(self.last[k] is None for k, _, _ in ending):
             initial = (evaluate(net, d.x_train, d.y_train)[0], evaluate(net, d.x_val, d.y_val)[0])
@@ -396,7 +397,10 @@ class Lockstep:
             # A diverged run says in which epoch it blew up; the others, their last full epoch.
             at = self.epochs_done[k] + 1 if status == "diverged" else self.epochs_done[k]
             out.append(StatusEvent(run_id, status, message, epoch=at))
-            out.append(self._summary(k, status, restored[k], test, initial))
+            summary = self._summary(k, status, restored[k], test, initial)
+            if public is not None:  # a challenge's board scores the public test split
+                summary.extra.update(_public_scores(public, k))
+            out.append(summary)
         return out
 
     def _summary(
@@ -439,6 +443,17 @@ class Lockstep:
                 "trace": self.traces[k].numbers(int(self.stopper.best_epoch[k])),
             },
         )
+
+
+def _public_scores(public: tuple[Tensor, Tensor | None], k: int) -> dict[str, float | None]:
+    """Member k's loss and accuracy on a challenge's public test split; a non-finite number
+    (JSON has none) is None, a score the board does not count."""
+    loss = float(public[0][k])
+    acc = float(public[1][k]) if public[1] is not None else None
+    return {
+        "public_loss": loss if math.isfinite(loss) else None,
+        "public_acc": acc if acc is not None and math.isfinite(acc) else None,
+    }
 
 
 def _diverged_message(epoch: int, bad: str, spec: RunSpec) -> str:

@@ -65,19 +65,3 @@ def split(group: Group, parts: int) -> list[Group]:
             start = end
     order = {m.run_id: i for i, m in enumerate(group.members)}
     return [Group(tuple(sorted(b, key=lambda m: order[m.run_id]))) for b in bins if b]
-
-
-def merge(groups: Sequence[Group], cap: int) -> list[Group]:
-    """Groups that could share a batch joined into groups of at most `cap` members, in
-    first-seen order; a group already larger than `cap` is left as it is."""
-    out: list[Group] = []
-    open_by_key: dict[tuple[object, ...], int] = {}
-    for group in groups:
-        key = group.members[0].spec.group_key()
-        at = open_by_key.get(key)
-        if at is not None and len(out[at].members) + len(group.members) <= cap:
-            out[at] = Group(out[at].members + group.members)
-            continue
-        out.append(group)
-        open_by_key[key] = len(out) - 1
-    return out

@@ -21,7 +21,7 @@ def _per_member(h: Tensor, w: Tensor) -> Tensor:
 def add_penalty_grads(weights: Sequence[Tensor], *, l1: Tensor, l2: Tensor) -> None:
     """Add the penalties' gradients to w.grad in place: λ1·sign(w) + λ2·w.
 
-    That is ∂/∂w of λ1·Σ|w| + λ2·½Σw², the penalty penalty_value reports.
+    That is ∂/∂w of λ1·Σ|w| + λ2·½Σw² (tests/unit/test_regularize.py holds it to autograd).
 
     sign(0) = 0, as the lecture takes it. Give λ1 = 0 for members that use the proximal step.
     """
@@ -34,18 +34,6 @@ def add_penalty_grads(weights: Sequence[Tensor], *, l1: Tensor, l2: Tensor) -> N
             w.grad.addcmul_(w, _per_member(l2, w))
         if use_l1:
             w.grad.addcmul_(torch.sign(w), _per_member(l1, w))
-
-
-def penalty_value(weights: Sequence[Tensor], *, l1: Tensor, l2: Tensor) -> Tensor:
-    """Each member's penalty λ1·Σ|w| + λ2·½Σw² over all its weights: a (K,) tensor.
-
-    Differentiable; call it under torch.no_grad() when it is only reported.
-    """
-    total = torch.zeros_like(l1)
-    for w in weights:
-        flat = w.reshape(w.shape[0], -1)
-        total += l1 * flat.abs().sum(dim=1) + l2 * 0.5 * flat.square().sum(dim=1)
-    return total
 
 
 @torch.no_grad()

@@ -1,0 +1,95 @@
+"""WS /ws/challenges/{id}?since=CURSOR&status=S: a challenge's board, again each time it changes.
+
+A board is derived (reglab/board.py), not logged, so its stream is not a list of events: each
+message is the whole board as of a cursor, {"type": "board", "cursor", "status", "board"}. The
+cursor is the newest status or summary event of any of the challenge's experiments (what moves
+the board; epochs do not); a close or reveal, which logs no event, changes `status`. On
+connecting, the board as it stands is sent unless the client's `since` and `status` say it has
+it already (a reconnect after a drop); then it is sent again whenever the two change. The store
+is asked every POLL_S (one indexed max() query), and a changed board is worked out once for all
+its watchers.
+
+The stream counts against the same caps as an experiment's (per student, per nameless address,
+in all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from reglab.api.challenges import board_at
+from reglab.api.stream import (
+    INVALID_CLOSE_CODE,
+    NOT_FOUND_CLOSE_CODE,
+    _close,
+    _Deaf,
+    _readers,
+    _send,
+    _until_closed,
+    _whole,
+    admit_stream,
+    release_stream,
+)
+from reglab.errors import NotFound
+from reglab.jobs.runtime import Runtime
+from reglab.live import RESUME_CLOSE_CODE, RESUME_REASON
+from reglab.store.codec import wire_json
+
+router = APIRouter(tags=["stream"])
+POLL_S = 1.0  # a board a second behind is live enough for a class watching entries finish
+
+
+def _board_text(runtime: Runtime, topic: int, now: tuple[int, str]) -> tuple[tuple[int, str], str]:
+    """The board message, given the board cursor now, and the cursor it was worked out at (the
+    board itself is shared by every watcher and reader: api/challenges.board_at)."""
+    at, found = board_at(runtime, topic, now)
+    return at, wire_json({"type": "board", "cursor": at[0], "status": at[1], "board": found})[1]
+
+
+@router.websocket("/ws/challenges/{challenge_id}")
+async def stream_board(
+    websocket: WebSocket, challenge_id: str, since: str = "0", status: str = ""
+) -> None:
+    """The challenge's board now (unless the client has it: since and status), then again
+    whenever it changes."""
+    runtime: Runtime = websocket.app.state.runtime
+    timeout = runtime.settings.ws_send_timeout_s
+    await websocket.accept()
+    try:
+        topic = _whole(challenge_id, "the challenge id", 1)
+        seen = (_whole(since, "since", 0), status)
+    except ValueError as exc:
+        await _close(websocket, INVALID_CLOSE_CODE, str(exc), timeout)
+        return
+    key = await admit_stream(websocket, runtime)
+    if key is None:
+        return
+    closed = asyncio.create_task(_until_closed(websocket))
+    readers = _readers(websocket)
+    try:
+        while not closed.done():
+            try:
+                now = await anyio.to_thread.run_sync(
+                    runtime.store.board_cursor, topic, limiter=readers
+                )
+            except NotFound as exc:
+                await _close(websocket, NOT_FOUND_CLOSE_CODE, str(exc), timeout)
+                return
+            if now != seen:
+                at, text = await anyio.to_thread.run_sync(
+                    _board_text, runtime, topic, now, limiter=readers
+                )
+                if at != seen:  # a board a moment behind `now` is sent once; the rest follows
+                    await _send(websocket, text, timeout)
+                    seen = at
+            await asyncio.wait({closed}, timeout=POLL_S)
+    except _Deaf:
+        await _close(websocket, RESUME_CLOSE_CODE, RESUME_REASON, 1.0)
+    except (WebSocketDisconnect, RuntimeError):
+        return  # the client left mid-send
+    finally:
+        closed.cancel()
+        release_stream(websocket, key)

@@ -1,0 +1,170 @@
+"""/api/challenges: a teacher sets a challenge, students enter it, the board, close and reveal."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response, status
+
+from reglab import board, challenges
+from reglab.api.deps import (
+    ADMIN_HEADER,
+    MAX_STORED_INT,
+    USER_HEADER,
+    Caller,
+    CallerDep,
+    RuntimeDep,
+    submitting,
+)
+from reglab.api.schemas import ChallengeRead, ExperimentRead
+from reglab.errors import Forbidden, Unauthorized
+from reglab.jobs.runtime import Runtime
+from reglab.store.challenges import ChallengeRecord
+
+router = APIRouter(prefix="/api/challenges", tags=["challenges"])
+ChallengeId = Annotated[int, Path(ge=1, le=MAX_STORED_INT, description="A challenge's id.")]
+
+
+def _read(challenge: ChallengeRecord, runtime: Runtime, caller: Caller | None) -> ChallengeRead:
+    left = None
+    if caller is not None and caller.name != "anonymous":
+        used = runtime.store.count_entries(challenge.id, caller.name)
+        left = challenges.entries_left(challenge, used)
+    fields = {
+        name: getattr(challenge, name)
+        for name in ChallengeRead.model_fields
+        if hasattr(challenge, name)
+    }
+    data = challenge.base["data"]
+    return ChallengeRead(
+        **fields,
+        public_test=data["public_test"],
+        private_test=data["private_test"],
+        entries_left=left,
+    )
+
+
+def _admin(caller: Caller, runtime: Runtime, action: str) -> None:
+    if not runtime.settings.admin_token:
+        raise Forbidden(
+            "This server has no admin token; set REGLAB_ADMIN_TOKEN and restart to use it."
+        )
+    if not caller.admin:
+        raise Forbidden(
+            f"Only the teacher may {action} a challenge: send the admin token in {ADMIN_HEADER}."
+        )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ChallengeRead)
+def create_challenge(
+    body: challenges.ChallengeCreate, caller: CallerDep, runtime: RuntimeDep
+) -> Any:
+    """Set a challenge (admin token): the server trains its baselines at once."""
+    _admin(caller, runtime, "create")
+    return _read(challenges.create(runtime, body=body, owner=caller.name), runtime, None)
+
+
+@router.get("", response_model=list[ChallengeRead])
+def list_challenges(runtime: RuntimeDep) -> Any:
+    """Every challenge, newest first."""
+    return [_read(c, runtime, None) for c in runtime.store.list_challenges()]
+
+
+@router.get("/{challenge_id}", response_model=ChallengeRead)
+def read_challenge(challenge_id: ChallengeId, caller: CallerDep, runtime: RuntimeDep) -> Any:
+    """One challenge, with the entries the caller (by name) has left."""
+    return _read(runtime.store.get_challenge(challenge_id), runtime, caller)
+
+
+@router.post(
+    "/{challenge_id}/entries", status_code=status.HTTP_201_CREATED, response_model=ExperimentRead
+)
+def submit_entry(
+    challenge_id: ChallengeId,
+    entry: challenges.EntryCreate,
+    caller: CallerDep,
+    runtime: RuntimeDep,
+    request: Request,
+    response: Response,
+) -> Any:
+    """Enter the challenge: the base with the open fields the override changes, trained on
+    the challenge's R seeds. A name's first use binds it, as for any submission."""
+    if caller.name == "anonymous":
+        raise Unauthorized(
+            f"An entry is scored under its student's name: choose a name ({USER_HEADER}) first."
+        )
+    runtime.store.get_challenge(challenge_id)  # 404 before a name is bound
+    with submitting(caller, runtime, request, response) as owner:
+        return challenges.enter(runtime, challenge_id=challenge_id, entry=entry, owner=owner)
+
+
+@router.get("/{challenge_id}/leaderboard")
+def read_leaderboard(challenge_id: ChallengeId, runtime: RuntimeDep) -> dict[str, Any]:
+    """The board, worked out now from the runs of the baselines and entries."""
+    return leaderboard_of(runtime, challenge_id)
+
+
+# The last board worked out per (store, challenge), with the cursor it was worked out at and
+# when. While a class trains, an entry's run ends every fraction of a second and 60 pages read
+# the board: each change of cursor would be one more computation (31-78 ms for 180 entries),
+# most of them read by nobody. So a board at most BOARD_STALE_S old is served while only the
+# cursor moved, one computation runs at a time per board, and a change of the challenge's
+# status (closed, revealed) is always worked out at once.
+BOARD_STALE_S = 1.0
+_boards: dict[tuple[int, int], tuple[tuple[int, str], float, dict[str, Any]]] = {}
+_computing: dict[tuple[int, int], threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def leaderboard_of(runtime: Runtime, challenge_id: int) -> dict[str, Any]:
+    """The board as the store's runs add up to now (at most BOARD_STALE_S behind them)."""
+    return board_at(runtime, challenge_id, runtime.store.board_cursor(challenge_id))[1]
+
+
+def board_at(
+    runtime: Runtime, challenge_id: int, cursor: tuple[int, str]
+) -> tuple[tuple[int, str], dict[str, Any]]:
+    """(the cursor it was worked out at, the board), given the challenge's board cursor now."""
+    key = (id(runtime.store), challenge_id)
+
+    def fresh_enough() -> tuple[tuple[int, str], dict[str, Any]] | None:
+        cached = _boards.get(key)
+        if cached is None:
+            return None
+        at, made, found = cached
+        if at == cursor or (at[1] == cursor[1] and time.monotonic() - made < BOARD_STALE_S):
+            return at, found
+        return None
+
+    if (served := fresh_enough()) is not None:
+        return served
+    with _guard:
+        lock = _computing.setdefault(key, threading.Lock())
+    with lock:  # one computation per board; those who waited take its result
+        if (served := fresh_enough()) is not None:
+            return served
+        challenge, experiments = runtime.store.challenge_with_experiments(challenge_id)
+        used: dict[str, int] = {}
+        for e in experiments:
+            if e.challenge_role == challenges.ENTRY:
+                used[e.owner] = used.get(e.owner, 0) + 1
+        found = board.leaderboard(challenge, experiments, used)
+        # The cursor read before the records: a change between the two is worked out next time.
+        _boards[key] = (cursor, time.monotonic(), found)
+        return cursor, found
+
+
+@router.post("/{challenge_id}/close", response_model=ChallengeRead)
+def close_challenge(challenge_id: ChallengeId, caller: CallerDep, runtime: RuntimeDep) -> Any:
+    """Take no more entries (admin token); those queued still train."""
+    _admin(caller, runtime, "close")
+    return _read(runtime.store.mark_challenge(challenge_id, "closed_at"), runtime, None)
+
+
+@router.post("/{challenge_id}/reveal", response_model=ChallengeRead)
+def reveal_challenge(challenge_id: ChallengeId, caller: CallerDep, runtime: RuntimeDep) -> Any:
+    """Show the private test split's numbers (admin token); closes the challenge too."""
+    _admin(caller, runtime, "reveal")
+    return _read(runtime.store.mark_challenge(challenge_id, "revealed_at"), runtime, None)
