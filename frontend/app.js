@@ -1,8 +1,9 @@
 // The page's one state object and its router: views read and write `state`, nothing else is global.
 
 import { api, ApiError, currentUser, setUser } from "./api.js";
-import { drawStats } from "./charts.js";
+import { drawStats, setChartLanguage } from "./charts.js";
 import { clear, h } from "./dom.js";
+import { LANGUAGES, initialLanguage, language, t, translateStatic, useLanguage } from "./i18n.js";
 import { setFinalStatuses } from "./views/experiment-model.js";
 import * as lessonsView from "./views/lessons.js";
 import * as formView from "./views/form.js";
@@ -103,7 +104,7 @@ async function route() {
   } catch (err) {
     if (here.signal.aborted) return;
     console.error(err);
-    clear(root).appendChild(h("div", { class: "panel error-panel" }, h("h2", {}, "Something went wrong"), h("p", {}, err.message || String(err))));
+    clear(root).appendChild(h("div", { class: "panel error-panel" }, h("h2", {}, t("app.error.title")), h("p", {}, err.message || String(err))));
   }
 }
 
@@ -177,7 +178,7 @@ async function confirmUser() {
 }
 
 function showUser() {
-  document.getElementById("user-name").textContent = state.user ? state.user : "Set your name";
+  document.getElementById("user-name").textContent = state.user ? state.user : t("app.user.unset");
 }
 
 function applyLargeType() {
@@ -212,6 +213,36 @@ document.getElementById("user-button").addEventListener("click", () => {
   ensureUser();
 });
 
+/** The header's language switch: the page redraws in the new language, its state and address kept. */
+async function switchLanguage(lang) {
+  try {
+    await useLanguage(lang, { remember: true });
+  } catch (err) {
+    toast(err.message, "error"); // the page stays in the language it had
+    showLanguage();
+    return;
+  }
+  showLanguage();
+  route(); // views draw from `state` and the address (the form's setup is in it): nothing is lost
+}
+
+function showLanguage() {
+  setChartLanguage(language());
+  translateStatic();
+  showUser();
+  const select = document.getElementById("language");
+  if (!select.options.length) {
+    for (const [code, name] of Object.entries(LANGUAGES)) select.appendChild(h("option", { value: code, lang: code }, name));
+  }
+  select.value = language();
+}
+
+document.getElementById("language").addEventListener("change", (e) => switchLanguage(e.target.value));
+
+// The catalog comes before the first view: every word the page draws is read from it. Should the
+// chosen one not load, English; should that fail too, the page shows its keys rather than nothing.
+await useLanguage(initialLanguage()).catch(() => useLanguage("en")).catch((err) => console.error(err));
+showLanguage();
 window.addEventListener("hashchange", route);
 applyLargeType();
 applyProjector();

@@ -1,5 +1,6 @@
 // Small Plotly wrappers drawn in the frames the scheduler gives them; growing lines are in livechart.js.
 
+import { msg, t } from "./i18n.js";
 import { FrameScheduler, screenObserver } from "./scheduler.js";
 
 const Plotly = window.Plotly;
@@ -31,11 +32,54 @@ export const CONFIG = {
   modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toggleSpikelines"],
 };
 
+// Plotly's own words (modebar titles, its double-click hint), as it writes them → the catalog's
+// key: the committed bundle holds no Chinese locale, so each language registers its own.
+const PLOTLY_WORDS = {
+  Zoom: msg("plotly.zoom"),
+  Pan: msg("plotly.pan"),
+  "Zoom in": msg("plotly.zoomIn"),
+  "Zoom out": msg("plotly.zoomOut"),
+  Autoscale: msg("plotly.autoscale"),
+  "Reset axes": msg("plotly.resetAxes"),
+  "Download plot as a PNG": msg("plotly.download"),
+  "Download plot": msg("plotly.download"),
+  "Box Select": msg("plotly.boxSelect"),
+  "Lasso Select": msg("plotly.lassoSelect"),
+  "Show closest data on hover": msg("plotly.hoverClosest"),
+  "Compare data on hover": msg("plotly.hoverCompare"),
+  "Toggle show closest data on hover": msg("plotly.hoverClosest"),
+  "Toggle Spike Lines": msg("plotly.spikeLines"),
+  "Double-click to zoom back out": msg("plotly.zoomBack"),
+  "Double-click on legend to isolate one trace": msg("plotly.isolate"),
+  "Taking snapshot - this may take a few seconds": msg("plotly.snapshot"),
+  "Snapshot succeeded": msg("plotly.snapshotDone"),
+  "Sorry, there was a problem downloading your image!": msg("plotly.snapshotFailed"),
+};
+
+/** Plotly speaks `lang` in the charts drawn from now on (its modebar, its hints). */
+export function setChartLanguage(lang) {
+  if (lang !== "en" && Plotly) {
+    const dictionary = Object.fromEntries(Object.entries(PLOTLY_WORDS).map(([english, key]) => [english, t(key)]));
+    Plotly.register({ moduleType: "locale", name: lang, dictionary });
+  }
+  CONFIG.locale = lang;
+  fontFamily = FONTS[lang] || FONTS.en;
+}
+
+// The charts' SVG text takes no CSS: each script's system fonts named here (style.css's stacks).
+const LATIN = "system-ui, -apple-system, Segoe UI, Roboto";
+const FONTS = {
+  en: `${LATIN}, sans-serif`,
+  "zh-TW": `${LATIN}, PingFang TC, Microsoft JhengHei, Noto Sans CJK TC, Noto Sans TC, sans-serif`,
+  "zh-CN": `${LATIN}, PingFang SC, Microsoft YaHei, Noto Sans CJK SC, Noto Sans SC, sans-serif`,
+};
+let fontFamily = FONTS.en;
+
 export function chartLayout(title, extra = {}) {
   const size = fontSize();
   return {
     title: { text: title, x: 0.01, xanchor: "left", font: { size: size + 3 } },
-    font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size, color: "#1f2933" },
+    font: { family: fontFamily, size, color: "#1f2933" },
     margin: { l: Math.round(5 * size), r: 14, t: 40 + size, b: Math.round(3.6 * size) },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "#ffffff",
@@ -67,9 +111,9 @@ export class LayerBars {
   }
 
   layout() {
-    return chartLayout("Gradient norm per layer (latest epoch)", {
+    return chartLayout(t("chart.grads.title"), {
       barmode: "group",
-      xaxis: axis("layer (input → output)"),
+      xaxis: axis(t("chart.grads.x")),
       yaxis: axis("‖∂L/∂W‖", { type: "log", dtick: 1, exponentformat: "power" }),
       hovermode: "closest",
     });
@@ -81,7 +125,7 @@ export class LayerBars {
       return {
         type: "bar",
         name: run.name,
-        x: g.map((_, i) => `layer ${i + 1}`),
+        x: g.map((_, i) => t("chart.layer", { n: i + 1 })),
         y: g,
         marker: { color: run.color },
         hovertemplate: `${run.name}<br>%{x}: %{y:.3g}<extra></extra>`,
@@ -165,16 +209,16 @@ export class CurveOverlay {
     const dots = (pts, name, marker) => pts && traces.push({ type: "scatter", mode: "markers", name, x: pts.x1, y: pts.y, marker,
       hovertemplate: `x %{x:.3g}, y %{y:.3g}<extra>${name}</extra>` });
     if (points) {
-      dots(points.train, "training data", { color: "#7b8794", size: 6 });
-      dots(points.val, "validation data", { color: "#ffffff", size: 6, line: { color: "#52606d", width: 1.5 } });
+      dots(points.train, t("chart.curve.train"), { color: "#7b8794", size: 6 });
+      dots(points.val, t("chart.curve.val"), { color: "#ffffff", size: 6, line: { color: "#52606d", width: 1.5 } });
     }
     for (const run of this.runs) {
       const snap = this.data.get(run.id);
       if (!snap) continue;
-      traces.push({ type: "scatter", mode: "lines", name: `${run.name} (epoch ${snap.epoch})`, x: snap.data.x, y: snap.data.y,
+      traces.push({ type: "scatter", mode: "lines", name: t("chart.curve.run", { run: run.name, epoch: snap.epoch }), x: snap.data.x, y: snap.data.y,
         line: { color: run.color, width: 2.5 }, hovertemplate: "%{y:.3g}" });
     }
-    Plotly.react(this.el, traces, chartLayout("Fitted curve", { xaxis: axis("x"), yaxis: axis("y"), showlegend: true,
+    Plotly.react(this.el, traces, chartLayout(t("chart.curve.title"), { xaxis: axis("x"), yaxis: axis("y"), showlegend: true,
       legend: { orientation: "h", y: -0.2 }, hovermode: "closest" }), CONFIG);
   }
 }
@@ -205,9 +249,9 @@ export class SweepChart {
 
   layout() {
     const name = this.field.split(".").pop();
-    return chartLayout(`Response curve: loss against ${name}`, {
-      xaxis: axis(`${name}${this.log ? " (log scale)" : ""}`, { type: this.log ? "log" : "linear" }),
-      yaxis: axis("loss", { type: this.logY ? "log" : "linear", automargin: true }),
+    return chartLayout(t("chart.sweep.title", { field: name }), {
+      xaxis: axis(this.log ? t("chart.sweep.xLog", { field: name }) : name, { type: this.log ? "log" : "linear" }),
+      yaxis: axis(t("chart.loss.y"), { type: this.logY ? "log" : "linear", automargin: true }),
       hovermode: "closest",
       showlegend: true,
       legend: { orientation: "h", y: -0.25 },
@@ -228,23 +272,22 @@ export class SweepChart {
   flush() {
     const traces = [];
     const curves = [
-      ["best", "best validation loss", "#0072B2", "dot"],
-      ["finalVal", "final validation loss", "#D55E00", "dash"],
-      ["finalTrain", "final training loss", "#009E73", "solid"],
+      ["best", t("chart.sweep.best"), "#0072B2", "dot"],
+      ["finalVal", t("chart.sweep.finalVal"), "#D55E00", "dash"],
+      ["finalTrain", t("chart.sweep.finalTrain"), "#009E73", "solid"],
     ];
-    const seeds = this.repeats > 1 ? ` (mean of ${this.repeats} seeds)` : "";
     for (const [key, name, color, dash] of curves) {
       const pts = this.points.filter((p) => p[key]);
       if (this.repeats > 1 && pts.length) {
-        traces.push({ type: "scatter", mode: "lines", name: `${name}: range`, showlegend: false, hoverinfo: "skip", fill: "toself",
+        traces.push({ type: "scatter", mode: "lines", name: t("chart.range", { name }), showlegend: false, hoverinfo: "skip", fill: "toself",
           fillcolor: rgba(color, 0.15), line: { width: 0, color },
           x: [...pts.map((p) => p.value), ...pts.map((p) => p.value).reverse()], y: [...pts.map((p) => p[key].lo), ...pts.map((p) => p[key].hi).reverse()] });
       }
-      traces.push({ type: "scatter", mode: "lines+markers", name: `${name}${seeds}`, x: pts.map((p) => p.value), y: pts.map((p) => p[key].mean),
+      traces.push({ type: "scatter", mode: "lines+markers", name: this.repeats > 1 ? t("chart.sweep.mean", { name, n: this.repeats }) : name, x: pts.map((p) => p.value), y: pts.map((p) => p[key].mean),
         line: { color, dash, width: 2.5 }, marker: { size: 9, color: pts.map((p) => p.color), line: { width: 1.5, color } },
         text: pts.map((p) => p.variant),
         customdata: pts.map((p) => [p[key].lo, p[key].hi, p[key].n]),
-        hovertemplate: `%{text}: ${name} %{y:.4g}` + (this.repeats > 1 ? " (seeds %{customdata[0]:.4g} – %{customdata[1]:.4g})" : "") + "<extra></extra>" });
+        hovertemplate: `%{text}: ${name} %{y:.4g}` + (this.repeats > 1 ? ` (${t("chart.sweep.seedsRange")} %{customdata[0]:.4g} – %{customdata[1]:.4g})` : "") + "<extra></extra>" });
     }
     Plotly.react(this.el, traces, this.layout(), CONFIG);
   }

@@ -1,5 +1,6 @@
 // A growing line chart whose cost per frame does not grow with its history.
 
+import { t } from "./i18n.js";
 import { CONFIG, axis, chartLayout, drawStats, lineScale, register, rgba, schedule, scheduler } from "./charts.js";
 import { decimate, pick, yRange } from "./decimate.js";
 
@@ -54,7 +55,7 @@ export class LiveChart {
     this.fed = new Map();
     // The x axis spans the planned epochs from the start: curves grow across a still axis.
     this.xMax = xMax;
-    const xaxis = axis("epoch", xMax ? { range: [0, xMax + 1], autorange: false } : {});
+    const xaxis = axis(t("chart.epoch"), xMax ? { range: [0, xMax + 1], autorange: false } : {});
     // automargin: long tick labels ("0.005 %") push the axis title aside instead of under it.
     const yaxis = axis(yTitle, { type: logY ? "log" : "linear", ticksuffix: percent ? " %" : "", automargin: true });
     // uirevision: a sync keeps what the user zoomed or panned. Plotly's figure is made at the
@@ -310,7 +311,7 @@ export class LiveChart {
     }
     if (this.withMarkers) {
       const { best, stopped } = this.markerState;
-      traces.push(markerTrace("best validation", "star", 15, best), markerTrace("early stop", "x-thin-open", 16, stopped));
+      traces.push(markerTrace(t("chart.marker.best"), "star", 15, best), markerTrace(t("chart.marker.stop"), "x-thin-open", 16, stopped));
     }
     return traces;
   }
@@ -410,6 +411,6 @@ function markerTrace(name, symbol, size, ms) {
     y: ms.map((m) => m.y),
     text: ms.map((m) => m.name),
     marker: { symbol, size, color, line: { width: 2, color } },
-    hovertemplate: `%{text}: ${name} at epoch %{x}<extra></extra>`,
+    hovertemplate: `%{text}: ${t("chart.marker.hover", { name })}<extra></extra>`,
   };
 }

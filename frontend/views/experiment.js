@@ -4,6 +4,7 @@
 import { api, exportUrl, pageUrl } from "../api.js";
 import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, schedule, scheduler } from "../charts.js";
 import { h } from "../dom.js";
+import { msg, t } from "../i18n.js";
 import { LiveChart } from "../livechart.js";
 import { LiveStream } from "../live.js";
 import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preloadColumns, replayModel, replayTo, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
@@ -19,20 +20,20 @@ const PLANE = new Set(["moons", "circles", "xor", "spiral", "gaussians"]);
 // the band over replicates. The loss chart draws every frame it can; the others 4 times a second. Plotly itself (axes, hover, markers)
 // catches up every 2.5 s on the loss chart, 10 s on the others, and at once under the pointer.
 const SERIES_CHARTS = [
-  { key: "loss", title: "Loss", yTitle: "loss", logY: true, markers: true, priority: 0, minInterval: 0, syncMs: 2500,
-    metrics: [{ key: "train_loss", label: "train" }, { key: "val_loss", label: "validation", dash: "dash", band: true }] },
-  { key: "accuracy", task: "classification", title: "Accuracy", yTitle: "accuracy", percent: true,
-    metrics: [{ key: "train_acc", label: "train" }, { key: "val_acc", label: "validation", dash: "dash", band: true }] },
-  { key: "gap", title: "Overfitting gap: validation − train loss", yTitle: "gap",
-    metrics: [{ key: "gap", label: "gap", value: (r) => r.val_loss - r.train_loss, band: true }] },
-  { key: "norm", title: "Weight norm ‖w‖₂ (biases excluded)", yTitle: "‖w‖₂", logY: true,
-    metrics: [{ key: "weight_l2", label: "‖w‖₂", band: true }] },
-  { key: "zeros", title: "Weights exactly zero", yTitle: "share of weights", percent: true,
-    metrics: [{ key: "sparsity", label: "exact zeros", band: true }] },
+  { key: "loss", title: msg("chart.loss.title"), yTitle: msg("chart.loss.y"), logY: true, markers: true, priority: 0, minInterval: 0, syncMs: 2500,
+    metrics: [{ key: "train_loss", label: msg("chart.train") }, { key: "val_loss", label: msg("chart.validation"), dash: "dash", band: true }] },
+  { key: "accuracy", task: "classification", title: msg("chart.accuracy.title"), yTitle: msg("chart.accuracy.y"), percent: true,
+    metrics: [{ key: "train_acc", label: msg("chart.train") }, { key: "val_acc", label: msg("chart.validation"), dash: "dash", band: true }] },
+  { key: "gap", title: msg("chart.gap.title"), yTitle: msg("chart.gap.y"),
+    metrics: [{ key: "gap", label: msg("chart.gap.y"), value: (r) => r.val_loss - r.train_loss, band: true }] },
+  { key: "norm", title: msg("chart.norm.title"), yTitle: msg("chart.norm.y"), logY: true,
+    metrics: [{ key: "weight_l2", label: msg("chart.norm.y"), band: true }] },
+  { key: "zeros", title: msg("chart.zeros.title"), yTitle: msg("chart.zeros.y"), percent: true,
+    metrics: [{ key: "sparsity", label: msg("chart.zeros.label"), band: true }] },
   // Each epoch's mean |Δw| per update: Adagrad's keeps shrinking, RMSProp's levels off (the
   // optimizers lesson). Always on a log axis: the steps of different optimizers differ by decades.
-  { key: "step", title: "Step size per update: mean |Δw|", yTitle: "mean |Δw|", logY: true, alwaysLog: true,
-    metrics: [{ key: "step_size", label: "step size", band: true }] },
+  { key: "step", title: msg("chart.step.title"), yTitle: msg("chart.step.y"), logY: true, alwaysLog: true,
+    metrics: [{ key: "step_size", label: msg("chart.step.label"), band: true }] },
 ];
 
 export async function render(root, ctx) {
@@ -113,7 +114,7 @@ export async function render(root, ctx) {
       })
       .catch((err) => {
         model.snapshotsFetched = false; // tried again when the view is next built
-        ctx.toast(`Could not load the networks' pictures: ${err.message}`, "error");
+        ctx.toast(t("exp.error.pictures", { error: err.message }), "error");
       }));
   }
 
@@ -165,7 +166,7 @@ function whenNear(el, ms, fn) {
   io.observe(el);
 }
 
-const CONNECTION_TEXT = { connecting: "connecting…", live: "● live", reconnecting: "reconnecting…", closed: "disconnected", missing: "not found", finished: "finished", replay: "▶ replay" };
+const CONNECTION_TEXT = { connecting: msg("conn.connecting"), live: msg("conn.live"), reconnecting: msg("conn.reconnecting"), closed: msg("conn.closed"), missing: msg("conn.missing"), finished: msg("conn.finished"), replay: msg("conn.replay") };
 // A replay's pace: watchable, and a 200-epoch lesson takes 10 s.
 const REPLAY_EPOCHS_PER_S = 20;
 
@@ -176,7 +177,7 @@ const REPLAY_EPOCHS_PER_S = 20;
 function sharedNote(model, sourceId) {
   model.sources ??= new Map();
   if (!model.sources.has(sourceId)) model.sources.set(sourceId, api.run(sourceId).then((r) => r.experiment_id));
-  const link = h("a", { class: "shared-link", "data-run": String(sourceId) }, `run ${sourceId}`);
+  const link = h("a", { class: "shared-link", "data-run": String(sourceId) }, t("exp.sourceRun", { id: String(sourceId) }));
   model.sources.get(sourceId).then((experimentId) => (link.href = `#/experiments/${experimentId}`)).catch(() => {});
   return link;
 }
@@ -186,41 +187,40 @@ function layout(root, model, ctx, { sharedNote, replay }) {
   const task = REGRESSION.has(model.kind) ? "regression" : "classification";
   const runs = model.runs;
 
-  const conn = h("span", { class: "conn", "data-conn": model.connection }, CONNECTION_TEXT[model.connection] || model.connection);
-  const cancelAll = h("button", { type: "button", class: "danger", id: "cancel-all" }, "■ Cancel all");
+  const conn = h("span", { class: "conn", "data-conn": model.connection }, CONNECTION_TEXT[model.connection] ? t(CONNECTION_TEXT[model.connection]) : model.connection);
+  const cancelAll = h("button", { type: "button", class: "danger", id: "cancel-all" }, t("exp.cancelAll"));
   cancelAll.addEventListener("click", async () => {
     cancelAll.disabled = true;
     try {
       await api.cancelExperiment(model.id);
-      ctx.toast("Cancelling every run still going…");
+      ctx.toast(t("exp.cancelling"));
     } catch (err) {
-      ctx.toast(`Could not cancel: ${err.message}`, "error");
+      ctx.toast(t("exp.error.cancel", { error: err.message }), "error");
       cancelAll.disabled = false;
     }
   });
-  const clone = h("button", { type: "button", class: "ghost" }, "Clone into form");
+  const clone = h("button", { type: "button", class: "ghost" }, t("exp.clone"));
   clone.addEventListener("click", async () => {
     const spec = await api.cloneExperiment(model.id);
-    ctx.state.formDraft = { ...spec, name: `${model.meta.name} (copy)` };
+    ctx.state.formDraft = { ...spec, name: t("exp.copyName", { name: model.meta.name }) };
     ctx.navigate("#/new");
   });
   const logToggle = h("input", { type: "checkbox", id: "log-scale", checked: model.logY });
-  const owner = model.meta.owner ? ` · by ${model.meta.owner}` : "";
+  const owner = model.meta.owner ? ` · ${t("exp.by", { owner: model.meta.owner })}` : "";
   root.append(
     h("section", { class: "intro exp-head" },
       h("div", {},
-        h("h1", {}, model.meta.name || `Experiment ${model.id}`),
-        h("p", { class: "muted" }, `${runs.length} run${runs.length === 1 ? "" : "s"}`, model.meta.lesson ? ` · lesson “${model.meta.lesson}”` : "", owner, " · ", conn),
-        model.meta.challenge_id ? h("p", { class: "muted" }, model.meta.challenge_role === "entry" ? "An entry of " : "The baselines of ",
-          h("a", { href: pageUrl.challenge(model.meta.challenge_id), id: "challenge-link" }, `challenge ${model.meta.challenge_id}`),
-          model.meta.runs.some((r) => r.summary?.extra?.withheld) ? " (its test numbers are hidden until the reveal)" : "") : null,
+        h("h1", {}, model.meta.name || t("exp.untitled", { id: String(model.id) })),
+        h("p", { class: "muted" }, runs.length === 1 ? t("exp.oneRun", { n: 1 }) : t("exp.runs", { n: runs.length }), model.meta.lesson ? ` · ${t("exp.lesson", { lesson: model.meta.lesson })}` : "", owner, " · ", conn),
+        model.meta.challenge_id ? h("p", { class: "muted" }, model.meta.challenge_role === "entry" ? t("exp.challenge.entryOf") : t("exp.challenge.baselinesOf"),
+          h("a", { href: pageUrl.challenge(model.meta.challenge_id), id: "challenge-link" }, t("exp.challenge.link", { id: String(model.meta.challenge_id) })),
+          model.meta.runs.some((r) => r.summary?.extra?.withheld) ? t("exp.challenge.hidden") : "") : null,
         model.meta.description ? h("p", { class: "exp-description" }, model.meta.description) : null),
       h("div", { class: "exp-actions" }, cancelAll, clone,
         h("a", { class: "button ghost", href: exportUrl.csv(model.id), download: "" }, "CSV"),
         h("a", { class: "button ghost", href: exportUrl.json(model.id), download: "" }, "JSON"),
-        h("a", { class: "button ghost", href: exportUrl.html(model.id), target: "_blank", rel: "noopener" }, "Report"))),
-    h("p", { class: "notice fair" }, "Fair comparison: every run here uses the same data split, the same initial weights and the same minibatch order. ",
-      "Under each run's name: the only settings it changes."),
+        h("a", { class: "button ghost", href: exportUrl.html(model.id), target: "_blank", rel: "noopener" }, t("exp.report")))),
+    h("p", { class: "notice fair" }, t("exp.fair")),
   );
   const tableBox = h("div", { class: "panel table-panel" });
   root.appendChild(tableBox);
@@ -229,7 +229,7 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     try {
       await api.cancelRun(run.id);
     } catch (err) {
-      ctx.toast(`Could not cancel ${run.name}: ${err.message}`, "error");
+      ctx.toast(t("exp.error.cancelRun", { run: run.name, error: err.message }), "error");
       button.disabled = false;
     }
   } });
@@ -247,25 +247,24 @@ function layout(root, model, ctx, { sharedNote, replay }) {
   // Shared runs arrive whole: a replay lets a student watch their curves grow all the same.
   const replayButton = model.runs.some((r) => r.sharedFrom) || model.replaying
     ? h("button", { type: "button", class: "ghost small", id: "replay", disabled: !model.replaying && !allFinal(model) },
-      model.replaying ? "■ Stop the replay" : `▶ Replay the curves (${REPLAY_EPOCHS_PER_S} epochs/s)`)
+      model.replaying ? t("exp.replay.stop") : t("exp.replay.start", { n: REPLAY_EPOCHS_PER_S }))
     : null;
   replayButton?.addEventListener("click", replay);
   root.append(
     h("div", { class: "toolbar" },
       replayButton,
-      h("label", { class: "inline", for: "log-scale" }, logToggle, " Log scale (loss, weight norm)"),
-      banded ? h("label", { class: "inline", for: "show-seeds" }, seedsToggle, ` Show each of the ${model.repeats} seeds`) : null,
-      h("span", { class: "legend-hint" }, h("span", { class: "line-solid" }), " train ", h("span", { class: "line-dash" }), " validation ",
-        banded ? [h("span", { class: "band-swatch" }), ` lowest to highest of ${model.repeats} seeds (line: their mean) `] : null,
-        h("span", { class: "marker-star" }, "★"), " best validation ", h("span", { class: "marker-x" }, "✕"), " early stop")),
+      h("label", { class: "inline", for: "log-scale" }, logToggle, ` ${t("exp.logScale")}`),
+      banded ? h("label", { class: "inline", for: "show-seeds" }, seedsToggle, ` ${t("exp.showSeeds", { n: model.repeats })}`) : null,
+      h("span", { class: "legend-hint" }, h("span", { class: "line-solid" }), ` ${t("chart.train")} `, h("span", { class: "line-dash" }), ` ${t("chart.validation")} `,
+        banded ? [h("span", { class: "band-swatch" }), ` ${t("exp.band", { n: model.repeats })} `] : null,
+        h("span", { class: "marker-star" }, "★"), ` ${t("chart.marker.best")} `, h("span", { class: "marker-x" }, "✕"), ` ${t("chart.marker.stop")}`)),
     h("div", { class: "panel" }, lossEl));
   // A sweep (variants that differ in one number): the lecture's U, loss against that number.
   let sweep = null;
   if (model.meta.sweep) {
     const sweepEl = chartBox("sweep", "chart-tall");
     root.append(h("div", { class: "panel" }, sweepEl,
-      h("p", { class: "muted small chart-note" }, `Each point is one variant${banded ? `: the mean of its ${model.repeats} seeds, shaded from the lowest to the highest` : ""}. `,
-        "Training loss keeps falling as the setting frees the network; validation loss is lowest where the network neither overfits nor underfits.")));
+      h("p", { class: "muted small chart-note" }, banded ? t("exp.sweep.pointSeeds", { n: model.repeats }) : t("exp.sweep.point"), " ", t("exp.sweep.note"))));
     sweep = new SweepChart(sweepEl, { field: model.meta.sweep.field, log: model.meta.sweep.log, repeats: model.repeats, logY: model.logY });
   }
   const grid = h("div", { class: "chart-grid" });
@@ -277,7 +276,7 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     if (spec.task && spec.task !== task) continue;
     const el = spec.key === "loss" ? lossEl : chartBox(spec.key);
     if (spec.key !== "loss") grid.appendChild(h("div", { class: "panel" }, el));
-    charts[spec.key] = new LiveChart(el, { title: spec.title, yTitle: spec.yTitle, xMax, percent: spec.percent, markers: spec.markers,
+    charts[spec.key] = new LiveChart(el, { title: t(spec.title), yTitle: t(spec.yTitle), xMax, percent: spec.percent, markers: spec.markers,
       logY: spec.logY && (spec.alwaysLog || model.logY), priority: spec.priority ?? 1, minInterval: spec.minInterval ?? 250, syncMs: spec.syncMs ?? 10000,
       series: seriesOf(spec, model) });
     charts[spec.key].spec = spec;
@@ -310,19 +309,19 @@ function layout(root, model, ctx, { sharedNote, replay }) {
   const shrink = pair ? new ShrinkPanel(shrinkBox, { model, pair }) : null;
 
   // ---- snapshots: one epoch slider drives histograms and boundaries ---------------------------
-  const slider = h("input", { type: "range", min: 0, max: 0, value: 0, id: "epoch-slider", "aria-label": "Snapshot epoch" });
-  const sliderLabel = h("output", { for: "epoch-slider", class: "slider-label" }, "no snapshot yet");
+  const slider = h("input", { type: "range", min: 0, max: 0, value: 0, id: "epoch-slider", "aria-label": t("exp.snap.slider") });
+  const sliderLabel = h("output", { for: "epoch-slider", class: "slider-label" }, t("exp.snap.none"));
   const follow = h("input", { type: "checkbox", checked: model.follow, id: "follow-live" });
   const snapSection = h("section", { class: "snapshots" },
     h("div", { class: "snap-head" },
-      h("h2", {}, "Inside the networks"),
-      h("label", { class: "slider" }, "Epoch ", slider, sliderLabel),
-      h("label", { class: "inline", for: "follow-live" }, follow, " follow the latest")));
+      h("h2", {}, t("exp.snap.title")),
+      h("label", { class: "slider" }, `${t("table.epoch")} `, slider, sliderLabel),
+      h("label", { class: "inline", for: "follow-live" }, follow, ` ${t("exp.snap.follow")}`)));
   root.append(snapSection);
 
   // With replicates, one network per variant is pictured: its first seed.
   const pictured = picturedRuns(model);
-  if (banded) snapSection.append(h("p", { class: "muted small" }, `Each variant's first seed (of ${model.repeats}).`));
+  if (banded) snapSection.append(h("p", { class: "muted small" }, t("exp.snap.firstSeed", { n: model.repeats })));
   const multiples = [];
   const addMultiples = (kind, title, help, figure) => {
     const box = h("div", { class: "multiples" });
@@ -331,13 +330,13 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     box.append(...pictured.map((r) => h("div", { class: "multiple" }, sm.cell(r.id))));
     multiples.push([kind, sm]);
   };
-  addMultiples("histogram", "Weight histograms", "Every weight of the network (biases excluded), darker = nearer the input. L1 piles weights up at exactly zero; L2 keeps a narrow bell around it.", histogramFigure);
+  addMultiples("histogram", t("exp.snap.hist"), t("exp.snap.histHelp"), histogramFigure);
   let curve = null;
   if (PLANE.has(model.kind)) {
-    addMultiples("boundary", "Decision boundaries", "What each network predicts over the input plane, with the training points. A wiggly boundary that hugs single points is overfitting.", boundaryFigure);
+    addMultiples("boundary", t("exp.snap.boundary"), t("exp.snap.boundaryHelp"), boundaryFigure);
   } else if (task === "regression") {
     const el = h("div", { class: "chart chart-tall", "data-chart": "curve" });
-    snapSection.append(h("h3", {}, "Fitted curve"), h("div", { class: "panel" }, el));
+    snapSection.append(h("h3", {}, t("chart.curve.title")), h("div", { class: "panel" }, el));
     curve = new CurveOverlay(el, { runs: pictured });
   }
 
@@ -356,7 +355,7 @@ function layout(root, model, ctx, { sharedNote, replay }) {
 /** The series a chart plots: one line per run and metric; with replicates, per variant a band, a mean line and the replicates (hidden). */
 function seriesOf(spec, model) {
   const out = [];
-  const label = (name, m) => (spec.metrics.length > 1 ? `${name} · ${m.label}` : name);
+  const label = (name, m) => (spec.metrics.length > 1 ? `${name} · ${t(m.label)}` : name);
   const style = (m) => ({ dash: m.dash || "solid", width: m.dash ? 2 : 2.2 });
   if (model.repeats === 1) {
     for (const run of model.runs) for (const m of spec.metrics) out.push({ id: `${run.id}:${m.key}`, name: label(run.name, m), color: run.color, ...style(m) });
@@ -364,10 +363,10 @@ function seriesOf(spec, model) {
   }
   for (const v of model.variants) {
     for (const m of spec.metrics) {
-      if (m.band) out.push({ id: `band:${v.name}:${m.key}`, name: `${v.name} · range`, color: v.color, band: true });
+      if (m.band) out.push({ id: `band:${v.name}:${m.key}`, name: t("chart.range", { name: v.name }), color: v.color, band: true });
       out.push({ id: `mean:${v.name}:${m.key}`, name: label(v.name, m), color: v.color, ...style(m) });
       for (const run of v.runs) {
-        out.push({ id: `${run.id}:${m.key}`, name: label(run.name, m), group: `${v.name}:${m.key}`, groupName: label(`${v.name} (each seed)`, m),
+        out.push({ id: `${run.id}:${m.key}`, name: label(run.name, m), group: `${v.name}:${m.key}`, groupName: label(t("chart.eachSeed", { name: v.name }), m),
           color: v.color, dash: m.dash || "solid", width: 1, opacity: 0.45, hidden: !model.showReplicates, replicate: true });
       }
     }
@@ -506,6 +505,6 @@ function drawConnection(view, model) {
   const state = done && model.connection === "live" ? "finished" : model.connection;
   if (view.conn.dataset.conn !== state) {
     view.conn.dataset.conn = state;
-    view.conn.textContent = CONNECTION_TEXT[state] || state;
+    view.conn.textContent = CONNECTION_TEXT[state] ? t(CONNECTION_TEXT[state]) : state;
   }
 }

@@ -1,8 +1,10 @@
 // Puts the API's 422 messages next to the fields they name (FastAPI's loc is the field path).
 
+import { t } from "../i18n.js";
+
 function clean(msg, type) {
   // Pydantic's pattern message shows a regular expression; say which characters are allowed.
-  if (type === "string_pattern_mismatch") return "Use only letters, digits, spaces and . : + = - in this name.";
+  if (type === "string_pattern_mismatch") return t("form.error.pattern");
   return String(msg).replace(/^Value error, /, "");
 }
 
@@ -61,7 +63,7 @@ export function showErrors(root, box, detail) {
   }
   if (loose.length) {
     box.hidden = false;
-    box.textContent = `The server did not accept this setup: ${loose.join(" ")}`;
+    box.textContent = t("form.error.rejected", { messages: loose.join(" ") });
     first ??= box;
   }
   if (first) {

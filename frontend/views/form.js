@@ -4,6 +4,7 @@ import { api, ApiError } from "../api.js";
 import { clear, h } from "../dom.js";
 import { decodeSetup, defaults, diff, encodeSetup, fieldMap, getPath, inputFor, limitsText, merge, parseValues, readInput, sections, setPath } from "./schema.js";
 import { showErrors, clearErrors } from "./form-errors.js";
+import { t, tOr } from "../i18n.js";
 
 function flatten(obj, prefix = "") {
   return Object.entries(obj ?? {}).flatMap(([k, v]) =>
@@ -21,14 +22,14 @@ async function initialSetup(ctx, params) {
   if (params.get("setup")) return decodeSetup(params.get("setup"));
   if (params.get("lesson")) {
     const lesson = (await ctx.loadLessons()).find((l) => l.name === params.get("lesson"));
-    if (lesson) return { ...structuredClone(lesson.spec), lesson: lesson.name, name: lesson.spec.name || lesson.title };
+    if (lesson) return { ...structuredClone(lesson.spec), lesson: lesson.name, name: tOr(`lesson.${lesson.name}.title`, lesson.spec.name || lesson.title) };
   }
   if (ctx.state.formDraft) {
     const draft = ctx.state.formDraft;
     ctx.state.formDraft = null;
     return draft;
   }
-  return { name: "my comparison", variants: [{ name: "plain", override: {} }, { name: "L2 0.01", override: { regularization: { l2: 0.01 } } }] };
+  return { name: t("form.defaultName"), variants: [{ name: t("form.defaultVariant"), override: {} }, { name: "L2 0.01", override: { regularization: { l2: 0.01 } } }] };
 }
 
 export async function render(root, ctx) {
@@ -45,7 +46,7 @@ export async function render(root, ctx) {
   let editingLocks = false;
 
   const model = {
-    name: setup.name || "my comparison",
+    name: setup.name || t("form.defaultName"),
     description: setup.description || "",
     lesson: setup.lesson || null,
     base: merge(base0, setup.base),
@@ -94,7 +95,7 @@ export async function render(root, ctx) {
   const errorBox = h("div", { class: "form-error", role: "alert", hidden: true });
 
   function baseFieldset(sec) {
-    const lockAll = h("button", { type: "button", class: "lock-toggle section-lock", title: "Lock every control of this section" }, "lock all");
+    const lockAll = h("button", { type: "button", class: "lock-toggle section-lock", title: t("form.lock.allTitle") }, t("form.lock.all"));
     lockAll.addEventListener("click", () => {
       const all = sec.fields.every((f) => locks.has(f.path));
       for (const f of sec.fields) all ? locks.delete(f.path) : locks.add(f.path);
@@ -112,11 +113,11 @@ export async function render(root, ctx) {
         }, { id, disabled: locked && !editingLocks });
         inputs.set(f.path, input);
         const lockButton = editingLocks
-          ? h("button", { type: "button", class: `lock-toggle${locked ? " on" : ""}`, "aria-pressed": String(locked), title: locked ? "Unlock" : "Lock for students" }, locked ? "locked" : "lock")
+          ? h("button", { type: "button", class: `lock-toggle${locked ? " on" : ""}`, "aria-pressed": String(locked), title: locked ? t("form.lock.unlock") : t("form.lock.forStudents") }, locked ? t("form.lock.locked") : t("form.lock.lock"))
           : null;
         if (lockButton) lockButton.addEventListener("click", () => (locks.has(f.path) ? locks.delete(f.path) : locks.add(f.path), redraw()));
         return h("div", { class: `field field-${f.type}${locked ? " locked" : ""}`, "data-field": `base.${f.path}` },
-          h("label", { for: id, title: f.description }, f.label, locked && !editingLocks ? h("span", { class: "lock-badge", title: "Locked by the link you opened" }, "locked") : null, lockButton),
+          h("label", { for: id, title: f.description }, f.label, locked && !editingLocks ? h("span", { class: "lock-badge", title: t("form.lock.byLink") }, t("form.lock.locked")) : null, lockButton),
           input,
           h("small", { class: "help" }, f.description, limitsText(f) ? h("span", { class: "limits" }, ` (${limitsText(f)})`) : null),
           h("div", { class: "field-error", role: "alert" }));
@@ -125,7 +126,7 @@ export async function render(root, ctx) {
 
   function fieldSelect(value, onChange) {
     const options = editable();
-    const sel = h("select", { class: "field-select", "aria-label": "Field to change" },
+    const sel = h("select", { class: "field-select", "aria-label": t("form.fieldToChange") },
       secs.map((s) => h("optgroup", { label: s.title }, s.fields.filter((f) => options.includes(f)).map((f) => h("option", { value: f.path }, f.label)))));
     sel.value = value && options.some((f) => f.path === value) ? value : options[0]?.path ?? "";
     sel.addEventListener("change", () => onChange(sel.value));
@@ -133,11 +134,11 @@ export async function render(root, ctx) {
   }
 
   function variantCard(v, i) {
-    const name = h("input", { type: "text", value: v.name, maxlength: 40, "aria-label": "Variant name", "data-path": `variants.${i}.name`, class: "variant-name" });
+    const name = h("input", { type: "text", value: v.name, maxlength: 40, "aria-label": t("form.variantName"), "data-path": `variants.${i}.name`, class: "variant-name" });
     name.addEventListener("input", () => ((v.name = name.value), syncUrl()));
-    const remove = h("button", { type: "button", class: "ghost small", title: "Remove this variant" }, "✕ Remove");
+    const remove = h("button", { type: "button", class: "ghost small", title: t("form.removeTitle") }, t("form.remove"));
     remove.addEventListener("click", () => (model.variants.splice(i, 1), redraw()));
-    const add = h("button", { type: "button", class: "ghost small" }, "+ Change a field");
+    const add = h("button", { type: "button", class: "ghost small" }, t("form.changeField"));
     add.addEventListener("click", () => {
       const f = editable().find((x) => !v.rows.some(([p]) => p === x.path)) || editable()[0];
       v.rows.push([f.path, getPath(model.base, f.path)]);
@@ -145,13 +146,13 @@ export async function render(root, ctx) {
     });
     return h("div", { class: "variant", "data-variant": i },
       h("div", { class: "variant-head", "data-field": `variants.${i}.name` }, h("span", { class: "swatch-index" }, `${i + 1}`), name, h("div", { class: "field-error", role: "alert" }), remove),
-      v.rows.length ? null : h("p", { class: "muted small" }, "Same as the base setup."),
+      v.rows.length ? null : h("p", { class: "muted small" }, t("form.sameAsBase")),
       v.rows.map((row, j) => {
         const f = fields.get(row[0]);
         const sel = fieldSelect(row[0], (path) => ((row[0] = path), (row[1] = getPath(model.base, path)), redraw()));
         const input = f ? inputFor(f, row[1], () => ((row[1] = readInput(f, input)), syncUrl())) : h("span", {}, "?");
         if (f) input.dataset.path = `variants.${i}.override.${f.path}`;
-        const del = h("button", { type: "button", class: "ghost small", title: "Keep the base value" }, "✕");
+        const del = h("button", { type: "button", class: "ghost small", title: t("form.keepBase") }, "✕");
         del.addEventListener("click", () => (v.rows.splice(j, 1), redraw()));
         return h("div", { class: "override-row", "data-field": `variants.${i}.override.${row[0]}` }, sel, h("span", { class: "arrow" }, "="), input, del,
           h("div", { class: "field-error", role: "alert" }));
@@ -162,7 +163,7 @@ export async function render(root, ctx) {
   function sweepEditor() {
     return h("div", { class: "sweep" },
       model.grid.map((axis, i) => {
-        const values = h("input", { type: "text", value: axis.text, "aria-label": "Values to try", "data-path": `grid.${i}.values`, placeholder: "e.g. 0, 0.2, 0.5" });
+        const values = h("input", { type: "text", value: axis.text, "aria-label": t("form.values"), "data-path": `grid.${i}.values`, placeholder: t("form.valuesPlaceholder") });
         values.addEventListener("input", () => ((axis.text = values.value), syncUrl(), preview()));
         const del = model.grid.length > 1 ? h("button", { type: "button", class: "ghost small" }, "✕") : null;
         if (del) del.addEventListener("click", () => (model.grid.splice(i, 1), redraw()));
@@ -171,7 +172,7 @@ export async function render(root, ctx) {
           h("div", { class: "field-error", role: "alert" }));
       }),
       model.grid.length < 2 ? (() => {
-        const b = h("button", { type: "button", class: "ghost small" }, "+ Sweep a second field (grid)");
+        const b = h("button", { type: "button", class: "ghost small" }, t("form.sweepSecond"));
         b.addEventListener("click", () => (model.grid.push({ field: "regularization.l2", text: "0, 0.001, 0.01" }), redraw()));
         return b;
       })() : null,
@@ -182,71 +183,70 @@ export async function render(root, ctx) {
     const el = root.querySelector(".sweep-preview");
     if (!el) return;
     const names = model.grid.reduce((acc, a) => acc.flatMap((n) => parseValues(fields.get(a.field), a.text).map((v) => `${n} ${a.field.split(".")[1]}=${v}`.trim())), [""]);
-    el.textContent = `${names.length} runs: ${names.join(" · ")}`;
+    el.textContent = t("form.sweepPreview", { n: names.length, runs: names.join(" · ") });
   }
 
   function redraw() {
     const scroll = window.scrollY;
     inputs.clear();
     clear(root);
-    const modes = [["variants", "Variants"], ["sweep", "Sweep"], ["base", "Base only"]];
+    const modes = [["variants", t("form.mode.variants")], ["sweep", t("form.mode.sweep")], ["base", t("form.mode.base")]];
     const tabs = h("div", { class: "tabs", role: "tablist" }, modes.map(([m, label]) => {
       const t = h("button", { type: "button", role: "tab", "aria-selected": String(model.mode === m), class: model.mode === m ? "tab active" : "tab" }, label);
       t.addEventListener("click", () => ((model.mode = m), redraw()));
       return t;
     }));
-    const addVariant = h("button", { type: "button", class: "ghost" }, "+ Add a variant");
-    addVariant.addEventListener("click", () => (model.variants.push({ name: `variant ${model.variants.length + 1}`, rows: [] }), redraw()));
+    const addVariant = h("button", { type: "button", class: "ghost" }, t("form.addVariant"));
+    addVariant.addEventListener("click", () => (model.variants.push({ name: t("form.newVariant", { n: model.variants.length + 1 }), rows: [] }), redraw()));
     const nameInput = h("input", { id: "exp-name", type: "text", value: model.name, maxlength: 80, "data-path": "name" });
     nameInput.addEventListener("input", () => ((model.name = nameInput.value), syncUrl()));
-    const descInput = h("textarea", { id: "exp-desc", rows: 2, maxlength: 2000, "data-path": "description", placeholder: "What do you expect to see?" });
+    const descInput = h("textarea", { id: "exp-desc", rows: 2, maxlength: 2000, "data-path": "description", placeholder: t("form.notesPlaceholder") });
     descInput.value = model.description;
     descInput.addEventListener("input", () => ((model.description = descInput.value), syncUrl()));
-    const launch = h("button", { type: "submit", class: "primary big", id: "launch" }, "▶ Launch comparison");
-    const share = h("button", { type: "button", class: "ghost" }, "Copy share link");
+    const launch = h("button", { type: "submit", class: "primary big", id: "launch" }, t("form.launch"));
+    const share = h("button", { type: "button", class: "ghost" }, t("form.share"));
     share.addEventListener("click", async () => {
       const url = `${location.origin}${location.pathname}${shareHash()}`;
       try {
         await navigator.clipboard.writeText(url);
-        ctx.toast("Link copied: it opens this form filled in.");
+        ctx.toast(t("form.copied"));
       } catch {
-        window.prompt("Copy this link:", url);
+        window.prompt(t("form.copyPrompt"), url);
       }
     });
-    const lockMode = h("label", { class: "inline" }, h("input", { type: "checkbox", checked: editingLocks }), " Choose controls to lock in the link");
+    const lockMode = h("label", { class: "inline" }, h("input", { type: "checkbox", checked: editingLocks }), ` ${t("form.lock.choose")}`);
     lockMode.firstChild.addEventListener("change", (e) => ((editingLocks = e.target.checked), redraw()));
 
     const form = h("form", { class: "setup-form", novalidate: true },
       h("section", { class: "intro" },
-        h("h1", {}, "New comparison"),
-        h("p", { class: "lead" }, "Pick a base setup, then name a few variants that each change a field or two (or sweep one field over a list of values). ",
-          "All runs share the data split, the initial weights and the minibatch order, so only the fields you change differ."),
-        lockedByLink ? h("p", { class: "notice" }, `This link locks ${locks.size} control${locks.size > 1 ? "s" : ""} of the setup: they are greyed out below.`) : null),
+        h("h1", {}, t("nav.new")),
+        h("p", { class: "lead" }, t("form.lead")),
+        lockedByLink ? h("p", { class: "notice" }, (locks.size > 1 ? t("form.lockedByLink", { n: locks.size }) : t("form.lockedOneByLink", { n: 1 }))) : null),
       errorBox,
       h("div", { class: "panel meta-fields" },
-        h("div", { class: "field", "data-field": "name" }, h("label", { for: "exp-name" }, "Name"), nameInput, h("div", { class: "field-error", role: "alert" })),
-        h("div", { class: "field", "data-field": "description" }, h("label", { for: "exp-desc" }, "Notes"), descInput, h("div", { class: "field-error", role: "alert" }))),
-      h("h2", {}, "Base setup"),
+        h("div", { class: "field", "data-field": "name" }, h("label", { for: "exp-name" }, t("form.name")), nameInput, h("div", { class: "field-error", role: "alert" })),
+        h("div", { class: "field", "data-field": "description" }, h("label", { for: "exp-desc" }, t("form.notes")), descInput, h("div", { class: "field-error", role: "alert" }))),
+      h("h2", {}, t("form.base")),
       h("div", { class: "sections" }, secs.map(baseFieldset)),
-      h("h2", {}, "What to compare"),
+      h("h2", {}, t("form.compare")),
       h("div", { class: "panel compare" }, tabs,
         model.mode === "variants" ? h("div", { "data-field": "variants" }, h("div", { class: "field-error", role: "alert" }),
           h("div", { class: "variants" }, model.variants.map(variantCard), addVariant)) : null,
         model.mode === "sweep" ? h("div", { "data-field": "grid" }, h("div", { class: "field-error", role: "alert" }), sweepEditor()) : null,
-        model.mode === "base" ? h("p", { class: "muted" }, "One run with the base setup.") : null),
+        model.mode === "base" ? h("p", { class: "muted" }, t("form.oneRun")) : null),
       h("div", { class: "form-actions" }, launch, share, lockedByLink ? null : lockMode));
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       await ctx.ensureUser();
       clearErrors(root, errorBox);
       launch.disabled = true;
-      launch.textContent = "Starting…";
+      launch.textContent = t("form.starting");
       try {
         const created = await api.createExperiment(body());
         ctx.navigate(`#/experiments/${created.id}`);
       } catch (err) {
         launch.disabled = false;
-        launch.textContent = "▶ Launch comparison";
+        launch.textContent = t("form.launch");
         if (err instanceof ApiError && err.status === 422) showErrors(root, errorBox, err.detail);
         else showErrors(root, errorBox, err.message);
       }

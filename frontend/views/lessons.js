@@ -4,6 +4,7 @@
 import { api } from "../api.js";
 import { PALETTE } from "../charts.js";
 import { h } from "../dom.js";
+import { t, tOr } from "../i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -90,29 +91,30 @@ function runsOf(spec) {
 
 function card(lesson, thumb, ctx) {
   const names = runsOf(lesson.spec);
-  const launch = h("button", { type: "button", class: "primary", "data-lesson": lesson.name }, "▶ Run this lesson");
+  const title = tOr(`lesson.${lesson.name}.title`, lesson.title);
+  const launch = h("button", { type: "button", class: "primary", "data-lesson": lesson.name }, t("lessons.run"));
   launch.addEventListener("click", async () => {
     await ctx.ensureUser();
     launch.disabled = true;
-    launch.textContent = "Starting…";
+    launch.textContent = t("form.starting");
     try {
       const created = await api.createExperiment({ lesson: lesson.name });
       ctx.navigate(`#/experiments/${created.id}`);
     } catch (err) {
-      ctx.toast(`Could not start “${lesson.title}”: ${err.message}`, "error");
+      ctx.toast(t("lessons.error.start", { lesson: title, error: err.message }), "error");
       launch.disabled = false;
-      launch.textContent = "▶ Run this lesson";
+      launch.textContent = t("lessons.run");
     }
   });
   return h("article", { class: "card lesson-card", "data-lesson": lesson.name, id: `lesson-${lesson.name}` },
     thumbnail(thumb),
-    h("h2", {}, lesson.title),
-    h("p", {}, lesson.description),
-    names && h("ul", { class: "chips", "aria-label": "Runs compared" }, names.slice(0, 8).map((n) => h("li", {}, n)),
-      names.length > 8 ? h("li", {}, `+${names.length - 8} more`) : null),
+    h("h2", {}, title),
+    h("p", {}, tOr(`lesson.${lesson.name}.description`, lesson.description)),
+    names && h("ul", { class: "chips", "aria-label": t("lessons.runs") }, names.slice(0, 8).map((n) => h("li", {}, n)),
+      names.length > 8 ? h("li", {}, t("lessons.more", { n: names.length - 8 })) : null),
     h("div", { class: "card-actions" },
       launch,
-      h("a", { href: `#/new?lesson=${encodeURIComponent(lesson.name)}`, class: "button ghost" }, "Change setup…")));
+      h("a", { href: `#/new?lesson=${encodeURIComponent(lesson.name)}`, class: "button ghost" }, t("lessons.change"))));
 }
 
 /** The thumbnails file, once per page; the gallery draws without them if it cannot be read. */
@@ -129,11 +131,8 @@ export async function render(root, ctx) {
   const placed = new Set();
   root.append(
     h("section", { class: "intro" },
-      h("h1", {}, "Lessons"),
-      h("p", { class: "lead" },
-        "The lecture's recipe: first ask whether the network is good on its training data. If not, the fix is in training; ",
-        "if it is, but bad on validation data, it overfits. Each lesson trains a few networks side by side that differ in one remedy, ",
-        "with the same data split, initial weights and minibatch order, so any difference you see comes from the remedy.")));
+      h("h1", {}, t("lessons.title")),
+      h("p", { class: "lead" }, t("lessons.lead"))));
   for (const branch of RECIPE) {
     const section = h("section", { class: `recipe-branch branch-${branch.branch}`, "data-branch": branch.branch },
       h("h2", { class: "branch-title" }, branch.title), h("p", { class: "muted" }, branch.lead));
@@ -159,7 +158,7 @@ export async function render(root, ctx) {
   // A lesson the recipe does not place yet still gets a card, after the recipe.
   const rest = lessons.filter((l) => !placed.has(l.name));
   if (rest.length) root.appendChild(h("section", { class: "recipe-branch" }, h("h2", {}, "More"), h("div", { class: "cards" }, rest.map((l) => card(l, thumbs[l.name], ctx)))));
-  if (!lessons.length) root.appendChild(h("p", {}, "No lessons are installed on this server."));
+  if (!lessons.length) root.appendChild(h("p", {}, t("lessons.none")));
   // A diagnosis's link (#/lessons?lesson=NAME) brings its lesson's card into view.
   const focus = ctx.route.params.get("lesson");
   const target = focus && root.querySelector(`#lesson-${CSS.escape(focus)}`);

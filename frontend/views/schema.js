@@ -1,39 +1,11 @@
 // The setup form's fields, read from the server's RunSpec JSON schema so limits and defaults cannot drift.
 
 import { h } from "../dom.js";
+import { t, tOr } from "../i18n.js";
 
-const SECTION_TITLES = { data: "Data", model: "Model", optimizer: "Optimizer", regularization: "Regularization", train: "Training" };
-
-// Friendlier names for a few terse keys; every other label comes from the key itself.
-const LABELS = {
-  "data.kind": "data set",
-  "data.n_train": "training examples",
-  "data.val_fraction": "validation share",
-  "data.test_fraction": "test share",
-  "data.label_noise": "label noise",
-  "data.seed": "data seed",
-  "model.hidden": "hidden layers",
-  "model.maxout_pieces": "maxout pieces",
-  "model.init_seed": "init seed",
-  "optimizer.kind": "optimizer",
-  "optimizer.lr": "learning rate η",
-  "optimizer.beta1": "β1",
-  "optimizer.beta2": "β2",
-  "optimizer.alpha": "α (RMSProp)",
-  "optimizer.eps": "ε",
-  "regularization.l1": "L1 λ",
-  "regularization.l1_mode": "L1 mode",
-  "regularization.l2": "L2 λ",
-  "regularization.weight_decay": "weight decay λ",
-  "regularization.early_stopping": "early stopping",
-  "regularization.min_delta": "min delta",
-  "regularization.restore_best": "restore best weights",
-  "regularization.input_dropout": "input dropout",
-  "train.batch_size": "batch size",
-  "train.seed": "batch-order seed",
-  "train.snapshot_every": "snapshot every",
-};
-
+// Each section's title and each field's label are the catalog's (section.<key>.title,
+// field.<path>.label); the help is the schema's own English description unless the catalog has
+// field.<path>.help. A field the catalogs do not know yet shows its key.
 function resolve(schema, node) {
   if (node && node.$ref) return schema.$defs[node.$ref.split("/").pop()];
   if (node && node.allOf && node.allOf.length === 1) return resolve(schema, node.allOf[0]);
@@ -48,8 +20,8 @@ function fieldOf(path, key, prop) {
     path,
     key,
     type,
-    label: LABELS[path] || key.replace(/_/g, " "),
-    description: prop.description || "",
+    label: tOr(`field.${path}.label`, key.replace(/_/g, " ")),
+    description: tOr(`field.${path}.help`, prop.description || ""),
     default: prop.default,
     enum: prop.enum,
     min: prop.minimum ?? prop.exclusiveMinimum,
@@ -66,8 +38,8 @@ export function sections(schema) {
     const section = resolve(schema, node);
     return {
       key,
-      title: SECTION_TITLES[key] || key,
-      description: section.description || "",
+      title: tOr(`section.${key}.title`, key),
+      description: tOr(`section.${key}.help`, section.description || ""),
       // A challenge's test splits are set by the teacher's challenge (x-challenge), not in a setup.
       fields: Object.entries(section.properties)
         .filter(([, prop]) => !resolve(schema, prop)["x-challenge"])
@@ -124,7 +96,7 @@ export function diff(obj, base) {
 
 export function limitsText(f) {
   if (f.type === "enum" || f.type === "boolean") return "";
-  if (f.type === "intlist") return f.maxItems ? `up to ${f.maxItems} layers` : "";
+  if (f.type === "intlist") return f.maxItems ? t("form.limits.layers", { n: f.maxItems }) : "";
   if (f.min === undefined && f.max === undefined) return "";
   const lo = f.min === undefined ? "" : `${f.exclusiveMin ? ">" : "≥"} ${f.min}`;
   const hi = f.max === undefined ? "" : `${f.exclusiveMax ? "<" : "≤"} ${f.max}`;
@@ -143,7 +115,7 @@ export function inputFor(f, value, onInput, { id, disabled = false } = {}) {
   } else if (f.type === "intlist") {
     // Pydantic leaves default_factory values out of the schema: empty means "the server's default".
     el = h("input", { id, type: "text", inputmode: "numeric", disabled,
-      placeholder: f.default === undefined ? "default (e.g. 64, 64; “none”: no hidden layer)" : "e.g. 64, 64" });
+      placeholder: f.default === undefined ? t("form.hidden.placeholderDefault") : t("form.hidden.placeholder") });
     el.value = Array.isArray(value) ? value.join(", ") : value ?? "";
   } else if (f.type === "integer" || f.type === "number") {
     el = h("input", {

@@ -142,7 +142,14 @@ def board_at(
         return served
     with _guard:
         lock = _computing.setdefault(key, threading.Lock())
-    with lock:  # one computation per board; those who waited take its result
+    if not lock.acquire(blocking=False):
+        # Another reader is working the board out: serve the last one (same status) meanwhile,
+        # or wait for the new one when there is none to serve.
+        cached = _boards.get(key)
+        if cached is not None and cached[0][1] == cursor[1]:
+            return cached[0], cached[2]
+        lock.acquire()
+    try:  # one computation per board; those who waited take its result
         if (served := fresh_enough()) is not None:
             return served
         challenge, experiments = runtime.store.challenge_with_experiments(challenge_id)
@@ -154,6 +161,8 @@ def board_at(
         # The cursor read before the records: a change between the two is worked out next time.
         _boards[key] = (cursor, time.monotonic(), found)
         return cursor, found
+    finally:
+        lock.release()
 
 
 @router.post("/{challenge_id}/close", response_model=ChallengeRead)
