@@ -38,9 +38,10 @@ Runs = Mapping[str, Sequence[tuple[Sequence[EpochEvent], SummaryEvent]]]
 
 def fingerprint(name: str) -> str:
     """A short hash of what the lesson trains (base, variants, grid, repeats; not its words or
-    claims): a thumbnail made from other training is stale."""
+    claims): a thumbnail made from other training is stale. Fields at their defaults are left
+    out, so a new spec field whose default trains as before leaves it alone."""
     trained = LESSONS[name].spec.model_dump(
-        mode="json", include={"base", "variants", "grid", "repeats"}
+        mode="json", include={"base", "variants", "grid", "repeats"}, exclude_defaults=True
     )
     text = json.dumps(trained, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -126,7 +126,7 @@ function loadThumbs() {
 
 export async function render(root, ctx) {
   const [lessons, thumbs] = await Promise.all([ctx.loadLessons(), loadThumbs()]);
-  if (ctx.signal?.aborted) return null;
+  if (ctx.signal.aborted) return null;
   const byName = new Map(lessons.map((l) => [l.name, l]));
   const placed = new Set();
   root.append(
