@@ -77,7 +77,7 @@ test-cpus: $(STAMP)
 # a table of how many settings each claim held on and the lessons' training times. About 15 min.
 science: $(STAMP)
 	REGLAB_SCIENCE_SEEDS=0-8 $(BIN)/python -m pytest -q tests/science/test_lessons.py \
-	  tests/science/test_diagnosis.py tests/science/test_l1_l2_by_size.py
+	  tests/science/test_lesson_diagnosis.py tests/science/test_l1_l2_by_size.py
 
 # The gallery's thumbnails (frontend/lesson-thumbs.json, committed): every lesson trained as
 # shipped, its curves kept small. Run it after changing a lesson (tests/unit/test_thumbs.py says when).
