@@ -3,7 +3,7 @@
 `make thumbs` trains every lesson as shipped and writes frontend/lesson-thumbs.json (a few KB,
 committed): the page draws it, with nothing trained or stored when it opens. Each lesson's entry
 carries a fingerprint of its spec, so tests/unit/test_thumbs.py fails when a lesson changes and
-its thumbnail was not made again; tests/science/test_thumbs.py checks the committed numbers
+its thumbnail was not made again; tests/science/test_lesson_thumbs.py checks the committed numbers
 against the runs the science suite trains at seed setting 0.
 """
 
