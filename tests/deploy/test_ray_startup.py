@@ -64,7 +64,8 @@ def test_asking_for_ray_without_the_extra_says_how_to_install_it() -> None:
         import sys
         sys.modules["ray"] = None
         from reglab.config import Settings
-        from reglab.jobs.executor import ExecutorUnavailable, make_executor
+        from reglab.jobs.executor import ExecutorUnavailable
+        from reglab.jobs.executors import make_executor
         try:
             make_executor(Settings(executor="ray"))
         except ExecutorUnavailable as exc:
