@@ -4,7 +4,7 @@
 import { api, exportUrl, pageUrl } from "../api.js";
 import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, schedule, scheduler } from "../charts.js";
 import { h } from "../dom.js";
-import { msg, t } from "../i18n.js";
+import { msg, t, tOr } from "../i18n.js";
 import { LiveChart } from "../livechart.js";
 import { LiveStream } from "../live.js";
 import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preloadColumns, replayModel, replayTo, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
@@ -236,7 +236,10 @@ function layout(root, model, ctx, { sharedNote, replay }) {
 
   const diagnosisBox = h("section", { class: "panel diagnosis-panel", hidden: true });
   root.appendChild(diagnosisBox);
-  const lessonTitle = (name) => ctx.state.lessons?.find((l) => l.name === name)?.title ?? name;
+  const lessonTitle = (name) => {
+    const l = ctx.state.lessons?.find((x) => x.name === name);
+    return l ? tOr(`lesson.${l.name}.title`, l.title) : name;
+  };
   const diagnosis = new DiagnosisPanel(diagnosisBox, { model, lessonTitle, navigate: ctx.navigate });
   if (!ctx.state.lessons) ctx.loadLessons().then(() => ((diagnosis.key = null), diagnosis.update())).catch(() => {});
 
