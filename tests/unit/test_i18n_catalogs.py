@@ -28,6 +28,7 @@ TEMPLATE_FAMILIES = {
     "lesson.${l.name}.title": "lesson.title",
     "lesson.${lesson.name}.description": "lesson.description",
     "lesson.${lesson}.claim.${i}": "lesson.claim",
+    "lesson.${chosen.name}.claim.${i}": "lesson.claim",
     "section.${key}.title": "section.title",
     "section.${key}.help": "section.help",
     "field.${path}.label": "field.label",
