@@ -207,6 +207,14 @@ function layout(root, model, ctx, { sharedNote, replay }) {
   });
   const logToggle = h("input", { type: "checkbox", id: "log-scale", checked: model.logY });
   const owner = model.meta.owner ? ` · ${t("exp.by", { owner: model.meta.owner })}` : "";
+  const description = model.meta.description ? h("p", { class: "exp-description" }, model.meta.description) : null;
+  // A lesson's run (a student's launch, a poll's) carries the lesson's English description: said
+  // from the catalog once the lessons are known; a description someone wrote stays theirs.
+  const translateDescription = () => {
+    const l = ctx.state.lessons?.find((x) => x.name === model.meta.lesson);
+    if (l && description && model.meta.description === l.description) description.textContent = tOr(`lesson.${l.name}.description`, l.description);
+  };
+  translateDescription();
   root.append(
     h("section", { class: "intro exp-head" },
       h("div", {},
@@ -215,7 +223,7 @@ function layout(root, model, ctx, { sharedNote, replay }) {
         model.meta.challenge_id ? h("p", { class: "muted" }, model.meta.challenge_role === "entry" ? t("exp.challenge.entryOf") : t("exp.challenge.baselinesOf"),
           h("a", { href: pageUrl.challenge(model.meta.challenge_id), id: "challenge-link" }, t("exp.challenge.link", { id: String(model.meta.challenge_id) })),
           model.meta.runs.some((r) => r.summary?.extra?.withheld) ? t("exp.challenge.hidden") : "") : null,
-        model.meta.description ? h("p", { class: "exp-description" }, model.meta.description) : null),
+        description),
       h("div", { class: "exp-actions" }, cancelAll, clone,
         h("a", { class: "button ghost", href: exportUrl.csv(model.id), download: "" }, "CSV"),
         h("a", { class: "button ghost", href: exportUrl.json(model.id), download: "" }, "JSON"),
@@ -241,7 +249,7 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     return l ? tOr(`lesson.${l.name}.title`, l.title) : name;
   };
   const diagnosis = new DiagnosisPanel(diagnosisBox, { model, lessonTitle, navigate: ctx.navigate });
-  if (!ctx.state.lessons) ctx.loadLessons().then(() => ((diagnosis.key = null), diagnosis.update())).catch(() => {});
+  if (!ctx.state.lessons) ctx.loadLessons().then(() => ((diagnosis.key = null), diagnosis.update(), translateDescription())).catch(() => {});
 
   const chartBox = (name, cls = "") => h("div", { class: `chart ${cls}`, "data-chart": name });
   const lossEl = chartBox("loss", "chart-tall");

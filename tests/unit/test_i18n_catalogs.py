@@ -27,6 +27,7 @@ TEMPLATE_FAMILIES = {
     "lesson.${lesson.name}.title": "lesson.title",
     "lesson.${l.name}.title": "lesson.title",
     "lesson.${lesson.name}.description": "lesson.description",
+    "lesson.${l.name}.description": "lesson.description",
     "lesson.${lesson}.claim.${i}": "lesson.claim",
     "lesson.${chosen.name}.claim.${i}": "lesson.claim",
     "section.${key}.title": "section.title",
