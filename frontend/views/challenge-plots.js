@@ -13,7 +13,7 @@ const METRIC_TEXT = { accuracy: msg("challenge.metric.accuracy"), loss: msg("cha
 /** A challenge's metric ("accuracy" or "loss") in the page's language. */
 export const metricText = (metric) => (METRIC_TEXT[metric] ? t(METRIC_TEXT[metric]) : metric);
 /** A baseline's name: simple, medium and strong stay the English words, after the word baseline. */
-export const baselineText = (name) => t("challenge.baseline.name", { name });
+const baselineText = (name) => t("challenge.baseline.name", { name });
 const STATUS_TEXT = { open: msg("challenge.status.open"), closed: msg("challenge.status.closed"), revealed: msg("challenge.status.revealed") };
 /** A challenge's status (open, closed, revealed) in the page's language. */
 export const challengeStatusText = (status) => (STATUS_TEXT[status] ? t(STATUS_TEXT[status]) : status);

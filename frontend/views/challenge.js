@@ -4,7 +4,7 @@
 import { api, boardSocketUrl, pageUrl } from "../api.js";
 import { clear, fmt, h } from "../dom.js";
 import { t } from "../i18n.js";
-import { baselineText, challengeStatusText, drawBoard, drawClass, drawShakeUp, metricText } from "./challenge-plots.js";
+import { challengeStatusText, drawBoard, drawClass, drawShakeUp, metricText } from "./challenge-plots.js";
 import { fieldMap, getPath, inputFor, readInput, sections, setPath } from "./schema.js";
 
 const RETRY_MS = 2000; // a dropped board stream is opened again after this
@@ -36,7 +36,7 @@ function boardTable(board) {
     const cells = [
       base ? "—" : r.rank === null ? "…" : `${r.rank}${r.tied ? " ≈" : ""}`,
       base ? t("challenge.baseline") : r.owner,
-      base ? baselineText(r.name) : r.name,
+      r.name,
       changedText(r.changed),
       stat(r.public),
       base ? "" : (r.beats || []).join(t("list.sep")) || t("challenge.beats.none"),

@@ -184,7 +184,7 @@ function fill(body, data, polls, ctx, refresh) {
     h("td", { class: "reason" }, runMessage(f.reason))));
   const pollRows = polls.map((p) => h("tr", {},
     h("td", {}, h("a", { href: `#/polls/${p.id}` }, t("class.polls.name", { id: p.id }))),
-    h("td", {}, `${p.lesson}: ${questionText(p)}`),
+    h("td", {}, t("class.polls.question", { lesson: p.lesson, question: questionText(p) })),
     h("td", {}, h("span", { class: "badge", "data-state": p.state }, pollStateText(p.state))),
     h("td", { class: "num" }, t("class.polls.answers", { n: p.answers }))));
   body.append(

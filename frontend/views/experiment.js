@@ -207,18 +207,21 @@ function layout(root, model, ctx, { sharedNote, replay }) {
   });
   const logToggle = h("input", { type: "checkbox", id: "log-scale", checked: model.logY });
   const owner = model.meta.owner ? ` · ${t("exp.by", { owner: model.meta.owner })}` : "";
+  const title = h("h1", {}, model.meta.name || t("exp.untitled", { id: String(model.id) }));
   const description = model.meta.description ? h("p", { class: "exp-description" }, model.meta.description) : null;
-  // A lesson's run (a student's launch, a poll's) carries the lesson's English description: said
-  // from the catalog once the lessons are known; a description someone wrote stays theirs.
+  // A lesson's run (a student's launch, a poll's) carries the lesson's English title and
+  // description: said from the catalog once the lessons are known; words someone wrote stay theirs.
   const translateDescription = () => {
     const l = ctx.state.lessons?.find((x) => x.name === model.meta.lesson);
-    if (l && description && model.meta.description === l.description) description.textContent = tOr(`lesson.${l.name}.description`, l.description);
+    if (!l) return;
+    if (model.meta.name === l.title) title.textContent = tOr(`lesson.${l.name}.title`, l.title);
+    if (description && model.meta.description === l.description) description.textContent = tOr(`lesson.${l.name}.description`, l.description);
   };
   translateDescription();
   root.append(
     h("section", { class: "intro exp-head" },
       h("div", {},
-        h("h1", {}, model.meta.name || t("exp.untitled", { id: String(model.id) })),
+        title,
         h("p", { class: "muted" }, runs.length === 1 ? t("exp.oneRun", { n: 1 }) : t("exp.runs", { n: runs.length }), model.meta.lesson ? ` · ${t("exp.lesson", { lesson: model.meta.lesson })}` : "", owner, " · ", conn),
         model.meta.challenge_id ? h("p", { class: "muted" }, model.meta.challenge_role === "entry" ? t("exp.challenge.entryOf") : t("exp.challenge.baselinesOf"),
           h("a", { href: pageUrl.challenge(model.meta.challenge_id), id: "challenge-link" }, t("exp.challenge.link", { id: String(model.meta.challenge_id) })),

@@ -45,7 +45,7 @@ function outcomePanel(poll, teacher) {
   const rows = poll.choices.map((c) => {
     const n = o.numbers?.[c] || {};
     return h("tr", { "data-choice": c, class: [c === o.choice ? "outcome" : "", c === poll.mine ? "mine" : ""].join(" ").trim() || null },
-      h("td", { "data-col": "name" }, choiceText(c)),
+      h("td", { "data-col": "name", "data-mine-label": t("poll.yourGuess") }, choiceText(c)),
       h("td", { class: "num" }, fmt(n.mean)),
       h("td", { class: "num" }, n.sd === undefined ? "—" : `± ${fmt(n.sd, 2)}`),
       h("td", { class: "num" }, String(n.n ?? 0)));

@@ -250,6 +250,8 @@ def test_switching_to_english_on_the_live_view_says_the_apis_verdicts_and_keeps_
 
 
 ADMIN = {"X-Reglab-Admin": ADMIN_TOKEN}
+MINE_MARKER = """() => getComputedStyle(
+    document.querySelector('#poll-numbers tr.mine td[data-col=name]'), '::after').content"""
 # The overfitting task cut to a few epochs and one seed: the board, its figures and the shake-up.
 TINY_CHALLENGE = {
     "title": "moons L2 / Dropout",  # the teacher's own words: none an English sentence
@@ -339,4 +341,8 @@ def test_a_challenge_the_class_page_and_a_poll_speak_the_browsers_chinese(
         expect(page.locator("#poll-outcome")).to_be_visible()
         expect(page.locator("#poll-verdict")).to_be_visible()
         expect(page.locator(".conn")).to_have_attribute("data-conn", "finished", timeout=60_000)
+        # Two-word English the sentence check lets pass: the lesson's title, the guess's marker.
+        expect(page.locator("#poll-live h1")).not_to_have_text("Overfitting remedies")
+        marker = page.evaluate(MINE_MARKER)
+        assert marker and "your" not in marker, marker
         check_language(page, lang, "a poll")
