@@ -189,6 +189,10 @@ def test_lessons_form_history_and_live_view_speak_the_browsers_chinese_in_its_ow
         )
         page.locator("body").scroll_into_view_if_needed()
         check_language(page, lang, "the live view")
+        expect(page.locator(".diagnosis-panel .diagnosis").first).to_be_visible()
+        page.locator(".diagnosis-panel").screenshot(
+            path=str(ARTIFACTS / f"i18n_diagnosis_{locale}.png")
+        )
         page.locator('[data-chart="loss"]').hover()
         titles = page.evaluate(MODEBAR_TITLES)
         assert titles and not english_left("\n".join(titles)) and "Zoom" not in titles, titles
