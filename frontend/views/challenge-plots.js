@@ -2,13 +2,23 @@
 // class picture (each entry's score against each field the class changed) and the shake-up.
 
 import { CONFIG, PALETTE, chartLayout, fontSize } from "../charts.js";
+import { msg, t } from "../i18n.js";
 
 const Plotly = window.Plotly;
 // Fields drawn on a log axis: penalties and the learning rate span decades (as compare.py's LOG_FIELDS).
 const LOG_FIELDS = new Set(["optimizer.lr", "regularization.l1", "regularization.l2", "regularization.weight_decay"]);
 const BASELINE_COLOR = { simple: "#7b8794", medium: "#E69F00", strong: "#D55E00" };
 
-const label = (row) => (row.kind === "baseline" ? `baseline: ${row.name}` : `${row.owner} · ${row.name}`);
+const METRIC_TEXT = { accuracy: msg("challenge.metric.accuracy"), loss: msg("challenge.metric.loss") };
+/** A challenge's metric ("accuracy" or "loss") in the page's language. */
+export const metricText = (metric) => (METRIC_TEXT[metric] ? t(METRIC_TEXT[metric]) : metric);
+/** A baseline's name: simple, medium and strong stay the English words, after the word baseline. */
+const baselineText = (name) => t("challenge.baseline.name", { name });
+const STATUS_TEXT = { open: msg("challenge.status.open"), closed: msg("challenge.status.closed"), revealed: msg("challenge.status.revealed") };
+/** A challenge's status (open, closed, revealed) in the page's language. */
+export const challengeStatusText = (status) => (STATUS_TEXT[status] ? t(STATUS_TEXT[status]) : status);
+
+const label = (row) => (row.kind === "baseline" ? baselineText(row.name) : `${row.owner} · ${row.name}`);
 const scored = (rows, split = "public") => rows.filter((r) => r.kind === "entry" && r[split]);
 const half = (s, side) => (s[side] === null || s[side] === undefined ? 0 : Math.abs(s[side] - s.mean));
 
@@ -51,11 +61,11 @@ export function drawBoard(el, board) {
     marker: { size: 11, color: PALETTE[0], symbol: rows.map((r) => (r.tied ? "circle-open" : "circle")) },
     hovertemplate: "%{y}: %{x:.4f}<extra></extra>",
   };
-  const layout = chartLayout(`Public ${board.metric} (mean and 95 % interval over seeds)`, {
+  const layout = chartLayout(t("challenge.plot.board", { metric: metricText(board.metric) }), {
     shapes,
     annotations: notes,
 
-    xaxis: { title: { text: `public ${board.metric}` }, zeroline: false },
+    xaxis: { title: { text: t("challenge.public", { metric: metricText(board.metric) }) }, zeroline: false },
     yaxis: { automargin: true },
   });
   el.style.height = `${Math.max(290, 90 + 30 * rows.length)}px`; // a row per entry, however many
@@ -82,7 +92,7 @@ export function drawClass(el, board, base) {
     return false;
   }
   const traces = [];
-  const layout = chartLayout("The class's entries: score against each field changed", {
+  const layout = chartLayout(t("challenge.plot.class"), {
     grid: { rows: 1, columns: fields.length, pattern: "independent", xgap: 0.12 },
     shapes: [],
     annotations: [],
@@ -108,9 +118,9 @@ export function drawClass(el, board, base) {
       hovertemplate: "%{text}<br>%{y:.4f}<extra></extra>",
     });
     const zeros = log && values.some((v) => !(v > 0));
-    const title = log ? `${field} (log${zeros ? "; 0 drawn a decade left" : ""})` : field;
+    const title = log ? (zeros ? t("challenge.plot.logZero", { field }) : t("challenge.plot.log", { field })) : field;
     layout[`xaxis${n}`] = { title: { text: title }, type: log ? "log" : "linear", automargin: true };
-    layout[`yaxis${n}`] = { title: { text: i === 0 ? `public ${board.metric}` : "" } };
+    layout[`yaxis${n}`] = { title: { text: i === 0 ? t("challenge.public", { metric: metricText(board.metric) }) : "" } };
     const { shapes, notes } = baselineLines(board, "y", { x: `x${n}`, y: `y${n}` });
     layout.shapes.push(...shapes);
     layout.annotations.push(...notes);
@@ -134,11 +144,11 @@ export function drawShakeUp(el, board) {
     text: rows.map((r) => `${label(r)} (${r.rank}→${r.private_rank})`),
     textposition: "top center",
     marker: { size: 11, color: PALETTE[3] },
-    hovertemplate: "%{text}<br>public %{x:.4f}<br>private %{y:.4f}<extra></extra>",
+    hovertemplate: `%{text}<br>${t("challenge.plot.hoverPublic")} %{x:.4f}<br>${t("challenge.plot.hoverPrivate")} %{y:.4f}<extra></extra>`,
   };
-  const layout = chartLayout("Shake-up: public board against private board", {
-    xaxis: { title: { text: `public ${board.metric} (few points: noisy)` } },
-    yaxis: { title: { text: `private ${board.metric}` }, automargin: true },
+  const layout = chartLayout(t("challenge.plot.shake"), {
+    xaxis: { title: { text: t("challenge.plot.shakeX", { metric: metricText(board.metric) }) } },
+    yaxis: { title: { text: t("challenge.private", { metric: metricText(board.metric) }) }, automargin: true },
     shapes: [{ type: "line", x0: lo, y0: lo, x1: hi, y1: hi, line: { color: "#9aa5b1", dash: "dot" } }],
   });
   Plotly.react(el, [trace], layout, { ...CONFIG, displayModeBar: false });

@@ -3,7 +3,8 @@
 
 import { api, boardSocketUrl, pageUrl } from "../api.js";
 import { clear, fmt, h } from "../dom.js";
-import { drawBoard, drawClass, drawShakeUp } from "./challenge-plots.js";
+import { t } from "../i18n.js";
+import { challengeStatusText, drawBoard, drawClass, drawShakeUp, metricText } from "./challenge-plots.js";
 import { fieldMap, getPath, inputFor, readInput, sections, setPath } from "./schema.js";
 
 const RETRY_MS = 2000; // a dropped board stream is opened again after this
@@ -16,7 +17,7 @@ function stat(s) {
 
 function changedText(changed) {
   const parts = Object.entries(changed || {}).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
-  return parts.length ? parts.join(", ") : "nothing (the base)";
+  return parts.length ? parts.join(", ") : t("challenge.changed.none");
 }
 
 function moveText(change) {
@@ -27,33 +28,34 @@ function moveText(change) {
 
 function boardTable(board) {
   const revealed = board.revealed;
-  const head = ["#", "student", "entry", "changed from the base", `public ${board.metric}`, "beats", "entries left", "runs"];
-  if (revealed) head.splice(5, 0, `private ${board.metric}`, "private #", "move");
+  const metric = metricText(board.metric);
+  const head = ["#", t("challenge.col.student"), t("challenge.col.entry"), t("challenge.col.changed"), t("challenge.public", { metric }), t("challenge.col.beats"), t("challenge.col.left"), t("challenge.col.runs")];
+  if (revealed) head.splice(5, 0, t("challenge.private", { metric }), t("challenge.col.privateRank"), t("challenge.col.move"));
   const rows = board.rows.map((r) => {
     const base = r.kind === "baseline";
     const cells = [
       base ? "—" : r.rank === null ? "…" : `${r.rank}${r.tied ? " ≈" : ""}`,
-      base ? "baseline" : r.owner,
+      base ? t("challenge.baseline") : r.owner,
       r.name,
       changedText(r.changed),
       stat(r.public),
-      base ? "" : (r.beats || []).join(", ") || "none",
+      base ? "" : (r.beats || []).join(t("list.sep")) || t("challenge.beats.none"),
       base ? "" : String(r.entries_left),
-      h("a", { href: pageUrl.experiment(r.experiment_id) }, r.status === "finished" ? "curves" : "live"),
+      h("a", { href: pageUrl.experiment(r.experiment_id) }, r.status === "finished" ? t("challenge.link.curves") : t("challenge.link.live")),
     ];
     if (revealed) cells.splice(5, 0, stat(r.private), base ? "—" : r.private_rank ?? "…", base ? "" : moveText(r.rank_change));
     return h("tr", { class: base ? "baseline-row" : "entry-row", "data-kind": r.kind, "data-owner": r.owner, "data-rank": r.rank ?? "" },
       cells.map((c) => h("td", {}, c)));
   });
   return h("table", { class: "summary", id: "board-table" },
-    h("thead", {}, h("tr", {}, head.map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", {}, h("tr", {}, head.map((text) => h("th", { scope: "col" }, text)))),
     h("tbody", {}, rows));
 }
 
 function entryForm(ctx, challenge, schema, onEntered) {
   const fields = fieldMap(sections(schema));
   const inputs = new Map();
-  const name = h("input", { id: "entry-name", type: "text", maxlength: 40, value: "my entry" });
+  const name = h("input", { id: "entry-name", type: "text", maxlength: 40, value: t("challenge.entry.defaultName") });
   const rows = challenge.open.filter((p) => fields.has(p)).map((path) => {
     const f = fields.get(path);
     const id = `open-${path.replace(/\./g, "-")}`;
@@ -62,18 +64,18 @@ function entryForm(ctx, challenge, schema, onEntered) {
     return h("div", { class: "field", "data-field": `override.${path}` }, h("label", { for: id, title: f.description }, path), input);
   });
   const left = h("p", { id: "entries-left", class: "notice" });
-  const showLeft = (n) => (left.textContent = n === null || n === undefined ? "Choose your name to enter." : `Entries left: ${n} of ${challenge.max_entries}.`);
+  const showLeft = (n) => (left.textContent = n === null || n === undefined ? t("challenge.entry.needName") : t("challenge.entry.left", { n, max: challenge.max_entries }));
   showLeft(challenge.entries_left);
   const error = h("p", { class: "form-error", id: "entry-error", hidden: true });
-  const submit = h("button", { type: "submit", class: "primary", id: "submit-entry", disabled: challenge.status !== "open" }, "Submit entry");
+  const submit = h("button", { type: "submit", class: "primary", id: "submit-entry", disabled: challenge.status !== "open" }, t("challenge.entry.submit"));
   const form = h("form", { class: "panel setup-form", id: "entry-form" },
-    h("h2", {}, "Your entry"),
-    h("p", { class: "muted" }, `Change any of the open fields; everything else is the task. Each entry trains ${challenge.repeats} seeds and scores their mean.`),
-    h("div", { class: "field" }, h("label", { for: "entry-name" }, "Entry name"), name),
+    h("h2", {}, t("challenge.entry.title")),
+    h("p", { class: "muted" }, t("challenge.entry.lead", { repeats: challenge.repeats })),
+    h("div", { class: "field" }, h("label", { for: "entry-name" }, t("challenge.entry.name")), name),
     rows, left, error, h("div", { class: "form-actions" }, submit));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    await ctx.ensureUser("Entries are scored under your name.");
+    await ctx.ensureUser(t("challenge.entry.why"));
     const override = {};
     for (const [path, input] of inputs) {
       const value = readInput(fields.get(path), input);
@@ -83,7 +85,7 @@ function entryForm(ctx, challenge, schema, onEntered) {
     error.hidden = true;
     try {
       await api.enterChallenge(challenge.id, { name: name.value.trim(), override });
-      ctx.toast("Entry submitted: it trains now and joins the board when scored.");
+      ctx.toast(t("challenge.entry.submitted"));
       const fresh = await api.challenge(challenge.id);
       showLeft(fresh.entries_left);
       onEntered();
@@ -112,8 +114,8 @@ function teacherControls(ctx, challenge) {
     return b;
   };
   return h("div", { class: "toolbar", id: "teacher-controls" },
-    challenge.status === "open" ? act("Close entries", "close-challenge", api.closeChallenge) : null,
-    challenge.status !== "revealed" ? act("Reveal the private board", "reveal-challenge", api.revealChallenge) : null);
+    challenge.status === "open" ? act(t("challenge.close"), "close-challenge", api.closeChallenge) : null,
+    challenge.status !== "revealed" ? act(t("challenge.reveal"), "reveal-challenge", api.revealChallenge) : null);
 }
 
 export async function render(root, ctx) {
@@ -123,18 +125,20 @@ export async function render(root, ctx) {
   if (ctx.signal?.aborted) return;
   ctx.setTeacher(session.teacher);
   const data = challenge.base.data;
-  const tableBox = h("div", { class: "panel table-panel", id: "board" }, h("p", { class: "loading" }, "Loading the board…"));
+  const tableBox = h("div", { class: "panel table-panel", id: "board" }, h("p", { class: "loading" }, t("challenge.loading")));
   const boardPlot = h("div", { class: "chart", id: "board-plot" });
   const classPlot = h("div", { class: "chart chart-tall", id: "class-plot" });
   const shakePlot = h("div", { class: "chart chart-tall", id: "shake-up" });
   root.append(
     h("section", { class: "intro" },
-      h("h1", {}, challenge.title, " ", h("span", { class: `badge status-${challenge.status}`, id: "challenge-status" }, challenge.status)),
+      h("h1", {}, challenge.title, " ", h("span", { class: `badge status-${challenge.status}`, id: "challenge-status", "data-status": challenge.status }, challengeStatusText(challenge.status))),
       challenge.description ? h("p", { class: "lead" }, challenge.description) : null,
       h("p", { class: "muted", id: "challenge-task" },
-        `Task: ${challenge.lesson ? `the ${challenge.lesson} lesson's setup` : "the teacher's setup"}, ${data.kind} with ${data.n_train} training points, ` +
-        `${challenge.base.train.epochs} epochs (at most ${challenge.max_epochs}). Scored by ${challenge.metric} on ${challenge.public_test} public test points, ` +
-        `the mean over ${challenge.repeats} seeds; ${challenge.private_test} private test points decide at the reveal.`)),
+        t("challenge.task", {
+          setup: challenge.lesson ? t("challenge.task.lesson", { lesson: challenge.lesson }) : t("challenge.task.teacher"),
+          kind: data.kind, n: data.n_train, epochs: challenge.base.train.epochs, max: challenge.max_epochs,
+          metric: metricText(challenge.metric), public: challenge.public_test, repeats: challenge.repeats, private: challenge.private_test,
+        }))),
     teacherControls(ctx, challenge),
     h("div", { class: "chart-grid" }, entryForm(ctx, challenge, schema, () => {}), h("div", { class: "panel" }, boardPlot)),
     tableBox,
@@ -143,8 +147,8 @@ export async function render(root, ctx) {
   );
 
   const show = (board) => {
-    clear(tableBox).append(h("h2", {}, board.revealed ? "Board: public and private" : "Public board"),
-      h("p", { class: "muted" }, "Ranked by the mean over seeds; ≈ marks a row whose difference from the leader is not clear (its 95 % interval holds 0)."),
+    clear(tableBox).append(h("h2", {}, board.revealed ? t("challenge.board.both") : t("challenge.board.public")),
+      h("p", { class: "muted" }, t("challenge.board.note")),
       boardTable(board));
     drawBoard(boardPlot, board);
     drawClass(classPlot, board, challenge.base);

@@ -3,6 +3,11 @@
 
 import { api, exportUrl, pageUrl } from "../api.js";
 import { clear, h } from "../dom.js";
+import { t, tOr } from "../i18n.js";
+import { challengeStatusText } from "./challenge-plots.js";
+import { pollStateText, questionText } from "./poll-text.js";
+import { runMessage } from "./run-message.js";
+import { statusText } from "./summary.js";
 
 // How often the page asks again (ms): a teacher glancing at it sees a change within seconds, and
 // 40 open pages cost the server one small query each this often.
@@ -23,8 +28,8 @@ export function aliveWhile(ctx) {
 function when(iso) {
   if (!iso) return "—";
   const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-  if (seconds < 60) return "just now";
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 60) return t("class.justNow");
+  if (seconds < 3600) return t("class.minAgo", { n: Math.floor(seconds / 60) });
   return new Date(iso).toLocaleString();
 }
 
@@ -32,10 +37,10 @@ function signInForm(root, ctx) {
   const input = h("input", { id: "admin-token", type: "password", autocomplete: "off", required: true, placeholder: "REGLAB_ADMIN_TOKEN" });
   const error = h("p", { class: "form-error", role: "alert", hidden: true });
   const form = h("form", { class: "panel sign-in", id: "sign-in" },
-    h("h2", {}, "Teacher sign-in"),
-    h("p", { class: "muted" }, "Type the server's admin token once: this browser then stays signed in (an HttpOnly cookie); the page keeps no copy of the token."),
-    h("label", { for: "admin-token" }, "Admin token"), input, error,
-    h("div", { class: "dialog-actions" }, h("button", { type: "submit", class: "primary" }, "Sign in")));
+    h("h2", {}, t("class.signIn.title")),
+    h("p", { class: "muted" }, t("class.signIn.lead")),
+    h("label", { for: "admin-token" }, t("class.signIn.token")), input, error,
+    h("div", { class: "dialog-actions" }, h("button", { type: "submit", class: "primary" }, t("class.signIn.submit"))));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const token = input.value;
@@ -45,38 +50,41 @@ function signInForm(root, ctx) {
       ctx.setTeacher?.(true);
       ctx.navigate("#/class");
     } catch (err) {
-      error.textContent = err.status === 403 ? "That is not this server's admin token." : err.message;
+      error.textContent = err.status === 403 ? t("class.signIn.wrong") : err.message;
       error.hidden = false;
     }
   });
-  root.append(h("section", { class: "intro" }, h("h1", {}, "Class")), form);
+  root.append(h("section", { class: "intro" }, h("h1", {}, t("nav.class"))), form);
 }
 
 function pollForm(lessons, ctx) {
-  const lesson = h("select", { id: "poll-lesson" }, lessons.map((l) => h("option", { value: l.name }, l.title)));
+  const lesson = h("select", { id: "poll-lesson" }, lessons.map((l) => h("option", { value: l.name }, tOr(`lesson.${l.name}.title`, l.title))));
   const question = h("select", { id: "poll-question" });
   // The two questions any lesson's runs answer, then one per claim the chosen lesson states.
   const questions = () => {
     const chosen = lessons.find((l) => l.name === lesson.value);
     const claims = chosen?.spec?.claims || [];
     question.replaceChildren(
-      h("option", { value: "lowest-final-val-loss" }, "Which variant ends with the lowest validation loss?"),
-      h("option", { value: "most-zero-weights" }, "Which variant ends with the most weights at exactly zero?"),
-      claims.map((c, i) => h("option", { value: `claim:${i + 1}` }, `Will claim ${i + 1} hold? ${c.length > 70 ? `${c.slice(0, 70)}…` : c}`)));
+      h("option", { value: "lowest-final-val-loss" }, t("poll.q.lowest-final-val-loss")),
+      h("option", { value: "most-zero-weights" }, t("poll.q.most-zero-weights")),
+      claims.map((english, i) => {
+        const c = tOr(`lesson.${chosen.name}.claim.${i}`, english);
+        return h("option", { value: `claim:${i + 1}` }, t("class.poll.claimOption", { n: i + 1, claim: c.length > 70 ? `${c.slice(0, 70)}…` : c }));
+      }));
   };
   questions();
   lesson.addEventListener("change", questions);
-  const epochs = h("input", { id: "poll-epochs", type: "number", min: 1, max: 2000, placeholder: "default" });
-  const seeds = h("input", { id: "poll-seeds", type: "number", min: 3, max: 10, placeholder: "default" });
+  const epochs = h("input", { id: "poll-epochs", type: "number", min: 1, max: 2000, placeholder: t("class.poll.default") });
+  const seeds = h("input", { id: "poll-seeds", type: "number", min: 3, max: 10, placeholder: t("class.poll.default") });
   const form = h("form", { class: "panel poll-form", id: "poll-form" },
-    h("h2", {}, "Predict, then watch"),
-    h("p", { class: "muted" }, "Students answer before any curve is shown; you start the lesson once for the class (3 seeds at least), and when its runs end each page shows the guess against the outcome."),
+    h("h2", {}, t("class.poll.title")),
+    h("p", { class: "muted" }, t("class.poll.lead")),
     h("div", { class: "filters" },
-      h("label", { for: "poll-lesson" }, "Lesson "), lesson,
-      h("label", { for: "poll-question" }, "Question "), question,
-      h("label", { for: "poll-epochs" }, "Epochs "), epochs,
-      h("label", { for: "poll-seeds" }, "Seeds "), seeds,
-      h("button", { type: "submit", class: "primary" }, "Open poll")));
+      h("label", { for: "poll-lesson" }, t("class.poll.lesson")), lesson,
+      h("label", { for: "poll-question" }, t("class.poll.question")), question,
+      h("label", { for: "poll-epochs" }, t("class.poll.epochs")), epochs,
+      h("label", { for: "poll-seeds" }, t("class.poll.seeds")), seeds,
+      h("button", { type: "submit", class: "primary" }, t("class.poll.open"))));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const body = { lesson: lesson.value, question: question.value };
@@ -87,7 +95,7 @@ function pollForm(lessons, ctx) {
       ctx.navigate(`#/polls/${poll.id}`);
     } catch (err) {
       const detail = Array.isArray(err.detail) ? err.detail.map((d) => `${d.field}: ${d.msg}`).join("; ") : err.message;
-      ctx.toast(`Could not open the poll: ${detail}`, "error");
+      ctx.toast(t("class.poll.error", { error: detail }), "error");
     }
   });
   return form;
@@ -95,27 +103,27 @@ function pollForm(lessons, ctx) {
 
 function studentRows(data, ctx, refresh) {
   return data.students.map((s) => {
-    const cancel = h("button", { type: "button", class: "ghost small", "data-cancel-student": s.name, disabled: !(s.queued + s.running) }, "Cancel runs");
+    const cancel = h("button", { type: "button", class: "ghost small", "data-cancel-student": s.name, disabled: !(s.queued + s.running) }, t("class.student.cancel"));
     cancel.addEventListener("click", async () => {
-      if (!window.confirm(`Cancel every queued and running run of ${s.name}?`)) return;
+      if (!window.confirm(t("class.student.cancelConfirm", { name: s.name }))) return;
       try {
         const page = await api.listExperiments({ owner: s.name, limit: 200 });
         const open = page.items.filter((e) => e.status !== "finished");
         await Promise.all(open.map((e) => api.cancelExperiment(e.id)));
-        ctx.toast(`Cancelled ${s.name}'s ${open.length} unfinished experiments.`);
+        ctx.toast(t("class.student.cancelled", { name: s.name, n: open.length }));
       } catch (err) {
-        ctx.toast(`Could not cancel: ${err.message}`, "error");
+        ctx.toast(t("class.student.cancelError", { error: err.message }), "error");
       }
       refresh();
     });
-    const free = h("button", { type: "button", class: "ghost small danger", "data-free": s.name }, "Free name");
+    const free = h("button", { type: "button", class: "ghost small danger", "data-free": s.name }, t("class.student.free"));
     free.addEventListener("click", async () => {
-      if (!window.confirm(`Free the name ${s.name}? Its browser loses it, and anyone may choose it again.`)) return;
+      if (!window.confirm(t("class.student.freeConfirm", { name: s.name }))) return;
       try {
         await api.resetName(s.name);
-        ctx.toast(`${s.name} is free again.`);
+        ctx.toast(t("class.student.freed", { name: s.name }));
       } catch (err) {
-        ctx.toast(`Could not free ${s.name}: ${err.message}`, "error");
+        ctx.toast(t("class.student.freeError", { name: s.name, error: err.message }), "error");
       }
       refresh();
     });
@@ -133,26 +141,27 @@ function studentRows(data, ctx, refresh) {
 
 function table(headers, rows, empty, attrs = {}) {
   if (!rows.length) return h("p", { class: "muted" }, empty);
-  return h("table", attrs, h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows));
+  return h("table", attrs, h("thead", {}, h("tr", {}, headers.map((text) => h("th", { scope: "col" }, text)))), h("tbody", {}, rows));
 }
 
 function groupRows(groups) {
   return groups.map((g) => h("tr", {},
-    h("td", {}, g.owners.join(", ")),
+    h("td", {}, g.owners.join(t("list.sep"))),
     h("td", {}, g.experiments.map((id, i) => [i ? ", " : "", h("a", { href: `#/experiments/${id}` }, `#${id}`)])),
-    h("td", {}, `${g.runs.length} runs: ${g.runs.slice(0, 4).join(", ")}${g.runs.length > 4 ? "…" : ""}`),
-    h("td", { class: "num" }, g.seconds === null ? "waiting" : `${g.seconds.toFixed(0)} s`)));
+    h("td", {}, t("class.group.runs", { n: g.runs.length, names: `${g.runs.slice(0, 4).join(t("list.sep"))}${g.runs.length > 4 ? "…" : ""}` })),
+    h("td", { class: "num" }, g.seconds === null ? t("class.group.waiting") : `${g.seconds.toFixed(0)} s`)));
 }
 
 /** The challenges, each with the teacher's next step: close its entries, then reveal its board. */
 function challengeRows(data, ctx, refresh) {
-  const act = (label, c, call) => {
-    const b = h("button", { type: "button", class: "ghost small", "data-challenge-action": `${label}-${c.id}` }, label);
+  // `action` names the button for tests and scripts (Close-3, Reveal-3) in every language.
+  const act = (action, label, c, call) => {
+    const b = h("button", { type: "button", class: "ghost small", "data-challenge-action": `${action}-${c.id}` }, label);
     b.addEventListener("click", async () => {
       try {
         await call(c.id);
       } catch (err) {
-        ctx.toast(`Could not ${label.toLowerCase()} “${c.title}”: ${err.message}`, "error");
+        ctx.toast(t("class.challenge.error", { action: label.toLowerCase(), title: c.title, error: err.message }), "error");
       }
       refresh();
     });
@@ -160,10 +169,10 @@ function challengeRows(data, ctx, refresh) {
   };
   return data.challenges.map((c) => h("tr", { "data-challenge": c.id },
     h("td", {}, h("a", { href: pageUrl.challenge(c.id) }, c.title)),
-    h("td", {}, h("span", { class: `badge status-${c.status}` }, c.status)),
+    h("td", {}, h("span", { class: `badge status-${c.status}`, "data-status": c.status }, challengeStatusText(c.status))),
     h("td", { class: "actions" },
-      c.status === "open" ? act("Close", c, api.closeChallenge) : null,
-      c.status !== "revealed" ? act("Reveal", c, api.revealChallenge) : null)));
+      c.status === "open" ? act("Close", t("class.challenge.close"), c, api.closeChallenge) : null,
+      c.status !== "revealed" ? act("Reveal", t("class.challenge.reveal"), c, api.revealChallenge) : null)));
 }
 
 function fill(body, data, polls, ctx, refresh) {
@@ -171,26 +180,27 @@ function fill(body, data, polls, ctx, refresh) {
   const flagged = data.flagged.map((f) => h("tr", { "data-flagged": f.run_id },
     h("td", {}, f.owner),
     h("td", {}, h("a", { href: `#/experiments/${f.experiment_id}` }, f.run)),
-    h("td", {}, h("span", { class: `badge status-${f.status}` }, f.kind)),
-    h("td", { class: "reason" }, f.reason)));
+    h("td", {}, h("span", { class: `badge status-${f.status}`, "data-kind": f.kind }, f.kind === "time limit" ? t("class.flagged.timeLimit") : statusText(f.kind))),
+    h("td", { class: "reason" }, runMessage(f.reason))));
   const pollRows = polls.map((p) => h("tr", {},
-    h("td", {}, h("a", { href: `#/polls/${p.id}` }, `Poll ${p.id}`)),
-    h("td", {}, `${p.lesson}: ${p.text}`),
-    h("td", {}, h("span", { class: "badge" }, p.state)),
-    h("td", { class: "num" }, `${p.answers} answers`)));
+    h("td", {}, h("a", { href: `#/polls/${p.id}` }, t("class.polls.name", { id: p.id }))),
+    h("td", {}, t("class.polls.question", { lesson: p.lesson, question: questionText(p) })),
+    h("td", {}, h("span", { class: "badge", "data-state": p.state }, pollStateText(p.state))),
+    h("td", { class: "num" }, t("class.polls.answers", { n: p.answers }))));
   body.append(
-    h("h2", {}, `Students (${data.students.length})`),
-    h("div", { class: "panel table-panel" }, table(["Name", "Experiments", "Challenge entries", "Queued", "Running", "Failed", "Last seen", ""], studentRows(data, ctx, refresh), "No student has chosen a name yet.", { id: "students" })),
-    h("h2", {}, `Workers (${data.workers.length} of ${data.slots} busy)`),
-    h("div", { class: "panel table-panel" }, table(["For", "Experiments", "Training", "Trained for"], groupRows(data.workers), "Every worker is idle.", { id: "workers" })),
-    h("h2", {}, `Queue (${data.queue.length} groups waiting)`),
-    h("div", { class: "panel table-panel" }, table(["For", "Experiments", "Runs", ""], groupRows(data.queue), "Nothing waits.", { id: "queue" })),
-    h("h2", {}, `Flagged runs (${data.flagged.length})`),
-    h("div", { class: "panel table-panel" }, table(["Student", "Run", "Status", "Reason"], flagged, "No run has failed, diverged or hit the time limit.", { id: "flagged" })),
-    h("h2", {}, "Challenges"),
-    h("div", { class: "panel table-panel" }, table(["Challenge", "Status", ""], challengeRows(data, ctx, refresh), "No challenge yet: set one on the Challenges page.", { id: "challenges" })),
-    h("h2", {}, "Polls"),
-    h("div", { class: "panel table-panel" }, table(["Poll", "Question", "State", "Answers"], pollRows, "No poll yet.", { id: "polls" })));
+    h("h2", {}, t("class.students", { n: data.students.length })),
+    h("div", { class: "panel table-panel" }, table([t("class.col.name"), t("class.col.experiments"), t("class.col.entries"), t("class.col.queued"), t("class.col.running"), t("class.col.failed"), t("class.col.lastSeen"), ""],
+      studentRows(data, ctx, refresh), t("class.students.none"), { id: "students" })),
+    h("h2", {}, t("class.workers", { n: data.workers.length, slots: data.slots })),
+    h("div", { class: "panel table-panel" }, table([t("class.col.for"), t("class.col.experiments"), t("class.col.training"), t("class.col.trainedFor")], groupRows(data.workers), t("class.workers.none"), { id: "workers" })),
+    h("h2", {}, t("class.queue", { n: data.queue.length })),
+    h("div", { class: "panel table-panel" }, table([t("class.col.for"), t("class.col.experiments"), t("class.col.runs"), ""], groupRows(data.queue), t("class.queue.none"), { id: "queue" })),
+    h("h2", {}, t("class.flagged", { n: data.flagged.length })),
+    h("div", { class: "panel table-panel" }, table([t("class.col.student"), t("class.col.run"), t("class.col.status"), t("class.col.reason")], flagged, t("class.flagged.none"), { id: "flagged" })),
+    h("h2", {}, t("nav.challenges")),
+    h("div", { class: "panel table-panel" }, table([t("class.col.challenge"), t("class.col.status"), ""], challengeRows(data, ctx, refresh), t("class.challenges.none"), { id: "challenges" })),
+    h("h2", {}, t("class.polls")),
+    h("div", { class: "panel table-panel" }, table([t("class.col.poll"), t("class.col.question"), t("class.col.state"), t("class.col.answers")], pollRows, t("class.polls.none"), { id: "polls" })));
 }
 
 export async function render(root, ctx) {
@@ -204,14 +214,14 @@ export async function render(root, ctx) {
   }
   const lessons = await ctx.loadLessons();
   if (!alive()) return null;
-  const body = h("div", { id: "class-body" }, h("p", { class: "muted" }, "Loading…"));
-  const stopAll = h("button", { type: "button", class: "ghost danger", id: "class-cancel-all" }, "Cancel everything");
-  const signOut = h("button", { type: "button", class: "ghost", id: "sign-out" }, "Sign out");
+  const body = h("div", { id: "class-body" }, h("p", { class: "muted" }, t("app.loading")));
+  const stopAll = h("button", { type: "button", class: "ghost danger", id: "class-cancel-all" }, t("class.cancelAll"));
+  const signOut = h("button", { type: "button", class: "ghost", id: "sign-out" }, t("class.signOut"));
   root.append(
     h("section", { class: "intro exp-head" },
-      h("div", {}, h("h1", {}, "Class"), h("p", { class: "lead" }, "Every student's work, what trains for whom, and what needs a look. It updates by itself.")),
+      h("div", {}, h("h1", {}, t("nav.class")), h("p", { class: "lead" }, t("class.lead"))),
       h("div", { class: "exp-actions" },
-        h("a", { class: "button ghost", href: exportUrl.classCsv(), download: "", id: "class-csv" }, "Results as CSV"),
+        h("a", { class: "button ghost", href: exportUrl.classCsv(), download: "", id: "class-csv" }, t("class.csv")),
         stopAll, signOut)),
     pollForm(lessons, ctx),
     body);
@@ -230,17 +240,17 @@ export async function render(root, ctx) {
         ctx.navigate("#/class");
         return;
       }
-      ctx.toast(`Could not refresh the class: ${err.message}`, "error");
+      ctx.toast(t("class.refreshError", { error: err.message }), "error");
     }
     if (alive()) timer = setTimeout(refresh, REFRESH_MS);
   };
   stopAll.addEventListener("click", async () => {
-    if (!window.confirm("Cancel every queued and running run of every student?")) return;
+    if (!window.confirm(t("class.cancelAllConfirm"))) return;
     try {
       const done = await api.cancelEverything();
-      ctx.toast(`Cancelled ${done.cancelled.length} runs.`);
+      ctx.toast(t("class.cancelledAll", { n: done.cancelled.length }));
     } catch (err) {
-      ctx.toast(`Could not cancel everything: ${err.message}`, "error");
+      ctx.toast(t("class.cancelAllError", { error: err.message }), "error");
     }
     refresh();
   });

@@ -2,19 +2,26 @@
 // to the lesson that shows it and "try the remedy": the form opened on the same setup plus the remedy.
 
 import { h } from "../dom.js";
+import { msg, t } from "../i18n.js";
+import { diagnosisText } from "./diagnosis-text.js";
 import { encodeSetup } from "./schema.js";
 
 const BRANCH_TEXT = {
-  training: "bad on the training data",
-  overfitting: "good on training, bad on validation",
-  fine: "good on both",
+  training: msg("diag.branch.training"),
+  overfitting: msg("diag.branch.overfitting"),
+  fine: msg("diag.branch.fine"),
 };
-const CAUSE_TEXT = { "vanishing-gradients": "vanishing gradients", "learning-rate": "learning rate", plateau: "plateau" };
+const CAUSE_TEXT = {
+  "vanishing-gradients": msg("diag.cause.vanishing-gradients"),
+  "learning-rate": msg("diag.cause.learning-rate"),
+  plateau: msg("diag.cause.plateau"),
+};
+const branchText = (b) => (BRANCH_TEXT[b] ? t(BRANCH_TEXT[b]) : b);
 
 /** The label of a diagnosis: its branch, and its cause when it has one. */
 export function labelOf(d) {
-  const cause = d.cause ? ` · ${CAUSE_TEXT[d.cause] || d.cause}` : "";
-  return `${BRANCH_TEXT[d.branch] || d.branch}${cause}`;
+  const cause = d.cause ? ` · ${CAUSE_TEXT[d.cause] ? t(CAUSE_TEXT[d.cause]) : d.cause}` : "";
+  return `${branchText(d.branch)}${cause}`;
 }
 
 const keyOf = (d) => `${d.branch}/${d.cause ?? ""}`;
@@ -40,7 +47,7 @@ export function variantDiagnoses(model) {
 export function remedySetup(run, remedy, sentence) {
   return {
     name: `${run.variant} + ${remedy.name}`,
-    description: `The diagnosis said: ${sentence} Trying ${remedy.name} on the same setup.`,
+    description: t("diag.remedy.description", { sentence, remedy: remedy.name }),
     base: run.spec,
     variants: [{ name: run.variant, override: {} }, { name: remedy.name, override: remedy.override }],
   };
@@ -51,8 +58,8 @@ function wholeText(rows) {
   const counts = new Map();
   for (const row of rows) counts.set(row.run.diagnosis.branch, [...(counts.get(row.run.diagnosis.branch) || []), row.variant.name]);
   const parts = ["training", "overfitting", "fine"].filter((b) => counts.has(b))
-    .map((b) => `${BRANCH_TEXT[b]}: ${counts.get(b).join(", ")}`);
-  return `The comparison as a whole — ${parts.join("; ")}.`;
+    .map((b) => t("diag.whole.part", { branch: branchText(b), variants: counts.get(b).join(t("list.sep")) }));
+  return t("diag.whole", { parts: parts.join(t("diag.whole.sep")) });
 }
 
 export class DiagnosisPanel {
@@ -75,9 +82,8 @@ export class DiagnosisPanel {
     if (!rows.length) return;
     const seeds = this.model.repeats > 1;
     this.el.replaceChildren(
-      h("h2", {}, "Diagnosis: the lecture's recipe"),
-      h("p", { class: "muted small" }, "First: is the network good on its training data? If not, the fix is in training (vanishing gradients, the learning rate, a plateau). ",
-        "If it is, but bad on validation, it overfits (early stopping, L1 / L2, dropout). Read from each run's own numbers."),
+      h("h2", {}, t("diag.title")),
+      h("p", { class: "muted small" }, t("diag.lead")),
       rows.length > 1 ? h("p", { class: "diagnosis-whole" }, wholeText(rows)) : null,
       h("ul", { class: "diagnoses" }, rows.map((row) => this.item(row, seeds))),
     );
@@ -85,10 +91,11 @@ export class DiagnosisPanel {
 
   item({ variant, run, agree, of }, seeds) {
     const d = run.diagnosis;
-    const lesson = d.lesson ? h("a", { class: "diagnosis-lesson", href: `#/lessons?lesson=${encodeURIComponent(d.lesson)}` }, `the lesson: ${this.lessonTitle(d.lesson)}`) : null;
+    const sentence = diagnosisText(d, run);
+    const lesson = d.lesson ? h("a", { class: "diagnosis-lesson", href: `#/lessons?lesson=${encodeURIComponent(d.lesson)}` }, t("diag.lesson", { lesson: this.lessonTitle(d.lesson) })) : null;
     const remedies = d.remedies.map((remedy) => {
-      const b = h("button", { type: "button", class: "small remedy", "data-remedy": remedy.name, title: JSON.stringify(remedy.override) }, `Try the remedy: ${remedy.name}`);
-      b.addEventListener("click", () => this.navigate(`#/new?setup=${encodeSetup(remedySetup(run, remedy, d.sentence))}`));
+      const b = h("button", { type: "button", class: "small remedy", "data-remedy": remedy.name, title: JSON.stringify(remedy.override) }, t("diag.remedy", { remedy: remedy.name }));
+      b.addEventListener("click", () => this.navigate(`#/new?setup=${encodeSetup(remedySetup(run, remedy, sentence))}`));
       return b;
     });
     return h("li", { class: `diagnosis branch-${d.branch}`, "data-variant": variant.name, "data-branch": d.branch, "data-cause": d.cause ?? "" },
@@ -96,8 +103,8 @@ export class DiagnosisPanel {
         h("span", { class: "swatch", style: `background:${variant.color}` }),
         h("strong", {}, variant.name),
         h("span", { class: `badge branch-${d.branch}` }, labelOf(d)),
-        seeds ? h("span", { class: "muted small" }, ` ${agree} of ${of} seeds`) : null),
-      h("p", {}, d.sentence),
-      lesson || remedies.length ? h("div", { class: "diagnosis-actions" }, lesson ? ["See ", lesson, " "] : null, ...remedies) : null);
+        seeds ? h("span", { class: "muted small" }, t("diag.seeds", { agree, of })) : null),
+      h("p", { class: "diagnosis-sentence" }, sentence),
+      lesson || remedies.length ? h("div", { class: "diagnosis-actions" }, lesson ? [t("diag.see"), lesson, " "] : null, ...remedies) : null);
   }
 }

@@ -4,7 +4,7 @@
 import { api, exportUrl, pageUrl } from "../api.js";
 import { CurveOverlay, LayerBars, SmallMultiples, SweepChart, runColor, schedule, scheduler } from "../charts.js";
 import { h } from "../dom.js";
-import { msg, t } from "../i18n.js";
+import { msg, t, tOr } from "../i18n.js";
 import { LiveChart } from "../livechart.js";
 import { LiveStream } from "../live.js";
 import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preloadColumns, replayModel, replayTo, snapshotAt, spread, sweepPoints, variantStats, verdictOf } from "./experiment-model.js";
@@ -207,15 +207,26 @@ function layout(root, model, ctx, { sharedNote, replay }) {
   });
   const logToggle = h("input", { type: "checkbox", id: "log-scale", checked: model.logY });
   const owner = model.meta.owner ? ` · ${t("exp.by", { owner: model.meta.owner })}` : "";
+  const title = h("h1", {}, model.meta.name || t("exp.untitled", { id: String(model.id) }));
+  const description = model.meta.description ? h("p", { class: "exp-description" }, model.meta.description) : null;
+  // A lesson's run (a student's launch, a poll's) carries the lesson's English title and
+  // description: said from the catalog once the lessons are known; words someone wrote stay theirs.
+  const translateDescription = () => {
+    const l = ctx.state.lessons?.find((x) => x.name === model.meta.lesson);
+    if (!l) return;
+    if (model.meta.name === l.title) title.textContent = tOr(`lesson.${l.name}.title`, l.title);
+    if (description && model.meta.description === l.description) description.textContent = tOr(`lesson.${l.name}.description`, l.description);
+  };
+  translateDescription();
   root.append(
     h("section", { class: "intro exp-head" },
       h("div", {},
-        h("h1", {}, model.meta.name || t("exp.untitled", { id: String(model.id) })),
+        title,
         h("p", { class: "muted" }, runs.length === 1 ? t("exp.oneRun", { n: 1 }) : t("exp.runs", { n: runs.length }), model.meta.lesson ? ` · ${t("exp.lesson", { lesson: model.meta.lesson })}` : "", owner, " · ", conn),
         model.meta.challenge_id ? h("p", { class: "muted" }, model.meta.challenge_role === "entry" ? t("exp.challenge.entryOf") : t("exp.challenge.baselinesOf"),
           h("a", { href: pageUrl.challenge(model.meta.challenge_id), id: "challenge-link" }, t("exp.challenge.link", { id: String(model.meta.challenge_id) })),
           model.meta.runs.some((r) => r.summary?.extra?.withheld) ? t("exp.challenge.hidden") : "") : null,
-        model.meta.description ? h("p", { class: "exp-description" }, model.meta.description) : null),
+        description),
       h("div", { class: "exp-actions" }, cancelAll, clone,
         h("a", { class: "button ghost", href: exportUrl.csv(model.id), download: "" }, "CSV"),
         h("a", { class: "button ghost", href: exportUrl.json(model.id), download: "" }, "JSON"),
@@ -236,9 +247,12 @@ function layout(root, model, ctx, { sharedNote, replay }) {
 
   const diagnosisBox = h("section", { class: "panel diagnosis-panel", hidden: true });
   root.appendChild(diagnosisBox);
-  const lessonTitle = (name) => ctx.state.lessons?.find((l) => l.name === name)?.title ?? name;
+  const lessonTitle = (name) => {
+    const l = ctx.state.lessons?.find((x) => x.name === name);
+    return l ? tOr(`lesson.${l.name}.title`, l.title) : name;
+  };
   const diagnosis = new DiagnosisPanel(diagnosisBox, { model, lessonTitle, navigate: ctx.navigate });
-  if (!ctx.state.lessons) ctx.loadLessons().then(() => ((diagnosis.key = null), diagnosis.update())).catch(() => {});
+  if (!ctx.state.lessons) ctx.loadLessons().then(() => ((diagnosis.key = null), diagnosis.update(), translateDescription())).catch(() => {});
 
   const chartBox = (name, cls = "") => h("div", { class: `chart ${cls}`, "data-chart": name });
   const lossEl = chartBox("loss", "chart-tall");

@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { PALETTE } from "../charts.js";
 import { h } from "../dom.js";
-import { t, tOr } from "../i18n.js";
+import { msg, t, tOr } from "../i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -14,28 +14,28 @@ const SVG = "http://www.w3.org/2000/svg";
 export const RECIPE = [
   {
     branch: "training",
-    title: "Bad on the training data",
-    lead: "If the network cannot even fit its training data, the fix is in training, not in regularization.",
+    title: msg("recipe.training.title"),
+    lead: msg("recipe.training.lead"),
     groups: [
-      { cause: "vanishing-gradients", title: "Vanishing gradients → ReLU, Maxout", lessons: ["vanishing-gradients"] },
-      { cause: "learning-rate", title: "The learning rate → Adagrad, RMSProp", lessons: ["optimizers"] },
-      { cause: "plateau", title: "Local minima and plateaus → Momentum, Adam", lessons: ["optimizers"], note: "Momentum and Adam race in the same lesson:" },
+      { cause: "vanishing-gradients", title: msg("recipe.cause.vanishing-gradients"), lessons: ["vanishing-gradients"] },
+      { cause: "learning-rate", title: msg("recipe.cause.learning-rate"), lessons: ["optimizers"] },
+      { cause: "plateau", title: msg("recipe.cause.plateau"), lessons: ["optimizers"], note: msg("recipe.note.plateau") },
     ],
   },
   {
     branch: "overfitting",
-    title: "Good on training, bad on validation",
-    lead: "If it fits its training data but not the validation data, it overfits: one of three remedies.",
+    title: msg("recipe.overfitting.title"),
+    lead: msg("recipe.overfitting.lead"),
     groups: [
-      { cause: "early-stopping", title: "Early stopping", lessons: ["overfitting"] },
-      { cause: "regularization", title: "L1 / L2 regularization", lessons: ["l1-vs-l2", "adamw-vs-l2", "l2-sweep"] },
-      { cause: "dropout", title: "Dropout", lessons: ["dropout-sweep"] },
+      { cause: "early-stopping", title: msg("recipe.cause.early-stopping"), lessons: ["overfitting"] },
+      { cause: "regularization", title: msg("recipe.cause.regularization"), lessons: ["l1-vs-l2", "adamw-vs-l2", "l2-sweep"] },
+      { cause: "dropout", title: msg("recipe.cause.dropout"), lessons: ["dropout-sweep"] },
     ],
   },
 ];
 
 // What each thumbnail draws, for its caption.
-const METRIC_TEXT = { train_loss: "training loss", val_loss: "validation loss", sparsity: "share of weights at 0", weight_l2: "weight norm ‖w‖" };
+const METRIC_TEXT = { train_loss: msg("thumb.metric.train_loss"), val_loss: msg("thumb.metric.val_loss"), sparsity: msg("thumb.metric.sparsity"), weight_l2: msg("thumb.metric.weight_l2") };
 const W = 120;
 const H = 44;
 
@@ -61,7 +61,7 @@ export function thumbnail(thumb) {
     const xs = ys.map((_, i) => i / Math.max(1, ys.length - 1));
     svg.appendChild(svgEl("path", { d: path(xs, ys, Math.min(...ys), Math.max(...ys)), fill: "none", stroke: PALETTE[0], "stroke-width": 2, "stroke-dasharray": "4 3" }));
     ys.forEach((y, i) => svg.appendChild(svgEl("circle", { cx: 4 + xs[i] * (W - 8), cy: H - 4 - ((y - Math.min(...ys)) / (Math.max(...ys) - Math.min(...ys) || 1)) * (H - 8), r: 2, fill: PALETTE[0] })));
-    caption = `final validation loss against ${thumb.field.split(".")[1]} (${thumb.values[0]}…${thumb.values.at(-1)})`;
+    caption = t("thumb.sweep", { field: thumb.field.split(".")[1], from: String(thumb.values[0]), to: String(thumb.values.at(-1)) });
   } else {
     const curves = Object.entries(thumb.curves);
     const all = curves.flatMap(([, ys]) => ys);
@@ -71,7 +71,8 @@ export function thumbnail(thumb) {
       const xs = ys.map((_, j) => j / Math.max(1, ys.length - 1));
       svg.appendChild(svgEl("path", { d: path(xs, ys, lo, hi), fill: "none", stroke: PALETTE[i % PALETTE.length], "stroke-width": 1.8 }));
     });
-    caption = `${METRIC_TEXT[thumb.metric] || thumb.metric} over ${thumb.epochs} epochs: ${curves.map(([name]) => name).join(", ")}`;
+    const metric = METRIC_TEXT[thumb.metric] ? t(METRIC_TEXT[thumb.metric]) : thumb.metric;
+    caption = t("thumb.curves", { metric, epochs: thumb.epochs, names: curves.map(([name]) => name).join(t("list.sep")) });
   }
   svg.setAttribute("aria-label", caption);
   const title = svgEl("title", {});
@@ -135,16 +136,16 @@ export async function render(root, ctx) {
       h("p", { class: "lead" }, t("lessons.lead"))));
   for (const branch of RECIPE) {
     const section = h("section", { class: `recipe-branch branch-${branch.branch}`, "data-branch": branch.branch },
-      h("h2", { class: "branch-title" }, branch.title), h("p", { class: "muted" }, branch.lead));
+      h("h2", { class: "branch-title" }, t(branch.title)), h("p", { class: "muted" }, t(branch.lead)));
     // The causes (or remedies) side by side, as the recipe's tree: each a column of its lessons.
     const groups = h("div", { class: "recipe-groups" });
     for (const group of branch.groups) {
-      const column = h("div", { class: "recipe-group", "data-cause": group.cause }, h("h3", { class: "recipe-cause", "data-cause": group.cause }, group.title));
+      const column = h("div", { class: "recipe-group", "data-cause": group.cause }, h("h3", { class: "recipe-cause", "data-cause": group.cause }, t(group.title)));
       for (const name of group.lessons) {
         const lesson = byName.get(name);
         if (!lesson) continue;
         if (placed.has(name)) {
-          column.appendChild(h("p", { class: "see-above" }, group.note || "Shown beside it:", " ", h("a", { href: `#/lessons?lesson=${name}` }, lesson.title), "."));
+          column.appendChild(h("p", { class: "see-above" }, (group.note ? t(group.note) : t("recipe.note.shown")), " ", h("a", { href: `#/lessons?lesson=${name}` }, tOr(`lesson.${lesson.name}.title`, lesson.title)), t("recipe.note.end")));
           continue;
         }
         placed.add(name);
@@ -157,7 +158,7 @@ export async function render(root, ctx) {
   }
   // A lesson the recipe does not place yet still gets a card, after the recipe.
   const rest = lessons.filter((l) => !placed.has(l.name));
-  if (rest.length) root.appendChild(h("section", { class: "recipe-branch" }, h("h2", {}, "More"), h("div", { class: "cards" }, rest.map((l) => card(l, thumbs[l.name], ctx)))));
+  if (rest.length) root.appendChild(h("section", { class: "recipe-branch" }, h("h2", {}, t("recipe.more")), h("div", { class: "cards" }, rest.map((l) => card(l, thumbs[l.name], ctx)))));
   if (!lessons.length) root.appendChild(h("p", {}, t("lessons.none")));
   // A diagnosis's link (#/lessons?lesson=NAME) brings its lesson's card into view.
   const focus = ctx.route.params.get("lesson");

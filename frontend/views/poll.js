@@ -4,8 +4,10 @@
 
 import { api } from "../api.js";
 import { clear, fmt, h } from "../dom.js";
+import { t } from "../i18n.js";
 import * as experimentView from "./experiment.js";
 import { aliveWhile } from "./class.js";
+import { choiceText, questionText, surenessText, whatText } from "./poll-text.js";
 
 // How often the page asks for the poll's state (ms): an answer count or a start shows within 2 s.
 const POLL_MS = 2000;
@@ -17,13 +19,13 @@ function percent(n, total) {
 /** The class's answers per choice as bars, the outcome's choice and your own marked. */
 function spreadBars(poll) {
   const total = Object.values(poll.spread).reduce((a, b) => a + b, 0);
-  return h("div", { class: "spread", id: "poll-spread", role: "list", "aria-label": "The class's answers" },
+  return h("div", { class: "spread", id: "poll-spread", role: "list", "aria-label": t("poll.spread") },
     poll.choices.map((c) => {
       const n = poll.spread[c];
       const won = c === poll.outcome.choice || (poll.outcome.tied?.includes(c) && poll.outcome.tied.length < poll.choices.length);
       const marks = [won ? "outcome" : "", c === poll.mine ? "mine" : ""].filter(Boolean).join(" ");
       return h("div", { class: `spread-row ${marks}`, role: "listitem", "data-choice": c },
-        h("span", { class: "spread-name" }, c),
+        h("span", { class: "spread-name" }, choiceText(c)),
         h("span", { class: "spread-bar" }, h("span", { class: "spread-fill", style: { width: `${percent(n, total)}%` } })),
         h("span", { class: "spread-count" }, `${n} (${percent(n, total)} %)`));
     }));
@@ -33,16 +35,17 @@ function outcomePanel(poll, teacher) {
   const o = poll.outcome;
   // A tie of every variant decides nothing; a tie of some, that each of them shares the win.
   const everyone = (o.tied || []).length === poll.choices.length;
-  const decided = o.choice ?? (everyone ? "no winner: every variant ends level" : o.tied ? `${o.tied.join(" and ")} (a tie)` : "nothing");
+  const decided = o.choice ? choiceText(o.choice) : everyone ? t("poll.decided.level") : o.tied ? t("poll.decided.tie", { names: o.tied.join(t("poll.and")) }) : t("poll.decided.nothing");
   const right = Boolean(poll.mine) && !everyone && (o.choice === poll.mine || (o.tied || []).includes(poll.mine));
-  const verdict = !poll.mine ? "You did not answer."
-    : right ? `Your guess, ${poll.mine}, was right.`
-    : everyone ? `Your guess was ${poll.mine}; these runs could not tell the variants apart.`
-    : `Your guess was ${poll.mine}.`;
+  const guess = poll.mine ? choiceText(poll.mine) : null;
+  const verdict = !poll.mine ? t("poll.verdict.none")
+    : right ? t("poll.verdict.right", { guess })
+    : everyone ? t("poll.verdict.level", { guess })
+    : t("poll.verdict.wrong", { guess });
   const rows = poll.choices.map((c) => {
     const n = o.numbers?.[c] || {};
     return h("tr", { "data-choice": c, class: [c === o.choice ? "outcome" : "", c === poll.mine ? "mine" : ""].join(" ").trim() || null },
-      h("td", { "data-col": "name" }, c),
+      h("td", { "data-col": "name", "data-mine-label": t("poll.yourGuess") }, choiceText(c)),
       h("td", { class: "num" }, fmt(n.mean)),
       h("td", { class: "num" }, n.sd === undefined ? "—" : `± ${fmt(n.sd, 2)}`),
       h("td", { class: "num" }, String(n.n ?? 0)));
@@ -50,27 +53,27 @@ function outcomePanel(poll, teacher) {
   // A claim's outcome has no per-variant table: the check's own numbers say what it saw.
   const table = Object.keys(o.numbers || {}).length === 0 ? null : h("div", { class: "table-panel" },
     h("table", { id: "poll-numbers" },
-      h("thead", {}, h("tr", {}, ["Variant", `Mean ${o.what || o.metric}`, "Spread over seeds (sd)", "Seeds"].map((t) => h("th", { scope: "col" }, t)))),
+      h("thead", {}, h("tr", {}, [t("poll.col.variant"), t("poll.col.mean", { what: whatText(o) }), t("poll.col.sd"), t("poll.col.seeds")].map((text) => h("th", { scope: "col" }, text)))),
       h("tbody", {}, rows)));
   return h("section", { class: "panel poll-outcome", id: "poll-outcome" },
-    h("h2", {}, `The runs decided: ${decided}`),
+    h("h2", {}, t("poll.decided", { decided })),
     teacher && !poll.mine ? null : h("p", { class: `poll-verdict ${right ? "right" : "wrong"}`, id: "poll-verdict" }, verdict),
-    h("p", { class: "muted", id: "poll-sureness" }, o.sureness),
+    h("p", { class: "muted", id: "poll-sureness", title: o.seen || "" }, surenessText(o)),
     table,
-    h("h3", {}, "What the class guessed"),
+    h("h3", {}, t("poll.classGuessed")),
     spreadBars(poll));
 }
 
 function answerButtons(poll, refresh, ctx) {
   return h("div", { class: "poll-choices", id: "poll-choices" },
     poll.choices.map((c) => {
-      const b = h("button", { type: "button", class: "primary big", "data-choice": c }, c);
+      const b = h("button", { type: "button", class: "primary big", "data-choice": c }, choiceText(c));
       b.addEventListener("click", async () => {
-        await ctx.ensureUser("Choose your name to answer.");
+        await ctx.ensureUser(t("poll.needName"));
         try {
           await api.answerPoll(poll.id, c);
         } catch (err) {
-          ctx.toast(`Could not answer: ${err.message}`, "error");
+          ctx.toast(t("poll.answerError", { error: err.message }), "error");
         }
         refresh();
       });
@@ -86,8 +89,8 @@ export async function render(root, ctx) {
   ctx.setTeacher?.(session.teacher);
   const teacher = session.teacher;
   const head = h("section", { class: "intro" },
-    h("h1", { id: "poll-question" }, first.text),
-    h("p", { class: "lead" }, `Lesson: ${first.lesson}. The runs decide, with ${first.choices.length} variants, each trained with several seeds.`));
+    h("h1", { id: "poll-question" }, questionText(first)),
+    h("p", { class: "lead" }, t("poll.lead", { lesson: first.lesson, n: first.choices.length })));
   const status = h("div", { class: "panel poll-status", id: "poll-status", "aria-live": "polite" });
   const outcome = h("div", { id: "poll-outcome-slot" });
   const live = h("div", { class: "poll-live", id: "poll-live" });
@@ -100,28 +103,28 @@ export async function render(root, ctx) {
   const show = (poll) => {
     clear(status);
     if (poll.state === "open") {
-      status.append(h("p", { class: "poll-count", id: "poll-count" }, `${poll.answers} ${poll.answers === 1 ? "answer" : "answers"} so far.`));
+      status.append(h("p", { class: "poll-count", id: "poll-count" }, poll.answers === 1 ? t("poll.count.one", { n: poll.answers }) : t("poll.count", { n: poll.answers })));
       if (teacher) {
-        const start = h("button", { type: "button", class: "primary big", id: "poll-start" }, "▶ Start: close answering and run the lesson");
+        const start = h("button", { type: "button", class: "primary big", id: "poll-start" }, t("poll.start"));
         start.addEventListener("click", async () => {
           start.disabled = true;
           try {
             await api.startPoll(poll.id);
           } catch (err) {
-            ctx.toast(`Could not start: ${err.message}`, "error");
+            ctx.toast(t("poll.startError", { error: err.message }), "error");
             start.disabled = false;
           }
           refresh();
         });
         status.append(start);
       } else if (poll.mine) {
-        status.append(h("p", { class: "poll-mine", id: "poll-mine" }, `Your guess: ${poll.mine}. The curves appear when your teacher starts the runs.`));
+        status.append(h("p", { class: "poll-mine", id: "poll-mine" }, t("poll.mine.waiting", { guess: choiceText(poll.mine) })));
       } else {
-        status.append(h("p", {}, "Make your guess before you see any curve:"), answerButtons(poll, refresh, ctx));
+        status.append(h("p", {}, t("poll.guessPrompt")), answerButtons(poll, refresh, ctx));
       }
     } else {
-      const mine = poll.mine ? `Your guess: ${poll.mine}.` : teacher ? `${poll.answers} students answered.` : "You did not answer.";
-      status.append(h("p", { class: "poll-mine", id: "poll-mine" }, mine, " ", poll.state === "running" ? "The runs are training…" : ""));
+      const mine = poll.mine ? t("poll.mine", { guess: choiceText(poll.mine) }) : teacher ? t("poll.answered", { n: poll.answers }) : t("poll.verdict.none");
+      status.append(h("p", { class: "poll-mine", id: "poll-mine" }, mine, " ", poll.state === "running" ? t("poll.training") : ""));
     }
     if (poll.state === "done" && shownState !== "done") {
       outcome.replaceChildren(outcomePanel(poll, teacher));
@@ -144,7 +147,7 @@ export async function render(root, ctx) {
       poll = await api.poll(id, ctx.signal);
     } catch (err) {
       if (!alive()) return;
-      ctx.toast(`Could not read the poll: ${err.message}`, "error");
+      ctx.toast(t("poll.readError", { error: err.message }), "error");
       timer = setTimeout(refresh, POLL_MS);
       return;
     }

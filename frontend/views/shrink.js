@@ -4,8 +4,9 @@
 
 import { axis, chartLayout, CONFIG } from "../charts.js";
 import { h } from "../dom.js";
+import { msg, t } from "../i18n.js";
 
-const THIRDS = ["small", "middle", "large"];
+const THIRDS = [msg("shrink.third.small"), msg("shrink.third.middle"), msg("shrink.third.large")];
 const DASH = ["dot", "dash", "solid"]; // small, middle, large third
 
 /** The comparison's first L1-only variant and first L2-only variant, both under plain SGD, or null. */
@@ -38,7 +39,7 @@ export function thirdsOverEpochs(run) {
   const first = epochs.length ? run.snapshots.histogram.get(epochs[0]).by_third_start : null;
   if (!first) return null;
   const x = [0, ...epochs];
-  return THIRDS.map((_, t) => ({ x, y: [first[t], ...epochs.map((e) => run.snapshots.histogram.get(e).by_third[t])] }));
+  return THIRDS.map((_, i) => ({ x, y: [first[i], ...epochs.map((e) => run.snapshots.histogram.get(e).by_third[i])] }));
 }
 
 export class ShrinkPanel {
@@ -52,11 +53,9 @@ export class ShrinkPanel {
     this.thirdsEl = h("div", { class: "chart", "data-chart": "thirds" });
     this.where = h("p", { class: "small shrink-where" });
     el.append(
-      h("h2", {}, "L1 against L2 by weight size"),
+      h("h2", {}, t("shrink.title")),
       h("p", { class: "muted small" },
-        `Per update, L2 takes a share of a weight (η·λ2·|w| = ${pair.eta2}·${pair.lambda2}·|w|), L1 a fixed amount (η·λ1 = ${+(pair.eta1 * pair.lambda1).toPrecision(3)}). `,
-        `They cross at |w| = λ1/λ2 = ${+crossing.toPrecision(3)} (with equal η): a weight above it shrinks faster under L2, one below it faster under L1. `,
-        "Right: the weights grouped by their size at initialization (smallest, middle and largest third), each group's mean |w| under each penalty."),
+        t("shrink.lead", { eta: String(pair.eta2), lambda: String(pair.lambda2), amount: String(+(pair.eta1 * pair.lambda1).toPrecision(3)), crossing: String(+crossing.toPrecision(3)) })),
       h("div", { class: "chart-grid" }, h("div", { class: "panel" }, this.lineEl), h("div", { class: "panel" }, this.thirdsEl)),
       this.where);
     this.drawLines();
@@ -68,16 +67,16 @@ export class ShrinkPanel {
     const c = shrinkCurves(this.pair, Math.max(1, 2 * crossing));
     const top = Math.max(...c.l2, ...c.l1);
     Plotly.react(this.lineEl, [
-      { x: c.w, y: c.l2, name: `${l2.name}: η·λ2·|w|`, line: { color: l2.color, width: 2.5 }, hovertemplate: "|w| = %{x:.2f}: L2 takes %{y:.2g}<extra></extra>" },
-      { x: c.w, y: c.l1, name: `${l1.name}: η·λ1`, line: { color: l1.color, width: 2.5 }, hovertemplate: "|w| = %{x:.2f}: L1 takes %{y:.2g}<extra></extra>" },
-      { x: [crossing, crossing], y: [0, top], name: `crossing |w| = ${+crossing.toPrecision(3)}`, mode: "lines", line: { color: "#52606d", dash: "dash", width: 1.5 }, hoverinfo: "skip" },
+      { x: c.w, y: c.l2, name: `${l2.name}: η·λ2·|w|`, line: { color: l2.color, width: 2.5 }, hovertemplate: `${t("shrink.hover.l2")}<extra></extra>` },
+      { x: c.w, y: c.l1, name: `${l1.name}: η·λ1`, line: { color: l1.color, width: 2.5 }, hovertemplate: `${t("shrink.hover.l1")}<extra></extra>` },
+      { x: [crossing, crossing], y: [0, top], name: t("shrink.crossing", { w: String(+crossing.toPrecision(3)) }), mode: "lines", line: { color: "#52606d", dash: "dash", width: 1.5 }, hoverinfo: "skip" },
       { x: [crossing], y: [this.pair.eta1 * this.pair.lambda1], mode: "markers", showlegend: false, marker: { size: 10, color: "#1f2933", symbol: "circle-open", line: { width: 2 } },
-        hovertemplate: "crossing: |w| = %{x:.3g}, both take %{y:.2g}<extra></extra>" },
-    ], chartLayout("Shrink of one weight per update", {
-      xaxis: axis("|w|"), yaxis: axis("taken per update"), showlegend: true, legend: { orientation: "h", y: -0.25 },
+        hovertemplate: `${t("shrink.hover.crossing")}<extra></extra>` },
+    ], chartLayout(t("shrink.chart"), {
+      xaxis: axis("|w|"), yaxis: axis(t("shrink.taken")), showlegend: true, legend: { orientation: "h", y: -0.25 },
       annotations: [
-        { x: crossing, y: top, text: "L2 faster →", xanchor: "left", xshift: 6, showarrow: false, yanchor: "top" },
-        { x: crossing, y: top, text: "← L1 faster", xanchor: "right", xshift: -6, showarrow: false, yanchor: "top" },
+        { x: crossing, y: top, text: t("shrink.l2faster"), xanchor: "left", xshift: 6, showarrow: false, yanchor: "top" },
+        { x: crossing, y: top, text: t("shrink.l1faster"), xanchor: "right", xshift: -6, showarrow: false, yanchor: "top" },
       ],
     }), CONFIG);
   }
@@ -90,8 +89,8 @@ export class ShrinkPanel {
     for (const v of [this.pair.l1, this.pair.l2]) {
       const series = thirdsOverEpochs(v.runs[0]);
       if (!series) continue;
-      series.forEach((s, t) => traces.push({ x: s.x, y: s.y, name: `${v.name} · ${THIRDS[t]} third`, mode: "lines+markers",
-        line: { color: v.color, dash: DASH[t], width: 2 }, marker: { size: 4 }, hovertemplate: `${v.name}, ${THIRDS[t]} third<br>epoch %{x}: mean |w| %{y:.3g}<extra></extra>` }));
+      series.forEach((s, i) => traces.push({ x: s.x, y: s.y, name: `${v.name} · ${t(THIRDS[i])}`, mode: "lines+markers",
+        line: { color: v.color, dash: DASH[i], width: 2 }, marker: { size: 4 }, hovertemplate: `${v.name}, ${t(THIRDS[i])}<br>${t("shrink.hover.third")}<extra></extra>` }));
     }
     if (!traces.length) return;
     // Where the runs' weights sit against the crossing decides which penalty shrinks them faster.
@@ -99,11 +98,11 @@ export class ShrinkPanel {
     const { crossing } = shrinkCurves(this.pair, 1);
     if (start !== undefined) {
       this.where.textContent = start < crossing
-        ? `Here even the largest third starts below the crossing (mean |w| ${+start.toPrecision(2)} < ${+crossing.toPrecision(3)}): L1 takes more from every third. In share, L2 takes the same from each third, L1 the most from the smallest, which reaches zero.`
-        : `The largest third starts above the crossing (mean |w| ${+start.toPrecision(2)} > ${+crossing.toPrecision(3)}): L2 takes more from it, L1 more from the smallest, which reaches zero.`;
+        ? t("shrink.where.below", { start: String(+start.toPrecision(2)), crossing: String(+crossing.toPrecision(3)) })
+        : t("shrink.where.above", { start: String(+start.toPrecision(2)), crossing: String(+crossing.toPrecision(3)) });
     }
-    Plotly.react(this.thirdsEl, traces, chartLayout("Mean |w| by initial size", {
-      xaxis: axis("epoch"), yaxis: axis("mean |w| of the third"), showlegend: true, legend: { orientation: "h", y: -0.25 },
+    Plotly.react(this.thirdsEl, traces, chartLayout(t("shrink.thirds.chart"), {
+      xaxis: axis(t("chart.epoch")), yaxis: axis(t("shrink.thirds.mean")), showlegend: true, legend: { orientation: "h", y: -0.25 },
     }), CONFIG);
   }
 }

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from e2e.conftest import ARTIFACTS, settle
-from tests.support import Api
+from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, settle
+from tests.support import Api, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -76,8 +76,11 @@ def check_language(page: Page, lang: str, where: str) -> None:
 
 
 @contextlib.contextmanager
-def localized(browser: Browser, server: Api, locale: str, shot: str) -> Iterator[Page]:
-    """A tab of a browser in `locale`, named Ada; fails on a script error or a missing key."""
+def localized(
+    browser: Browser, server: Api, locale: str, shot: str, *, teacher: bool = False
+) -> Iterator[Page]:
+    """A tab of a browser in `locale`, named Ada (signed in as the teacher when `teacher`);
+    fails on a script error or a missing key."""
     context = browser.new_context(
         viewport={"width": 1400, "height": 1000}, base_url=server.url, locale=locale
     )
@@ -91,6 +94,9 @@ def localized(browser: Browser, server: Api, locale: str, shot: str) -> Iterator
             }
         ]
     )
+    if teacher:
+        signed = context.request.post("/api/admin/session", data={"token": ADMIN_TOKEN})
+        assert signed.status == 204, signed.text()
     page = context.new_page()
     page.set_default_timeout(20_000)
     errors: list[str] = []
@@ -183,6 +189,10 @@ def test_lessons_form_history_and_live_view_speak_the_browsers_chinese_in_its_ow
         )
         page.locator("body").scroll_into_view_if_needed()
         check_language(page, lang, "the live view")
+        expect(page.locator(".diagnosis-panel .diagnosis").first).to_be_visible()
+        page.locator(".diagnosis-panel").screenshot(
+            path=str(ARTIFACTS / f"i18n_diagnosis_{locale}.png")
+        )
         page.locator('[data-chart="loss"]').hover()
         titles = page.evaluate(MODEBAR_TITLES)
         assert titles and not english_left("\n".join(titles)) and "Zoom" not in titles, titles
@@ -241,3 +251,102 @@ def test_switching_to_english_on_the_live_view_says_the_apis_verdicts_and_keeps_
                 page.locator(f'tr[data-variant="{variant}"] td[data-col="verdict"]')
             ).to_have_text(sentence)
         expect(page.locator(".claims li").first).to_have_text(finished["claims"][0])
+
+
+ADMIN = {"X-Reglab-Admin": ADMIN_TOKEN}
+MINE_MARKER = """() => getComputedStyle(
+    document.querySelector('#poll-numbers tr.mine td[data-col=name]'), '::after').content"""
+# The overfitting task cut to a few epochs and one seed: the board, its figures and the shake-up.
+TINY_CHALLENGE = {
+    "title": "moons L2 / Dropout",  # the teacher's own words: none an English sentence
+    "lesson": "overfitting",
+    "base": {"train": {"epochs": 3, "snapshot_every": 3}, "data": {"n_train": 60}},
+    "open": ["regularization.l2", "regularization.dropout"],
+    "repeats": 1,
+    "max_entries": 2,
+    "metric": "accuracy",
+}
+
+
+@pytest.fixture(scope="module")
+def challenge(server: Api) -> dict[str, Any]:
+    """A revealed challenge with Ada's one entry, every row scored (public and private)."""
+    made = server.http.post("/api/challenges", json=TINY_CHALLENGE, headers=ADMIN)
+    assert made.status_code == 201, made.text
+    found: dict[str, Any] = made.json()
+    entered = server.http.post(
+        f"/api/challenges/{found['id']}/entries",
+        json={"name": "l2=0.01", "override": {"regularization": {"l2": 0.01}}},
+        headers=server.identity("Ada"),
+    )
+    assert entered.status_code == 201, entered.text
+
+    def scored() -> bool:
+        rows = server.http.get(f"/api/challenges/{found['id']}/leaderboard").json()["rows"]
+        return len(rows) == 4 and all(r["status"] == "finished" and r["public"] for r in rows)
+
+    # Bounded by 3 baselines and one entry of 3 epochs on one seed: seconds on two loaded cores.
+    wait_for(scored, timeout=120, what="the challenge's board scored")
+    revealed = server.http.post(f"/api/challenges/{found['id']}/reveal", headers=ADMIN)
+    assert revealed.status_code < 300, revealed.text
+    return found
+
+
+@pytest.fixture(scope="module")
+def poll(server: Api) -> dict[str, Any]:
+    """A poll Ada answered and the class's runs decided (3 variants × 3 seeds × 3 epochs)."""
+    body = {"lesson": "overfitting", "question": "lowest-final-val-loss", "epochs": 3}
+    made = server.http.post("/api/polls", json=body, headers=ADMIN)
+    assert made.status_code == 201, made.text
+    found: dict[str, Any] = made.json()
+    answer = {"choice": found["choices"][0]}
+    answered = server.http.post(
+        f"/api/polls/{found['id']}/answers", json=answer, headers=server.identity("Ada")
+    )
+    assert answered.status_code == 201, answered.text
+    started = server.http.post(f"/api/polls/{found['id']}/start", headers=ADMIN)
+    assert started.status_code < 300, started.text
+
+    def done() -> bool:
+        return bool(server.http.get(f"/api/polls/{found['id']}").json()["state"] == "done")
+
+    wait_for(done, timeout=120, what="the poll's runs decided")
+    return found
+
+
+@pytest.mark.parametrize(("locale", "lang"), [("zh-TW", "zh-TW"), ("zh-CN", "zh-CN")])
+def test_a_challenge_the_class_page_and_a_poll_speak_the_browsers_chinese(
+    browser: Browser,
+    server: Api,
+    challenge: dict[str, Any],
+    poll: dict[str, Any],
+    locale: str,
+    lang: str,
+) -> None:
+    with localized(browser, server, locale, f"i18n_challenges_{locale}") as page:
+        page.goto("/#/challenges")
+        expect(page.locator("#challenge-list")).to_be_visible()
+        check_language(page, lang, "the challenges")
+    with localized(browser, server, locale, f"i18n_challenge_{locale}", teacher=True) as page:
+        page.goto(f"/#/challenges/{challenge['id']}")
+        # Revealed: the private columns, and the shake-up drawn.
+        expect(page.locator("#board-table .entry-row")).to_have_count(1)
+        expect(page.locator("#shake-up .main-svg").first).to_be_attached()
+        page.wait_for_function("() => document.querySelector('#class-plot .main-svg')")
+        check_language(page, lang, "a challenge's board")
+    with localized(browser, server, locale, f"i18n_class_{locale}", teacher=True) as page:
+        page.goto("/#/class")
+        expect(page.locator("#students")).to_be_visible()
+        expect(page.locator(f'#challenges tr[data-challenge="{challenge["id"]}"]')).to_be_visible()
+        expect(page.locator("#polls tbody tr")).to_have_count(1)
+        check_language(page, lang, "the class page")
+    with localized(browser, server, locale, f"i18n_poll_{locale}") as page:
+        page.goto(f"/#/polls/{poll['id']}")
+        expect(page.locator("#poll-outcome")).to_be_visible()
+        expect(page.locator("#poll-verdict")).to_be_visible()
+        expect(page.locator(".conn")).to_have_attribute("data-conn", "finished", timeout=60_000)
+        # Two-word English the sentence check lets pass: the lesson's title, the guess's marker.
+        expect(page.locator("#poll-live h1")).not_to_have_text("Overfitting remedies")
+        marker = page.evaluate(MINE_MARKER)
+        assert marker and "your" not in marker, marker
+        check_language(page, lang, "a poll")
