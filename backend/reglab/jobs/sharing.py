@@ -27,8 +27,9 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
 from reglab.events import Event, RunStatus, StatusEvent, SummaryEvent
+from reglab.store.history import NUMBERS
 from reglab.store.records import Logged, RunRecord
-from reglab.store.repo import NUMBERS, Store, final_events
+from reglab.store.repo import Store, final_events
 
 
 class Sharing:

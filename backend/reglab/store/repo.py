@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -12,14 +11,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
-    ColumnElement,
-    Text,
     delete,
     func,
     insert,
-    or_,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy import literal as sa_literal
@@ -46,19 +41,17 @@ from reglab.store.apply import (
     snapshot_text,
 )
 from reglab.store.challenges import ChallengeQueries
-from reglab.store.codec import join_nonfinite, wire_json
+from reglab.store.codec import wire_json
 from reglab.store.engine import make_engine
+from reglab.store.history import NUMBERS, HistoryQueries, holders_of, log_of
+from reglab.store.identities import IdentityQueries
 from reglab.store.records import (
-    METRIC_COLUMNS,
     SUMMARY_COLUMNS,
     ExperimentRecord,
     Logged,
-    MetricRow,
     RunRecord,
-    SnapshotRecord,
     UserLoad,
     experiment_record,
-    metric_row,
     run_record,
     seal_logged,
 )
@@ -127,32 +120,6 @@ def _write_numbers(
 
 
 UNFINISHED = ("queued", "running")
-# What a shared computation logs for the runs that follow it (their statuses are their own).
-NUMBERS = ("epoch", "snapshot")
-
-
-def _holders(s: Session, run_ids: Iterable[int]) -> dict[int, int]:
-    """Of these runs, those sharing another run's numbers: run → the run holding its rows."""
-    ids = list(run_ids)
-    if not ids:
-        return {}
-    rows = s.execute(
-        select(tables.Run.id, tables.Run.shared_from).where(
-            tables.Run.id.in_(ids), tables.Run.shared_from.is_not(None)
-        )
-    ).all()
-    return {int(run_id): int(holder) for run_id, holder in rows if holder is not None}
-
-
-def _log_of(experiment_id: int, holders: Iterable[int]) -> ColumnElement[bool]:
-    """The event-log rows an experiment's stream shows: its own, and the epochs and snapshots
-    of the runs holding its shared runs' numbers."""
-    log = tables.EventLog
-    own = log.experiment_id == experiment_id
-    held = sorted(set(holders))
-    if not held:
-        return own
-    return or_(own, log.run_id.in_(held) & log.type.in_(NUMBERS))
 
 
 def sealed_experiments(s: Session, experiment_ids: Iterable[int]) -> set[int]:
@@ -177,13 +144,7 @@ def run_records(s: Session, rows: Sequence[tables.Run]) -> list[RunRecord]:
     return [run_record(r, sealed=r.experiment_id in sealed) for r in rows]
 
 
-def _cursor(s: Session, experiment_id: int, holders: Iterable[int]) -> int:
-    """The last event an experiment's stream shows (0 before its first)."""
-    seq = s.scalar(select(func.max(tables.EventLog.seq)).where(_log_of(experiment_id, holders)))
-    return int(seq or 0)
-
-
-class Store(ChallengeQueries):
+class Store(ChallengeQueries, HistoryQueries, IdentityQueries):
     """The database behind reglab: experiments, runs, their metrics, snapshots and event log
     (and challenges, store/challenges.py)."""
 
@@ -528,92 +489,6 @@ class Store(ChallengeQueries):
             )
             _write_numbers(s, [e for e in numbers if e.run_id in known])
 
-    def metrics(self, run_id: int, *, after_epoch: int = 0, limit: int = 5000) -> list[MetricRow]:
-        """A run's epochs: its own rows, or those of the run it shares them with."""
-        m = tables.EpochMetric
-        with self._tx() as s:
-            holder = _holders(s, [run_id]).get(run_id, run_id)
-            rows = s.scalars(
-                select(m)
-                .where(m.run_id == holder, m.epoch > after_epoch)
-                .order_by(m.epoch)
-                .limit(limit)
-            ).all()
-            return [metric_row(r, run_id) for r in rows]
-
-    def history_columns(self, experiment_id: int) -> tuple[int, dict[int, dict[str, list[Any]]]]:
-        """Every epoch of every run of an experiment, one column per metric, and the cursor they
-        are complete through: read in one transaction, so the rows are exactly those of the
-        events logged up to that cursor (the writer commits both together). A run that shares
-        its numbers gets those of the run holding them, and the cursor counts that run's log.
-
-        Read as plain columns (no ORM objects), the JSON columns as text: a 30-run experiment of
-        2,000 epochs is 60,000 rows, and per-row objects and JSON decoding took seconds of the
-        page's wait to open it. All gradient norms of a run are decoded in one call."""
-        m = tables.EpochMetric.__table__.c
-        picked: list[ColumnElement[Any]] = [m.run_id, m.epoch]
-        picked += [m[name] for name in METRIC_COLUMNS]
-        picked += [type_coerce(m.grad_norms, Text), type_coerce(m.nonfinite, Text)]
-        with self._tx() as s:
-            runs = s.scalars(
-                select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
-            ).all()
-            holders = _holders(s, runs)
-            cursor = _cursor(s, experiment_id, holders.values())
-            readers: dict[int, list[int]] = {}
-            for run_id in runs:
-                readers.setdefault(holders.get(run_id, run_id), []).append(run_id)
-            rows = s.execute(
-                select(*picked).where(m.run_id.in_(readers)).order_by(m.run_id, m.epoch)
-            ).all()
-        columns: dict[int, dict[str, list[Any]]] = {}
-        names = ("run_id", "epoch", *METRIC_COLUMNS, "grad_norms", "nonfinite")
-        start = 0
-        while start < len(rows):  # rows come by run: transpose each run's block at C speed
-            run_id, end = rows[start][0], start
-            while end < len(rows) and rows[end][0] == run_id:
-                end += 1
-            run = dict(zip(names, map(list, zip(*rows[start:end], strict=True)), strict=True))
-            run.pop("run_id")
-            for i, special in enumerate(run.pop("nonfinite")):
-                if special is not None:  # NaN/±Inf, named in the row's map
-                    for name, value in join_nonfinite({}, json.loads(special)).items():
-                        run[name][i] = value
-            texts = [t or "null" for t in run["grad_norms"]]
-            run["grad_norms"] = json.loads(f"[{','.join(texts)}]")  # one decode per run
-            columns[run_id] = run
-            start = end
-        shared = {
-            reader: columns[holder]
-            for holder, reading in readers.items()
-            if holder in columns
-            for reader in reading
-        }
-        return cursor, shared
-
-    def history_cursor(self, experiment_id: int) -> int:
-        """The cursor `history_columns` would return now, without reading a row of numbers: a
-        finished experiment's history changes only if this does."""
-        with self._tx() as s:
-            runs = s.scalars(
-                select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
-            ).all()
-            return _cursor(s, experiment_id, _holders(s, runs).values())
-
-    def snapshots(
-        self, run_id: int, *, kind: str | None = None, epoch: int | None = None
-    ) -> list[SnapshotRecord]:
-        """A run's snapshots: its own, or those of the run it shares its numbers with."""
-        snap = tables.Snapshot
-        with self._tx() as s:
-            where = [snap.run_id == _holders(s, [run_id]).get(run_id, run_id)]
-            if kind is not None:
-                where.append(snap.kind == kind)
-            if epoch is not None:
-                where.append(snap.epoch == epoch)
-            rows = s.scalars(select(snap).where(*where).order_by(snap.epoch, snap.kind)).all()
-            return [SnapshotRecord(run_id, r.epoch, r.kind, r.data) for r in rows]
-
     # -- events --------------------------------------------------------------------------------
 
     def record(self, events: Sequence[Event]) -> list[Logged]:
@@ -675,7 +550,7 @@ class Store(ChallengeQueries):
             runs = s.scalars(
                 select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
             ).all()
-            reader = {holder: run_id for run_id, holder in _holders(s, runs).items()}
+            reader = {holder: run_id for run_id, holder in holders_of(s, runs).items()}
             rows = s.execute(
                 select(log, snap.data)
                 .outerjoin(
@@ -685,7 +560,7 @@ class Store(ChallengeQueries):
                     & (snap.kind == log.kind)
                     & (log.type == "snapshot"),
                 )
-                .where(_log_of(experiment_id, reader), log.seq > after)
+                .where(log_of(experiment_id, reader), log.seq > after)
                 .order_by(log.seq)
                 .limit(limit)
             ).all()
@@ -747,31 +622,3 @@ class Store(ChallengeQueries):
             out.append(Logged(seq, experiment_id, message, wire))
         connection.exec_driver_sql(_LOG_INSERT, rows)
         return out
-
-    # -- identities ----------------------------------------------------------------------------
-
-    def bind_name(self, name: str, token_hash: str) -> bool:
-        """Bind `name` to a secret's hash; False (and nothing changed) if it is bound already."""
-        with self.write_lock, self._tx() as s:
-            if s.get(tables.Identity, name) is not None:
-                return False
-            s.add(tables.Identity(name=name, token_hash=token_hash, created_at=now()))
-            return True
-
-    def name_of(self, token_hash: str) -> str | None:
-        """The name a secret's hash is bound to, if any."""
-        with self._tx() as s:
-            name: str | None = s.scalar(
-                select(tables.Identity.name).where(tables.Identity.token_hash == token_hash)
-            )
-            return name
-
-    def is_bound(self, name: str) -> bool:
-        with self._tx() as s:
-            return s.get(tables.Identity, name) is not None
-
-    def unbind_name(self, name: str) -> bool:
-        """Forget `name`'s secret (the teacher's reset); False if it had none."""
-        with self.write_lock, self._tx() as s:
-            done = s.execute(delete(tables.Identity).where(tables.Identity.name == name))
-            return bool(done.rowcount)  # type: ignore[attr-defined]
