@@ -48,7 +48,7 @@ def stats(values: Sequence[float]) -> dict[str, float] | None:
     return {"mean": statistics.fmean(values), "sd": sd, "min": min(values), "max": max(values)}
 
 
-def _value(run: RunRecord, metric: str) -> float | None:
+def summary_value(run: RunRecord, metric: str) -> float | None:
     """A counted run's finite summary number, else None."""
     if run.summary is None or run.status not in COUNTED:
         return None
@@ -58,7 +58,7 @@ def _value(run: RunRecord, metric: str) -> float | None:
     return float(value)
 
 
-def _by_variant(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
+def by_variant(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
     """Runs grouped by variant, variants in the experiment's order."""
     out: dict[str, list[RunRecord]] = {}
     for run in sorted(runs, key=lambda r: r.position):
@@ -116,7 +116,7 @@ def aggregates(runs: Sequence[RunRecord], values: dict[str, Any]) -> list[dict[s
     """Per variant, in order: how many runs and finished replicates, each metric's stats, and
     its swept value (from `values`, by variant name) when the variants sweep one field."""
     out = []
-    for variant, members in _by_variant(runs).items():
+    for variant, members in by_variant(runs).items():
         row: dict[str, Any] = {
             "variant": variant,
             "value": values.get(variant),
@@ -125,14 +125,14 @@ def aggregates(runs: Sequence[RunRecord], values: dict[str, Any]) -> list[dict[s
             "finished": all(m.status in FINAL_STATUSES for m in members),
         }
         for metric in METRICS:
-            row[metric] = stats([v for m in members if (v := _value(m, metric)) is not None])
+            row[metric] = stats([v for m in members if (v := summary_value(m, metric)) is not None])
         out.append(row)
     return out
 
 
 def comparisons(runs: Sequence[RunRecord], reference: str) -> list[dict[str, Any]]:
     """Every variant against the reference, paired by replicate, for each verdict metric."""
-    grouped = _by_variant(runs)
+    grouped = by_variant(runs)
     base = {r.replicate: r for r in grouped.get(reference, [])}
     out = []
     for variant, members in grouped.items():
@@ -141,9 +141,9 @@ def comparisons(runs: Sequence[RunRecord], reference: str) -> list[dict[str, Any
         for metric in VERDICT_METRICS:
             diffs = []
             for run in members:
-                mine, theirs = _value(run, metric), None
+                mine, theirs = summary_value(run, metric), None
                 if run.replicate in base:
-                    theirs = _value(base[run.replicate], metric)
+                    theirs = summary_value(base[run.replicate], metric)
                 if mine is not None and theirs is not None:
                     diffs.append(mine - theirs)
             out.append(paired(variant, reference, metric, diffs))

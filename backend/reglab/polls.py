@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reglab.claims import CHECKS, Trained
-from reglab.compare import _by_variant, _value, paired, stats
+from reglab.compare import by_variant, paired, stats, summary_value
 from reglab.events import FINAL_STATUSES
 from reglab.spec import ExperimentSpec
 from reglab.store.records import RunRecord
@@ -108,10 +108,10 @@ def outcome(
     if index is not None:
         return _judge(CHECKS[lesson][index], runs, epochs_of)
     q = QUESTIONS[question]
-    grouped = _by_variant(runs)
+    grouped = by_variant(runs)
     numbers: dict[str, Any] = {}
     for variant, members in grouped.items():
-        values = [v for v in (_value(r, q.metric) for r in members) if v is not None]
+        values = [v for v in (summary_value(r, q.metric) for r in members) if v is not None]
         numbers[variant] = {**(stats(values) or {}), "n": len(values)}
     ranked = sorted(
         (v for v in numbers if numbers[v]["n"]),
@@ -141,11 +141,11 @@ def _sureness(
 ) -> dict[str, Any]:
     """The winner against the runner-up, seed by seed: how often it won, and the 95 % interval
     of the difference (clear when it leaves out 0)."""
-    theirs = {r.replicate: _value(r, q.metric) for r in grouped[runner_up]}
+    theirs = {r.replicate: summary_value(r, q.metric) for r in grouped[runner_up]}
     sign = -1.0 if q.highest else 1.0  # a win is a negative difference either way
     diffs = []
     for run in grouped[winner]:
-        mine, other = _value(run, q.metric), theirs.get(run.replicate)
+        mine, other = summary_value(run, q.metric), theirs.get(run.replicate)
         if mine is not None and other is not None:
             diffs.append(sign * (mine - other))
     pair = paired(winner, runner_up, q.metric, diffs)

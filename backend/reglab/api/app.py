@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.state.admin_sessions = AdminSessions()  # the teacher's signed-in browsers
     app.state.last_seen = LastSeen()  # when each name last identified itself (the class page)
+    app.state.boards = challenges.Boards()  # each challenge's board, worked out once a change
     app.state.histories = CompactCache()  # finished experiments' histories, as the page opens them
     script = plotly_js()
 

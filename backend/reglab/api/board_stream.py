@@ -20,7 +20,7 @@ import asyncio
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from reglab.api.challenges import board_at
+from reglab.api.challenges import Boards
 from reglab.api.stream import (
     INVALID_CLOSE_CODE,
     NOT_FOUND_CLOSE_CODE,
@@ -42,10 +42,12 @@ router = APIRouter(tags=["stream"])
 POLL_S = 1.0  # a board a second behind is live enough for a class watching entries finish
 
 
-def _board_text(runtime: Runtime, topic: int, now: tuple[int, str]) -> tuple[tuple[int, str], str]:
+def _board_text(
+    boards: Boards, runtime: Runtime, topic: int, now: tuple[int, str]
+) -> tuple[tuple[int, str], str]:
     """The board message, given the board cursor now, and the cursor it was worked out at (the
-    board itself is shared by every watcher and reader: api/challenges.board_at)."""
-    made = board_at(runtime, topic, now)
+    board itself is shared by every watcher and reader: api/challenges.Boards)."""
+    made = boards.at(runtime, topic, now)
     cursor, status = made.cursor
     head = wire_json({"type": "board", "cursor": cursor, "status": status})[1]
     return made.cursor, f'{head[:-1]},"board":{made.text}}}'
@@ -82,7 +84,7 @@ async def stream_board(
                 return
             if now != seen:
                 at, text = await anyio.to_thread.run_sync(
-                    _board_text, runtime, topic, now, limiter=readers
+                    _board_text, websocket.app.state.boards, runtime, topic, now, limiter=readers
                 )
                 if at != seen:  # a board a moment behind `now` is sent once; the rest follows
                     await _send(websocket, text, timeout)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from reglab import board, challenges
 from reglab.api.deps import (
@@ -102,26 +102,6 @@ def submit_entry(
         return challenges.enter(runtime, challenge_id=challenge_id, entry=entry, owner=owner)
 
 
-@router.get("/{challenge_id}/leaderboard", response_model=None)
-def read_leaderboard(challenge_id: ChallengeId, runtime: RuntimeDep) -> Response:
-    """The board, worked out from the runs of the baselines and entries (at most a second
-    behind them), as JSON encoded once for every reader."""
-    board_now = board_at(runtime, challenge_id, runtime.store.board_cursor(challenge_id))
-    return Response(board_now.text, media_type="application/json")
-
-
-# The last board worked out per (store, challenge), with the cursor it was worked out at and
-# when. While a class trains, an entry's run ends every fraction of a second and 60 pages read
-# the board: each change of cursor would be one more computation (31-78 ms for 180 entries),
-# most of them read by nobody. So a board at most BOARD_STALE_S old is served while only the
-# cursor moved, one computation runs at a time per board, and a change of the challenge's
-# status (closed, revealed) is always worked out at once.
-BOARD_STALE_S = 1.0
-_boards: dict[tuple[int, int], BoardNow] = {}
-_computing: dict[tuple[int, int], threading.Lock] = {}
-_guard = threading.Lock()
-
-
 @dataclass(frozen=True, slots=True)
 class BoardNow:
     """A board as worked out at `cursor` (at `made`, monotonic), and its JSON text: encoding
@@ -133,45 +113,77 @@ class BoardNow:
     text: str
 
 
-def board_at(runtime: Runtime, challenge_id: int, cursor: tuple[int, str]) -> BoardNow:
-    """The board, given the challenge's board cursor now (at most BOARD_STALE_S behind it)."""
-    key = (id(runtime.store), challenge_id)
+class Boards:
+    """The last board worked out per challenge of one app, with the cursor it was worked out at
+    and when (one per app, beside its runtime: `app.state.boards`).
 
-    def fresh_enough() -> BoardNow | None:
-        cached = _boards.get(key)
+    While a class trains, an entry's run ends every fraction of a second and 60 pages read the
+    board: each change of cursor would be one more computation (31-78 ms for 180 entries), most
+    of them read by nobody. So a board at most `stale_s` old is served while only the cursor
+    moved, one computation runs at a time per board (the others are served the last board
+    meanwhile), and a change of the challenge's status (closed, revealed) is worked out at once.
+    """
+
+    def __init__(self, stale_s: float = 1.0) -> None:
+        self.stale_s = stale_s
+        self._made: dict[int, BoardNow] = {}
+        self._computing: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def at(self, runtime: Runtime, challenge_id: int, cursor: tuple[int, str]) -> BoardNow:
+        """The board, given the challenge's board cursor now (at most `stale_s` behind it)."""
+        served = self._fresh(challenge_id, cursor)
+        if served is not None:
+            return served
+        with self._guard:
+            lock = self._computing.setdefault(challenge_id, threading.Lock())
+        if not lock.acquire(blocking=False):
+            # Another reader is working the board out: serve the last one (same status)
+            # meanwhile, or wait for the new one when there is none to serve.
+            cached = self._made.get(challenge_id)
+            if cached is not None and cached.cursor[1] == cursor[1]:
+                return cached
+            lock.acquire()
+        try:  # one computation per board; those who waited take its result
+            served = self._fresh(challenge_id, cursor)
+            if served is not None:
+                return served
+            challenge, experiments = runtime.store.challenge_with_experiments(challenge_id)
+            used: dict[str, int] = {}
+            for e in experiments:
+                if e.challenge_role == challenges.ENTRY:
+                    used[e.owner] = used.get(e.owner, 0) + 1
+            found = board.leaderboard(challenge, experiments, used)
+            # The cursor read before the records: a change between the two is worked out next.
+            made = BoardNow(cursor, time.monotonic(), found, wire_json(found)[1])
+            self._made[challenge_id] = made
+            return made
+        finally:
+            lock.release()
+
+    def _fresh(self, challenge_id: int, cursor: tuple[int, str]) -> BoardNow | None:
+        cached = self._made.get(challenge_id)
         if cached is None:
             return None
-        recent = time.monotonic() - cached.made < BOARD_STALE_S
+        recent = time.monotonic() - cached.made < self.stale_s
         if cached.cursor == cursor or (cached.cursor[1] == cursor[1] and recent):
             return cached
         return None
 
-    if (served := fresh_enough()) is not None:
-        return served
-    with _guard:
-        lock = _computing.setdefault(key, threading.Lock())
-    if not lock.acquire(blocking=False):
-        # Another reader is working the board out: serve the last one (same status) meanwhile,
-        # or wait for the new one when there is none to serve.
-        cached = _boards.get(key)
-        if cached is not None and cached.cursor[1] == cursor[1]:
-            return cached
-        lock.acquire()
-    try:  # one computation per board; those who waited take its result
-        if (served := fresh_enough()) is not None:
-            return served
-        challenge, experiments = runtime.store.challenge_with_experiments(challenge_id)
-        used: dict[str, int] = {}
-        for e in experiments:
-            if e.challenge_role == challenges.ENTRY:
-                used[e.owner] = used.get(e.owner, 0) + 1
-        found = board.leaderboard(challenge, experiments, used)
-        # The cursor read before the records: a change between the two is worked out next time.
-        made = BoardNow(cursor, time.monotonic(), found, wire_json(found)[1])
-        _boards[key] = made
-        return made
-    finally:
-        lock.release()
+
+def get_boards(request: Request) -> Boards:
+    boards: Boards = request.app.state.boards
+    return boards
+
+
+@router.get("/{challenge_id}/leaderboard", response_model=None)
+def read_leaderboard(
+    challenge_id: ChallengeId, runtime: RuntimeDep, boards: Annotated[Boards, Depends(get_boards)]
+) -> Response:
+    """The board, worked out from the runs of the baselines and entries (at most a second
+    behind them), as JSON encoded once for every reader."""
+    board_now = boards.at(runtime, challenge_id, runtime.store.board_cursor(challenge_id))
+    return Response(board_now.text, media_type="application/json")
 
 
 @router.post("/{challenge_id}/close", response_model=ChallengeRead)
