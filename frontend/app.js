@@ -4,7 +4,7 @@ import { api, ApiError, currentUser, setUser } from "./api.js";
 import { drawStats, setChartLanguage } from "./charts.js";
 import { clear, h } from "./dom.js";
 import { LANGUAGES, initialLanguage, language, t, translateStatic, useLanguage } from "./i18n.js";
-import { setFinalStatuses } from "./views/experiment-model.js";
+import { setStatuses } from "./statuses.js";
 import * as lessonsView from "./views/lessons.js";
 import * as formView from "./views/form.js";
 import * as experimentView from "./views/experiment.js";
@@ -113,11 +113,11 @@ export async function loadLessons() {
   return state.lessons;
 }
 
-/** Which run statuses are final comes from the API once (GET /api/statuses), never from a copy here. */
+/** The run statuses and which are final come from the API once (GET /api/statuses), never from a copy here. */
 export async function loadStatuses() {
   if (!state.statuses) {
     state.statuses = await api.statuses();
-    setFinalStatuses(state.statuses.final);
+    setStatuses(state.statuses);
   }
   return state.statuses;
 }
@@ -241,7 +241,12 @@ document.getElementById("language").addEventListener("change", (e) => switchLang
 
 // The catalog comes before the first view: every word the page draws is read from it. Should the
 // chosen one not load, English; should that fail too, the page shows its keys rather than nothing.
-await useLanguage(initialLanguage()).catch(() => useLanguage("en")).catch((err) => console.error(err));
+// The run statuses too (statuses.js): views name them as the API serves them. Should they not come,
+// a view that needs them asks again (ctx.loadStatuses) and shows its error the ordinary way.
+await Promise.all([
+  useLanguage(initialLanguage()).catch(() => useLanguage("en")).catch((err) => console.error(err)),
+  loadStatuses().catch(() => {}),
+]);
 showLanguage();
 window.addEventListener("hashchange", route);
 applyLargeType();
