@@ -7,6 +7,7 @@ import { runColor, scheduler } from "../charts.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { LiveStream } from "../live.js";
+import { report } from "../probe.js";
 import { draw } from "./experiment-draw.js";
 import { layout } from "./experiment-layout.js";
 import { applyEvent, modelFrom, picturedRuns, preloadColumns, replayModel, replayTo } from "./experiment-model.js";
@@ -110,17 +111,17 @@ export async function render(root, ctx) {
       if (shown === model) changed();
     },
   }).start();
-  window.reglab.stream = stream;
+  report("stream", stream); // a test drops it as a flaky network would
   // The browser bench's "first full draw": every run over, every epoch in the model and on the loss chart.
-  window.reglab.shown = () => model.runs.every((r) => r.summary && r.epochs.length >= (r.summary.epochs_run ?? 0)
-    && view.charts.loss.fed.get(r.id) === r.epochs.length) && view.charts.loss.idle();
+  report("shown", () => model.runs.every((r) => r.summary && r.epochs.length >= (r.summary.epochs_run ?? 0)
+    && view.charts.loss.fed.get(r.id) === r.epochs.length) && view.charts.loss.idle());
 
   return () => {
     stopReplay?.();
     stopDrawing();
     stream.stop();
-    window.reglab.stream = null;
-    window.reglab.shown = null;
+    report("stream", null);
+    report("shown", null);
   };
 }
 
