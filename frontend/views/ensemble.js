@@ -91,7 +91,9 @@ export class EnsemblePanel {
 
   draw(row) {
     const run = row.variant.runs[0];
-    const series = ensembleSeries(run);
+    // A replay shows the snapshots of the epochs it has replayed so far, as the slider does.
+    const upTo = this.model.snapshotEpochs.at(-1) ?? Infinity;
+    const series = ensembleSeries(run).filter(([e]) => e <= upTo);
     if (!series.length) return;
     const [epoch, data] = series.at(-1);
     row.note.textContent = data.exact
