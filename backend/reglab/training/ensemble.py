@@ -28,6 +28,7 @@ SIZES = (1, 4, 16, 64, 256)  # averages of N thinned nets shown and measured
 THINNED = 3  # single thinned nets pictured beside the full net
 GRID = 40  # the input plane: GRID × GRID points
 EXACT_MAX_INPUTS = 10  # a linear net's 2^d input masks are enumerated up to this d
+CHUNK_FLOATS = 1 << 22  # activations of one chunk of thinned nets: about 16 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +74,19 @@ def sample_masks(
 
 @torch.no_grad()
 def thinned_outputs(net: Net, k: int, masks: list[Tensor | None], x: Tensor) -> Tensor:
-    """Outputs (S, N) of member k's S thinned nets (one mask each, for all N inputs)."""
+    """Outputs (S, N) of member k's S thinned nets (one mask each, for all N inputs).
+
+    A few nets at a time, so that one chunk's activations stay near CHUNK_FLOATS: all 256 at
+    once over the plane held (256, 1,700, width) per layer, 0.9 GB at width 512."""
     count = next(m.shape[0] for m in masks if m is not None)
-    return forward(member(net, k, count), x, masks)[:, :, 0]
+    widest = max(b for _, b in net.arch.shapes)
+    step = max(1, CHUNK_FLOATS // (x.shape[0] * widest))
+    parts = []
+    for start in range(0, count, step):
+        chunk = [None if m is None else m[start : start + step] for m in masks]
+        size = min(step, count - start)
+        parts.append(forward(member(net, k, size), x, chunk)[:, :, 0])
+    return torch.cat(parts)
 
 
 @torch.no_grad()
