@@ -215,6 +215,22 @@ class Statuses(BaseModel):
     final: list[str]
 
 
+class Metric(BaseModel):
+    """A per-epoch metric: `name` is its key in epoch events and metric rows; `per_layer`: a
+    list, one number per weight layer; `optional`: null where it does not apply."""
+
+    name: str
+    meaning: str
+    per_layer: bool
+    optional: bool
+
+
+class Metrics(BaseModel):
+    """The per-epoch metrics in order: what the page may chart, from their one declaration."""
+
+    metrics: list[Metric]
+
+
 class Cancelled(BaseModel):
     """Which runs a cancel request reached (they stop at their next step)."""
 
