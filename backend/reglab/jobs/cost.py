@@ -37,10 +37,11 @@ _EPOCH_OVERHEAD_S = 3e-3
 # What the store keeps per run-epoch: the metric row and its event-log entry. Each declared
 # metric (reglab/metrics.py) is kept twice: a REAL in its column (9 bytes) and its key and
 # value as JSON text in the log (a float's shortest repr, ~19 bytes with its comma); a
-# per-layer one that for each layer. The row's and entry's keys, the "type", the sequence
-# number and the indexes' entries come on top. Measured on SQLite pages here: 612 bytes per
-# run-epoch of a 3-layer net, one run alone or 8 interleaved; admission counts twice what the
-# metrics take, the headroom of the measured constant this replaces (1,200).
+# per-layer one that for each layer. The row's and the entry's keys, the "type", the sequence
+# number and the indexes' entries come on top (_ENTRY_BYTES: what the measurement leaves after
+# today's metrics). Measured on SQLite pages here: 612 bytes per run-epoch of a 3-layer net,
+# one run alone or 8 interleaved; admission counts twice that, the headroom of the measured
+# constant this replaces (1,200).
 _VALUE_BYTES = 9 + 19
 _ENTRY_BYTES = 127
 _HEADROOM = 2
