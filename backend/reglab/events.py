@@ -50,8 +50,12 @@ class EpochMetrics:
     epoch: int  # 1-based: epoch 1 is after the first pass over the data
     train_loss: float = field(metadata=metric("loss on the training split, evaluation mode"))
     val_loss: float = field(metadata=metric("loss on the validation split"))
-    train_acc: float | None = field(metadata=metric("accuracy on the training split"))
-    val_acc: float | None = field(metadata=metric("accuracy on the validation split"))
+    train_acc: float | None = field(
+        metadata=metric("accuracy on the training split; None in regression")
+    )
+    val_acc: float | None = field(
+        metadata=metric("accuracy on the validation split; None in regression")
+    )
     lr: float = field(metadata=metric("the learning rate"))
     weight_l1: float = field(metadata=metric("Σ|w| over weights (biases excluded)"))
     weight_l2: float = field(metadata=metric("sqrt(Σw²) over weights"))
