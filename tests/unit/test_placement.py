@@ -9,8 +9,10 @@ from reglab.jobs.placement import (
     Job,
     merge_into,
     next_to_start,
+    overdue,
     split_for_idle,
     to_give_back,
+    withdraw,
 )
 from reglab.spec import RunSpec
 from reglab.training.plan import Group, Member
@@ -105,3 +107,28 @@ def test_groups_already_leaving_count_and_users_within_their_share_keep_theirs()
     assert to_give_back(running, waiting, share=1) == []  # one is already on its way out
     assert to_give_back([job("ada", 1), job("bob", 2)], [job("cy", 3)], share=1) == []
     assert to_give_back([job("ada", 1), job("ada", 2)], [], share=1) == []
+
+
+def test_cancelled_runs_leave_the_queue_and_an_emptied_group_leaves_with_them() -> None:
+    kept, emptied, untouched = job("ada", 1, size=3), job("bob", 2, size=1), job("cy", 3, size=2)
+    a1, a2, a3 = kept.group.run_ids
+    [b1] = emptied.group.run_ids
+
+    left, taken = withdraw([kept, emptied, untouched], {a3, a1, b1, 99_999})
+
+    assert taken == [a1, a3, b1]
+    assert [j.group_id for j in left] == ["g1", "g3"]
+    assert left[0].group.run_ids == [a2] and left[1] is untouched
+    assert withdraw([untouched], {a2}) == ([untouched], [])
+
+
+def test_a_group_is_overdue_once_it_has_trained_past_the_limit_and_only_once() -> None:
+    running = [
+        job("ada", 1, started=0.0),
+        job("bob", 2, started=5.0),
+        job("cy", 3, started=0.0, expired=True),
+        job("dee", 4),  # not started yet
+    ]
+    assert [j.group_id for j in overdue(running, now=10.0, limit=6.0)] == ["g1"]
+    assert [j.group_id for j in overdue(running, now=11.5, limit=6.0)] == ["g1", "g2"]
+    assert overdue(running, now=6.0, limit=6.0) == []

@@ -21,8 +21,18 @@ if TYPE_CHECKING:
     from reglab.store.repo import Store
 
 
-def group_costs(runs: list[tuple[str, RunSpec]], settings: Settings) -> list[Cost]:
-    """The cost of each lockstep group these runs form; OverLimit for the first that cannot run."""
+def group_costs(
+    runs: list[tuple[str, RunSpec]], settings: Settings, *, in_challenge: bool = False
+) -> list[Cost]:
+    """The cost of each lockstep group these runs form; OverLimit for the first that cannot run.
+    `in_challenge`: the runs are a challenge's entry or baselines, the only experiments whose
+    data may have a private test split (its numbers are sealed only in them)."""
+    if not in_challenge and any(spec.data.private_test for _, spec in runs):
+        raise OverLimit(
+            "base.data.private_test",
+            "A private test split is a challenge's (its numbers stay hidden until the "
+            "reveal); outside a challenge, leave private_test at 0.",
+        )
     for name, spec in runs:
         _check_snapshots(name, spec, settings)
     members = [Member(-1 - i, name, spec) for i, (name, spec) in enumerate(runs)]

@@ -98,6 +98,28 @@ def merge_into(job: Job, pending: list[Job], *, free: int, cap: int) -> list[Job
     return joining
 
 
+def withdraw(pending: list[Job], run_ids: set[int]) -> tuple[list[Job], list[int]]:
+    """The waiting list without these runs (a job left with none leaves it), and the runs
+    taken out: cancelled before they started."""
+    left: list[Job] = []
+    taken: list[int] = []
+    for job in pending:
+        hit = set(job.group.run_ids) & run_ids
+        taken += sorted(hit)
+        rest = tuple(m for m in job.group.members if m.run_id not in hit)
+        if rest:
+            left.append(dataclasses.replace(job, group=Group(rest)) if hit else job)
+    return left, taken
+
+
+def overdue(running: Iterable[Job], now: float, limit: float) -> list[Job]:
+    """The running jobs that started more than `limit` seconds before `now` and are not yet
+    stopped for it."""
+    return [
+        j for j in running if not j.expired and j.started is not None and now - j.started > limit
+    ]
+
+
 def to_give_back(running: list[Job], pending: list[Job], share: int) -> list[Job]:
     """The running jobs to give back so that users under their `share` of groups may start
     theirs: one per such waiting group (less those already leaving), each the newest group of

@@ -23,12 +23,13 @@ import time
 from dataclasses import dataclass
 
 from reglab.config import Settings
-from reglab.errors import Conflict, OverLimit
+from reglab.errors import Conflict
 from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEvent, SummaryEvent
+from reglab.jobs import placement
 from reglab.jobs.admission import check_quota, group_costs
 from reglab.jobs.cost import human_seconds
 from reglab.jobs.executor import Executor
-from reglab.jobs.placement import Job, merge_into, next_to_start, split_for_idle, to_give_back
+from reglab.jobs.placement import Job
 from reglab.jobs.pump import Recorder
 from reglab.spec import ExperimentSpec, RunSpec
 from reglab.store.records import ExperimentRecord, RunRecord
@@ -162,13 +163,8 @@ class Scheduler:
         `tag`: (challenge, role) for a challenge's entry or baselines, the only experiments
         whose data may have a private test split (its numbers are sealed only in them)."""
         runs = [(planned.name, planned.spec) for planned in spec.members()]
-        if tag is None and any(run.data.private_test for _, run in runs):
-            raise OverLimit(
-                "base.data.private_test",
-                "A private test split is a challenge's (its numbers stay hidden until the "
-                "reveal); outside a challenge, leave private_test at 0.",
-            )
-        costs = group_costs(runs, self.settings)  # 422 before anything is stored
+        # 422 before anything is stored
+        costs = group_costs(runs, self.settings, in_challenge=tag is not None)
         # One user's submissions one at a time, so that two cannot both pass a quota; other
         # users' go on beside it (the queue's lock is held only to queue, never over a query).
         with self._owner_lock(owner):
@@ -267,13 +263,14 @@ class Scheduler:
         there is none, take a slot back from a user over their share for one under it."""
         refused: list[tuple[Job, str]] = []
         with self._lock:
-            if self.settings.split_groups:
-                self._pending = split_for_idle(self._pending, self.capacity - len(self._flight))
+            if self.settings.split_groups:  # while workers would stay idle
+                free = self.capacity - len(self._flight)
+                self._pending = placement.split_for_idle(self._pending, free)
             while not self._stopping.is_set() and self._pending:
                 if len(self._flight) >= self.capacity:
                     self._preempt()
                     break
-                job = next_to_start(self._pending, self._flight.values())
+                job = placement.next_to_start(self._pending, self._flight.values())
                 self._pending.remove(job)
                 self._absorb(job)
                 self._flight[job.group_id] = job
@@ -291,7 +288,7 @@ class Scheduler:
         """Merge into the group about to start the waiting groups `merge_into` picks (locked)."""
         free = self.capacity - len(self._flight)
         cap = self.settings.merge_group_size
-        for other in merge_into(job, self._pending, free=free, cap=cap):
+        for other in placement.merge_into(job, self._pending, free=free, cap=cap):
             self._pending.remove(other)
             job.group = Group(job.group.members + other.group.members)
             job.cancelled |= other.cancelled
@@ -300,7 +297,7 @@ class Scheduler:
     def _preempt(self) -> None:
         """Give back groups of users over their share while users under it wait (locked)."""
         share = self.settings.max_running_groups_per_user
-        for job in to_give_back(list(self._flight.values()), self._pending, share):
+        for job in placement.to_give_back(list(self._flight.values()), self._pending, share):
             job.preempted = True
             log.info("group %s of %s given back for another user's group", job.group_id, job.owner)
             self.executor.cancel([r for r in job.group.run_ids if r not in job.cancelled])
@@ -329,11 +326,7 @@ class Scheduler:
             limit = self.settings.max_group_seconds
             now = time.monotonic()
             with self._lock:
-                late = [
-                    j
-                    for j in self._flight.values()
-                    if not j.expired and j.started is not None and now - j.started > limit
-                ]
+                late = placement.overdue(self._flight.values(), now, limit)
                 for job in late:
                     job.expired = True
             for job in late:
@@ -358,7 +351,6 @@ class Scheduler:
             self._pending.append(job)
 
     def _cancel(self, run_ids: set[int]) -> None:
-        now_cancelled: list[int] = []
         to_executor: list[int] = []
         with self._lock, self.store.write_lock:
             # A run that shares a computation others still follow only stops following it.
@@ -368,16 +360,7 @@ class Scheduler:
                 [StatusEvent(r, RunStatus.CANCELLED, message, last=True) for r in detached],
                 route=False,
             )
-            for job in list(self._pending):
-                hit = {m.run_id for m in job.group.members} & run_ids
-                if not hit:
-                    continue
-                now_cancelled += sorted(hit)
-                rest = tuple(m for m in job.group.members if m.run_id not in hit)
-                if rest:
-                    job.group = Group(rest)
-                else:
-                    self._pending.remove(job)
+            self._pending, now_cancelled = placement.withdraw(self._pending, run_ids)
             for job in self._flight.values():
                 hit = set(job.group.run_ids) & run_ids
                 job.cancelled |= hit
