@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from reglab.api.app import create_app
 from reglab.config import Settings
-from reglab.jobs.executors import worker_pidfile
-from reglab.jobs.pidfile import listed_workers
+from reglab.jobs.pidfile import listed_workers, worker_pidfile
 from reglab.jobs.runtime import Runtime
 
 from tests.support import Api, Uvicorn, start_uvicorn, wait_for

@@ -32,6 +32,8 @@ _CTX = mp.get_context("spawn")
 
 @dataclass
 class _Worker:
+    """One worker process as the pool sees it: its pipes, and the group it trains now."""
+
     process: BaseProcess
     results: Connection
     tasks: Connection
@@ -58,7 +60,7 @@ class LocalExecutor(Executor):
     ) -> None:
         self._size = workers
         self._grace = cancel_grace_s
-        self._memory_cap = memory_cap_bytes  # one group's allowance; see _cap_memory
+        self._memory_cap = memory_cap_bytes  # one group's allowance; see worker._cap_memory
         self._pidfile = pidfile  # where this server lists its workers, for the next to reap
         self._nice = nice  # added to each worker's niceness
         self._workers: list[_Worker] = []

@@ -7,9 +7,23 @@ names the server that wrote the list, whose workers are its own while it lives.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
+import tempfile
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+
+def worker_pidfile(database_url: str) -> Path:
+    """Where a server lists its local workers: beside its SQLite file, else in the temp dir
+    under a name drawn from the database URL (one per store, as one server serves a store)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database) + ".workers")
+    digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"reglab-{digest}.workers"
 
 
 def _start_time(pid: int) -> str | None:
