@@ -81,11 +81,12 @@ class EpochEvent(EpochMetrics):
 
 @dataclass(frozen=True, slots=True)
 class SnapshotEvent:
-    """A heavier picture every N epochs: kind is 'histogram', 'boundary' or 'curve'."""
+    """A heavier picture every N epochs: kind is 'histogram', 'boundary', 'curve' or
+    'ensemble' (a dropout run's thinned nets against its scaled net, training/ensemble.py)."""
 
     run_id: int
     epoch: int
-    kind: Literal["histogram", "boundary", "curve"]
+    kind: Literal["histogram", "boundary", "curve", "ensemble"]
     data: dict[str, Any]
     type: Literal["snapshot"] = "snapshot"
 

@@ -11,6 +11,7 @@ import { allFinal, applyEvent, markersOf, modelFrom, picturedRuns, preloadColumn
 import { boundaryFigure, histogramFigure } from "./figures.js";
 import { DiagnosisPanel } from "./diagnosis.js";
 import { penaltyPair, ShrinkPanel } from "./shrink.js";
+import { EnsemblePanel, thinnedVariants } from "./ensemble.js";
 import { SummaryTable, VariantTable } from "./summary.js";
 
 const REGRESSION = new Set(["poly", "sine"]);
@@ -321,6 +322,11 @@ function layout(root, model, ctx, { sharedNote, replay }) {
   const shrinkBox = pair ? h("section", { class: "panel shrink-panel" }) : null;
   if (pair) root.append(shrinkBox);
   const shrink = pair ? new ShrinkPanel(shrinkBox, { model, pair }) : null;
+  // Dropout's thinned nets against the scaled net, for the variants that asked for them.
+  const thinned = thinnedVariants(model);
+  const ensembleBox = thinned.length ? h("section", { class: "panel ensemble-panel" }) : null;
+  if (ensembleBox) root.append(ensembleBox);
+  const ensemble = ensembleBox ? new EnsemblePanel(ensembleBox, { model, variants: thinned }) : null;
 
   // ---- snapshots: one epoch slider drives histograms and boundaries ---------------------------
   const slider = h("input", { type: "range", min: 0, max: 0, value: 0, id: "epoch-slider", "aria-label": t("exp.snap.slider") });
@@ -354,7 +360,7 @@ function layout(root, model, ctx, { sharedNote, replay }) {
     curve = new CurveOverlay(el, { runs: pictured });
   }
 
-  const view = { conn, cancelAll, replayButton, table, diagnosis, shrink, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, banded, pictured, sweep, snapSection,
+  const view = { conn, cancelAll, replayButton, table, diagnosis, shrink, ensemble, charts, lineCharts, bars, slider, sliderLabel, multiples, curve, banded, pictured, sweep, snapSection,
     stale: true, received: [], fed: new Map(), grads: new Map(), gradsChanged: new Set(), meansThrough: new Map(), markersVersion: -1, snapshotsVersion: -1 };
   slider.addEventListener("input", () => {
     model.follow = false;
@@ -433,6 +439,7 @@ function draw(view, model) {
     view.snapshotsVersion = model.snapshotsVersion;
     if (model.follow || !view.snapshotsShown) drawSnapshots(view, model);
     view.shrink?.update();
+    view.ensemble?.update();
   }
   if (view.sweep) view.sweep.set(sweepPoints(model));
   view.table.update();

@@ -232,6 +232,11 @@ class TrainSpec(_Spec):
         le=MAX_EPOCHS,
         description="Epochs between snapshots (histograms, decision boundary).",
     )
+    thinned_nets: bool = Field(
+        False,
+        description="Each snapshot also pictures dropout's thinned nets against the scaled net "
+        "(dropout on a 2-D two-class data set; slower).",
+    )
 
 
 class RunSpec(_Spec):
@@ -242,6 +247,26 @@ class RunSpec(_Spec):
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     regularization: RegularizationSpec = Field(default_factory=RegularizationSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
+
+    @model_validator(mode="after")
+    def _thinned_nets_need_dropout_on_the_plane(self) -> RunSpec:
+        if not self.train.thinned_nets:
+            return self
+        reg = self.regularization
+        if reg.dropout <= 0 and reg.input_dropout <= 0:
+            raise SpecError(
+                ("train", "thinned_nets"),
+                "thinned nets are what dropout trains: set regularization.dropout or "
+                "input_dropout above 0, or turn thinned_nets off.",
+            )
+        if self.data.task != "binary":
+            raise SpecError(
+                ("train", "thinned_nets"),
+                "thinned nets are pictured on the input plane: use a 2-D two-class data set "
+                "(moons, circles, xor, or spiral or gaussians with 2 classes), or turn "
+                "thinned_nets off.",
+            )
+        return self
 
     def group_key(self) -> tuple[Any, ...]:
         """What runs must share to be trained in lockstep as one batched computation.
