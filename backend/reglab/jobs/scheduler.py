@@ -29,7 +29,7 @@ from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEve
 from reglab.jobs.admission import group_costs, stored_message
 from reglab.jobs.cost import EPOCH_BYTES, human_seconds
 from reglab.jobs.executor import Executor
-from reglab.jobs.pump import Recorder
+from reglab.journal import Journal
 from reglab.spec import ExperimentSpec, RunSpec
 from reglab.store.records import ExperimentRecord, RunRecord
 from reglab.store.repo import Store
@@ -86,7 +86,7 @@ class Scheduler:
     """Queue → executor, with per-user fairness and quotas."""
 
     def __init__(
-        self, *, store: Store, recorder: Recorder, executor: Executor, settings: Settings
+        self, *, store: Store, recorder: Journal, executor: Executor, settings: Settings
     ) -> None:
         self.store = store
         self.recorder = recorder
