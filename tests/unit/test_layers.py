@@ -49,6 +49,11 @@ def test_the_journal_and_sharing_import_no_scheduler_and_no_route() -> None:
     assert {path: found for path, found in wrong.items() if found} == {}
 
 
+def test_the_hub_imports_nothing_it_carries_messages_between() -> None:
+    above = ("reglab.store", "reglab.journal", "reglab.sharing", "reglab.jobs", "reglab.api")
+    assert _above(_imports(ROOT / "live.py"), above) == set()
+
+
 def test_jobs_import_no_route() -> None:
     wrong = {path: _above(imports, ("reglab.api",)) for path, imports in _modules("jobs").items()}
     assert {path: found for path, found in wrong.items() if found} == {}
