@@ -58,7 +58,7 @@ class RunRead(RunRecord):
     """One run: the store's record of it (its spec, where it stands, its summary once it has
     one, the run whose numbers it shares), and its diagnosis, worked out when read."""
 
-    # Which computation it is: the store's business (jobs/sharing.py), not the reader's.
+    # Which computation it is: the store's business (reglab/sharing.py), not the reader's.
     fingerprint: str | None = Field(exclude=True, kw_only=True)
 
     @computed_field  # type: ignore[prop-decorator]

@@ -30,7 +30,7 @@ from reglab.jobs.admission import check_quota, group_costs
 from reglab.jobs.cost import human_seconds
 from reglab.jobs.executor import Executor
 from reglab.jobs.placement import Job
-from reglab.jobs.pump import Recorder
+from reglab.journal import Journal
 from reglab.spec import ExperimentSpec, RunSpec
 from reglab.store.records import ExperimentRecord, RunRecord
 from reglab.store.repo import Store
@@ -68,7 +68,7 @@ class Scheduler:
     """Queue → executor, with per-user fairness and quotas."""
 
     def __init__(
-        self, *, store: Store, recorder: Recorder, executor: Executor, settings: Settings
+        self, *, store: Store, recorder: Journal, executor: Executor, settings: Settings
     ) -> None:
         self.store = store
         self.recorder = recorder

@@ -111,7 +111,8 @@ class Logged:
     seq: int
     experiment_id: int
     message: dict[str, Any]
-    text: str | None = None  # the message's JSON text, when the writer has made it already
+    # The event's JSON as stored, without cursor or experiment id (journal.frame_of adds them).
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
