@@ -13,6 +13,7 @@ from reglab.jobs.cost import EPOCH_BYTES, epoch_bytes
 from reglab.metrics import METRICS, PER_LAYER, SCALARS, Metric
 from reglab.spec import ExperimentSpec
 from reglab.store import tables
+from reglab.store.log import EventLog
 from reglab.store.records import METRIC_COLUMNS, MetricRow
 from reglab.store.repo import Store
 from sqlalchemy import create_engine
@@ -64,7 +65,7 @@ def test_a_stored_epoch_reads_back_every_declared_metric(tmp_path: Path) -> None
     )
     run = experiment.runs[0].id
     said = EpochEvent(run, 1, 0.5, float("nan"), None, None, 0.1, 2.0, 1.0, 0.25, [0.3], 0.01, 1.5)
-    store.record([said])
+    EventLog(store).record([said])
     [row] = store.metrics(run)
     store.close()
     assert isinstance(row, MetricRow) and METRIC_COLUMNS == SCALARS
