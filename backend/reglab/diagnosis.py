@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from reglab.events import RunStatus
+from reglab.events import TRAINED_STATUSES, RunStatus
 
 # Training is "bad" while its loss keeps more than half of the loss of a net that knows
 # nothing but the label frequencies (ln 2 ≈ 0.69 for two balanced classes; the variance of the
@@ -23,7 +23,6 @@ from reglab.events import RunStatus
 # that loss, SGD in optimizers at 0.89, ReLU and Maxout at 0.01–0.13.
 STILL_HIGH = 0.5
 # Runs trained to their end: a diagnosis reads where training got (a diverged run too).
-TRAINED = (RunStatus.COMPLETED, RunStatus.STOPPED_EARLY, RunStatus.DIVERGED)
 # The first layer's gradient (epoch 1) below 1/100 of the last's: the vanishing-gradients
 # lesson's own claim (sigmoid 1.6–5.2 × 10⁻⁴; ReLU ≥ 0.15, every optimizer ≥ 0.8).
 VANISHING = 0.01
@@ -127,7 +126,7 @@ def diagnose(
     {branch: training | overfitting | fine, cause: vanishing-gradients | learning-rate |
     plateau | null, sentence, numbers (those it used), lesson, remedies (variants to try:
     name and override of the run's spec)}."""
-    if summary is None or status not in TRAINED:
+    if summary is None or status not in TRAINED_STATUSES:
         return None
     extra = summary.get("extra") or {}
     trace = extra.get("trace") or {}

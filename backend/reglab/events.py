@@ -28,8 +28,14 @@ class RunStatus(StrEnum):
         """A run in a final status never trains again (a re-queued interrupted run is new work)."""
         return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
 
+    @property
+    def trained(self) -> bool:
+        """It trained to an end of its own, so its numbers count (comparisons, verdicts, boards)."""
+        return self in (RunStatus.COMPLETED, RunStatus.STOPPED_EARLY, RunStatus.DIVERGED)
+
 
 FINAL_STATUSES: frozenset[str] = frozenset(s.value for s in RunStatus if s.is_final)
+TRAINED_STATUSES: frozenset[RunStatus] = frozenset(s for s in RunStatus if s.trained)
 
 
 def metric(meaning: str) -> dict[str, str]:
