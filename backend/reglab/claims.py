@@ -10,9 +10,10 @@ tests (tests/science) train the lessons and judge them here; a class poll on a c
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Summary(Protocol):
@@ -24,6 +25,8 @@ class Summary(Protocol):
     def best_val_loss(self) -> float: ...
     @property
     def final_train_loss(self) -> float: ...
+    @property
+    def extra(self) -> dict[str, Any]: ...
 
 
 class Epoch(Protocol):
@@ -258,6 +261,52 @@ def not_alike(v: Variants) -> Seen:
     return Seen(diff > 0.2, f"adam+l2 and adamw ‖w‖₂ differ by {diff:.0%} (claim: > 20 %)")
 
 
+# ---- dropout-ensemble: the summary's `extra.ensemble` (training/ensemble.py) ------------------
+
+
+def _ensemble(runs: Sequence[Trained]) -> list[dict[str, Any]]:
+    return [s.extra["ensemble"] for s in summaries(runs)]
+
+
+def _falls(values: Sequence[float]) -> bool:
+    return all(b < a for a, b in itertools.pairwise(values))
+
+
+def average_nears_scaled_net(v: Variants) -> Seen:
+    diffs = [mean(col) for col in zip(*(e["diff"] for e in _ensemble(v["dropout"])), strict=True)]
+    what = " ".join(f"{d:.4f}" for d in diffs)
+    return Seen(_falls(diffs), f"mean |p − p_scaled| for N = 1…256: {what} (claim: falls)")
+
+
+def many_nets_twice_as_close(v: Variants) -> Seen:
+    e = _ensemble(v["dropout"])
+    ratio = mean([x["diff"][0] for x in e]) / mean([x["diff"][-1] for x in e])
+    return Seen(ratio >= 2.0, f"one thinned net / 256 nets' mean difference {ratio:.2f} (≥ 2)")
+
+
+def single_worse_average_better(v: Variants) -> Seen:
+    e = _ensemble(v["dropout"])
+    full = mean([x["val_full"] for x in e])
+    avg = [mean(col) for col in zip(*(x["val_average"] for x in e), strict=True)]
+    what = f"scaled {full:.4f}; N = 1…256: " + " ".join(f"{a:.4f}" for a in avg)
+    holds = avg[0] > full and _falls(avg)
+    return Seen(holds, f"validation loss {what} (claim: N=1 > scaled, falls)")
+
+
+def validation_gap_closes(v: Variants) -> Seen:
+    e = _ensemble(v["dropout"])
+    full = mean([x["val_full"] for x in e])
+    one = abs(mean([x["val_average"][0] for x in e]) - full)
+    many = abs(mean([x["val_average"][-1] for x in e]) - full)
+    what = f"|loss − scaled's|: one net {one:.4f}, 256 nets {many:.4f} (claim: ≥ 3× closer)"
+    return Seen(many * 3 <= one, what)
+
+
+def linear_average_is_exact(v: Variants) -> Seen:
+    worst = max(x["exact_max_diff"] for x in _ensemble(v["linear"]))
+    return Seen(worst < 1e-5, f"linear: all 4 masks' average vs scaled net, max |Δ| {worst:.2e}")
+
+
 CHECKS: dict[str, list[Check]] = {
     "overfitting": [none_learns_by_heart, none_overfits, every_remedy_ends_below_none],
     "l1-vs-l2": [
@@ -279,4 +328,11 @@ CHECKS: dict[str, list[Check]] = {
     "adamw-vs-l2": [both_shrink_weights, not_alike],
     "dropout-sweep": [interior_minimum, left_end_overfits(1.2), right_end_underfits(1.3, 0.4)],
     "l2-sweep": [interior_minimum, left_end_overfits(1.5), right_end_underfits(1.5, 0.4)],
+    "dropout-ensemble": [
+        average_nears_scaled_net,
+        many_nets_twice_as_close,
+        single_worse_average_better,
+        validation_gap_closes,
+        linear_average_is_exact,
+    ],
 }

@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from reglab.errors import located
-from reglab.events import EpochEvent, StatusEvent, SummaryEvent
+from reglab.events import EpochEvent, RunStatus, StatusEvent, SummaryEvent
 from reglab.presets import LESSONS, LessonNotFound, get_lesson
 from reglab.spec import ExperimentSpec, RunSpec
 from reglab.training.loop import train_group
@@ -128,7 +128,7 @@ def run(
                 if isinstance(event, EpochEvent):
                     bar.update(1)
                     seen[event.run_id] = event.epoch
-                elif isinstance(event, StatusEvent) and event.status != "running":
+                elif isinstance(event, StatusEvent) and event.status != RunStatus.RUNNING:
                     messages[event.run_id] = event.message
                 elif isinstance(event, SummaryEvent):
                     # Epochs a run did not train (it stopped early) still count as done.
@@ -149,7 +149,7 @@ def run(
         return
     typer.echo(_table(summaries, names))
     for s in summaries:
-        if s.status not in ("completed",) and messages.get(s.run_id):
+        if s.status != RunStatus.COMPLETED and messages.get(s.run_id):
             typer.echo(f"{names[s.run_id]}: {messages[s.run_id]}")
 
 
@@ -247,5 +247,5 @@ def submit(
                 typer.echo(line)
         except (client.SubmitError, OSError) as exc:
             typer.echo(f"(the board could not be read: {exc})")
-    if any(f.get("status") == "failed" for f in final.values()):
+    if any(f.get("status") == RunStatus.FAILED for f in final.values()):
         raise typer.Exit(code=1)

@@ -18,6 +18,8 @@ import httpx
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from reglab.events import RunStatus
+
 Say = Callable[[str], None]
 
 
@@ -149,7 +151,7 @@ def _show(
             f"{name:>16}  epoch {message['epoch']:>4}  train {_num(message['train_loss'])}  "
             f"val {_num(message['val_loss'])}{acc_text}"
         )
-    elif kind == "status" and message["status"] not in ("queued",):
+    elif kind == "status" and message["status"] != RunStatus.QUEUED:
         why = f" — {message['message']}" if message.get("message") else ""
         say(f"{name:>16}  {message['status']}{why}")
         if message.get("last"):  # the service ended it: no summary follows

@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from reglab.events import FINAL_STATUSES
+from reglab.events import FINAL_STATUSES, TRAINED_STATUSES
 from reglab.spec import ExperimentSpec, RunSpec
 from reglab.store.records import RunRecord
 
@@ -21,7 +21,7 @@ from reglab.store.records import RunRecord
 METRICS = ("best_val_loss", "final_val_loss", "final_train_loss", "gap", "test_acc", "sparsity")
 VERDICT_METRICS = ("final_val_loss", "best_val_loss")
 # Runs whose numbers count: trained to their end (a diverged run reports its best weights).
-COUNTED = frozenset({"completed", "stopped_early", "diverged"})
+COUNTED = TRAINED_STATUSES
 # Swept fields drawn on a log axis when their values span a decade or more.
 LOG_FIELDS = frozenset(
     {"optimizer.lr", "regularization.l1", "regularization.l2", "regularization.weight_decay"}

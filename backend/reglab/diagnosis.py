@@ -15,11 +15,14 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from reglab.events import TRAINED_STATUSES, RunStatus
+
 # Training is "bad" while its loss keeps more than half of the loss of a net that knows
 # nothing but the label frequencies (ln 2 ≈ 0.69 for two balanced classes; the variance of the
 # targets in regression). On the lessons: sigmoid in vanishing-gradients ends at 0.99–1.01 of
 # that loss, SGD in optimizers at 0.89, ReLU and Maxout at 0.01–0.13.
 STILL_HIGH = 0.5
+# Runs trained to their end: a diagnosis reads where training got (a diverged run too).
 # The first layer's gradient (epoch 1) below 1/100 of the last's: the vanishing-gradients
 # lesson's own claim (sigmoid 1.6–5.2 × 10⁻⁴; ReLU ≥ 0.15, every optimizer ≥ 0.8).
 VANISHING = 0.01
@@ -123,7 +126,7 @@ def diagnose(
     {branch: training | overfitting | fine, cause: vanishing-gradients | learning-rate |
     plateau | null, sentence, numbers (those it used), lesson, remedies (variants to try:
     name and override of the run's spec)}."""
-    if summary is None or status not in ("completed", "stopped_early", "diverged"):
+    if summary is None or status not in TRAINED_STATUSES:
         return None
     extra = summary.get("extra") or {}
     trace = extra.get("trace") or {}
@@ -144,7 +147,7 @@ def diagnose(
         "best_val_loss": best,
     }
     numbers |= {k: v for k, v in used.items() if v is not None}
-    if status == "diverged":
+    if status == RunStatus.DIVERGED:
         lr = _num((spec.get("optimizer") or {}).get("lr"))
         return _training_verdict(numbers, "learning-rate", _diverged(lr), diverged=lr)
     baseline = numbers.get("baseline_loss")

@@ -28,27 +28,57 @@ class RunStatus(StrEnum):
         """A run in a final status never trains again (a re-queued interrupted run is new work)."""
         return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
 
+    @property
+    def trained(self) -> bool:
+        """It trained to an end of its own, so its numbers count (comparisons, verdicts, boards)."""
+        return self in (RunStatus.COMPLETED, RunStatus.STOPPED_EARLY, RunStatus.DIVERGED)
+
 
 FINAL_STATUSES: frozenset[str] = frozenset(s.value for s in RunStatus if s.is_final)
+TRAINED_STATUSES: frozenset[RunStatus] = frozenset(s for s in RunStatus if s.trained)
+
+
+def metric(meaning: str) -> dict[str, str]:
+    """A field's metadata that makes it a per-epoch metric (reglab/metrics.py reads them)."""
+    return {"metric": meaning}
 
 
 @dataclass(frozen=True, slots=True)
-class EpochEvent:
-    """Metrics of one run after one epoch (losses and accuracies in evaluation mode)."""
+class EpochMetrics:
+    """One run's numbers after one epoch (losses and accuracies in evaluation mode).
+
+    The per-epoch metrics are declared here, once: each field with `metric(...)` metadata.
+    The store's columns, its records, the cost estimate and /api/metrics derive from these
+    (reglab/metrics.py); a `float | None` one may be None, a `list[float]` one is per layer.
+    """
 
     run_id: int
     epoch: int  # 1-based: epoch 1 is after the first pass over the data
-    train_loss: float
-    val_loss: float
-    train_acc: float | None  # None for regression
-    val_acc: float | None
-    lr: float
-    weight_l1: float  # Σ|w| over weights (biases excluded)
-    weight_l2: float  # sqrt(Σw²) over weights
-    sparsity: float  # fraction of weights exactly 0
-    grad_norms: list[float]  # per layer (input → output), weights' gradient L2 norm, epoch mean
-    step_size: float  # mean |Δw| per weight over the epoch's updates: the effective step
-    seconds: float  # wall time since the run started
+    train_loss: float = field(metadata=metric("loss on the training split, evaluation mode"))
+    val_loss: float = field(metadata=metric("loss on the validation split"))
+    train_acc: float | None = field(
+        metadata=metric("accuracy on the training split; None in regression")
+    )
+    val_acc: float | None = field(
+        metadata=metric("accuracy on the validation split; None in regression")
+    )
+    lr: float = field(metadata=metric("the learning rate"))
+    weight_l1: float = field(metadata=metric("Σ|w| over weights (biases excluded)"))
+    weight_l2: float = field(metadata=metric("sqrt(Σw²) over weights"))
+    sparsity: float = field(metadata=metric("fraction of weights exactly 0"))
+    grad_norms: list[float] = field(
+        metadata=metric("per layer (input → output), weights' gradient L2 norm, epoch mean")
+    )
+    step_size: float = field(
+        metadata=metric("mean |Δw| per weight over the epoch's updates: the effective step")
+    )
+    seconds: float = field(metadata=metric("wall time since the run started"))
+
+
+@dataclass(frozen=True, slots=True)
+class EpochEvent(EpochMetrics):
+    """An epoch's metrics as training says them (accuracies None for regression)."""
+
     type: Literal["epoch"] = "epoch"
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,11 +87,12 @@ class EpochEvent:
 
 @dataclass(frozen=True, slots=True)
 class SnapshotEvent:
-    """A heavier picture every N epochs: kind is 'histogram', 'boundary' or 'curve'."""
+    """A heavier picture every N epochs: kind is 'histogram', 'boundary', 'curve' or
+    'ensemble' (a dropout run's thinned nets against its scaled net, training/ensemble.py)."""
 
     run_id: int
     epoch: int
-    kind: Literal["histogram", "boundary", "curve"]
+    kind: Literal["histogram", "boundary", "curve", "ensemble"]
     data: dict[str, Any]
     type: Literal["snapshot"] = "snapshot"
 

@@ -15,7 +15,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +33,27 @@ class Frame:
     snapshot_of: int | None = None  # the run a snapshot event pictures (streams may leave it out)
 
 
-Message = Any  # what publishers put in: Frames on the server, anything in tests
+# What a hub carries: the server's carries Frames (reglab/journal.py makes them); the hub only
+# queues and fans them out, so it is written for any message type.
+M = TypeVar("M")
 
 
-class Subscription:
+class Subscription(Generic[M]):
     """One subscriber's view of one topic: `get()` the next message, None once dropped."""
 
-    def __init__(self, hub: Hub, topic: int, size: int) -> None:
+    def __init__(self, hub: Hub[M], topic: int, size: int) -> None:
         self.hub = hub
         self.topic = topic
-        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize=size)
+        self.queue: asyncio.Queue[M | None] = asyncio.Queue(maxsize=size)
         self.dropped = False
 
-    async def get(self) -> Message | None:
+    async def get(self) -> M | None:
         return await self.queue.get()
 
     def close(self) -> None:
         self.hub.unsubscribe(self)
 
-    def _offer(self, message: Message) -> None:
+    def _offer(self, message: M) -> None:
         if self.dropped:
             return
         try:
@@ -65,12 +67,12 @@ class Subscription:
             log.info("dropped a slow subscriber of topic %s", self.topic)
 
 
-class Hub:
+class Hub(Generic[M]):
     """Topic → subscriptions, living on one asyncio loop."""
 
     def __init__(self, queue_size: int = 1000) -> None:
         self.queue_size = queue_size
-        self._topics: dict[int, set[Subscription]] = {}
+        self._topics: dict[int, set[Subscription[M]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
@@ -78,7 +80,7 @@ class Hub:
         """Attach to the loop subscribers live on (the server's)."""
         self._loop = loop
 
-    def subscribe(self, topic: int) -> Subscription:
+    def subscribe(self, topic: int) -> Subscription[M]:
         """Start receiving everything published on `topic` from now on (call on the loop)."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
@@ -87,7 +89,7 @@ class Hub:
             self._topics.setdefault(topic, set()).add(sub)
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
+    def unsubscribe(self, sub: Subscription[M]) -> None:
         with self._lock:
             subs = self._topics.get(sub.topic)
             if subs is not None:
@@ -99,7 +101,7 @@ class Hub:
         with self._lock:
             return len(self._topics.get(topic, ()))
 
-    def publish(self, messages: Iterable[tuple[int, Message]]) -> None:
+    def publish(self, messages: Iterable[tuple[int, M]]) -> None:
         """Queue (topic, message) pairs for delivery; returns at once, from any thread."""
         with self._lock:  # nobody watches: no wake-up of the loop (most batches of a class)
             batch = [(topic, m) for topic, m in messages if topic in self._topics]
@@ -109,7 +111,7 @@ class Hub:
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._deliver, batch)
 
-    def _deliver(self, batch: list[tuple[int, Message]]) -> None:
+    def _deliver(self, batch: list[tuple[int, M]]) -> None:
         for topic, message in batch:
             with self._lock:
                 subs = list(self._topics.get(topic, ()))

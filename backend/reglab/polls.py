@@ -170,6 +170,7 @@ class _Summary:
     final_val_loss: float
     best_val_loss: float
     final_train_loss: float
+    extra: dict[str, Any]  # dropout-ensemble's claims read its `ensemble` numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +197,10 @@ def _trained(run: RunRecord, epochs: Sequence[Any]) -> _Run:
     s = run.summary
     summary = None
     if s is not None:
-        summary = _Summary(
-            *(_number(s.get(k)) for k in ("final_val_loss", "best_val_loss", "final_train_loss"))
+        final_val, best_val, final_train = (
+            _number(s.get(k)) for k in ("final_val_loss", "best_val_loss", "final_train_loss")
         )
+        summary = _Summary(final_val, best_val, final_train, s.get("extra") or {})
     rows = [
         _Epoch(_number(e.sparsity), _number(e.weight_l2), _number(e.step_size), e.grad_norms)
         for e in epochs

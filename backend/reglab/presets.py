@@ -275,6 +275,49 @@ _LESSONS = [
         ],
         repeats=5,
     ),
+    # Dropout's "most magical part" (issue 23): the scaled full net against the thinned nets
+    # dropout trains (training/ensemble.py draws 256 of them at every snapshot, one mask each
+    # for the whole plane). The linear variant is the lecture's exact case.
+    _lesson(
+        "dropout-ensemble",
+        "Dropout as an ensemble",
+        "Dropout trains many thinned nets that share their weights; at test time the full net "
+        "with its weights scaled by (1 − p) stands in for them all. Here the dropout net "
+        "(p = 0.5 in both hidden layers) is drawn on the input plane beside single thinned "
+        "nets (each a random half of its units, each visibly different) and the average of "
+        "N thinned nets' outputs for N = 1, 4, 16, 64, 256: the average comes ever closer to "
+        "the scaled net, and on the validation set a single thinned net does worse than the "
+        "scaled net while the average of many does about as well. For a linear net (no hidden "
+        "layer, dropout on its two inputs) the average over its 4 thinned nets is the scaled "
+        "net exactly.",
+        [
+            "The average of N thinned nets comes closer to the scaled net as N grows: at the "
+            "last epoch its mean difference over the input plane falls with every N from 1 to "
+            "256.",
+            "The average of 256 thinned nets is at least 2× closer to the scaled net than a "
+            "single thinned net.",
+            "On the validation set a single thinned net ends with a higher loss than the scaled "
+            "net, and the average of N thinned nets ends lower with every N from 1 to 256.",
+            "The gap closes: the average of 256 thinned nets ends at least 3× closer to the "
+            "scaled net's validation loss than a single thinned net.",
+            "For the linear net the average over its 4 thinned nets equals the scaled net: they "
+            "differ by less than 1e-5 (float rounding).",
+        ],
+        {
+            "data": {"kind": "moons", "n_train": 200, "noise": 0.25},
+            "model": {"hidden": [64, 64], "activation": "relu"},
+            "optimizer": {"kind": "adam", "lr": 0.01},
+            "regularization": {"dropout": 0.5},
+            "train": {"epochs": 100, "batch_size": 20, "snapshot_every": 10, "thinned_nets": True},
+        },
+        [
+            ("dropout", {}),
+            (
+                "linear",
+                {"model": {"hidden": []}, "regularization": {"dropout": 0.0, "input_dropout": 0.5}},
+            ),
+        ],
+    ),
 ]
 
 LESSONS: dict[str, Lesson] = {lesson.name: lesson for lesson in _LESSONS}

@@ -29,7 +29,7 @@ export const RECIPE = [
     groups: [
       { cause: "early-stopping", title: msg("recipe.cause.early-stopping"), lessons: ["overfitting"] },
       { cause: "regularization", title: msg("recipe.cause.regularization"), lessons: ["l1-vs-l2", "adamw-vs-l2", "l2-sweep"] },
-      { cause: "dropout", title: msg("recipe.cause.dropout"), lessons: ["dropout-sweep"] },
+      { cause: "dropout", title: msg("recipe.cause.dropout"), lessons: ["dropout-sweep", "dropout-ensemble"] },
     ],
   },
 ];

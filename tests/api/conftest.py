@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from reglab.api.app import create_app
 from reglab.config import Settings
+from reglab.jobs.pidfile import listed_workers, worker_pidfile
 from reglab.jobs.runtime import Runtime
 
 from tests.support import Api, Uvicorn, start_uvicorn, wait_for
@@ -40,6 +41,10 @@ class LiveServer(Api):
             timeout,
             "warm workers",
         )
+
+    def worker_pids(self) -> list[int]:
+        """The local workers' pids, from the list the server keeps for the next one to reap."""
+        return listed_workers(worker_pidfile(self.settings.database_url))
 
 
 def start_server(settings: Settings) -> LiveServer:

@@ -30,7 +30,7 @@ ENTRIES = {
 
 @pytest.fixture(scope="module")
 def sharing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Sharing on: an entry identical to a baseline gets its summary copied (jobs/sharing.py),
+    """Sharing on: an entry identical to a baseline gets its summary copied (reglab/sharing.py),
     a path the private numbers must not leak through either."""
     tmp: Path = tmp_path_factory.mktemp("integrity")
     live = start_server(settings_for(tmp, share_runs=True, admin_token="sesame"))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reglab.jobs.local import reap_leftovers, write_pidfile
+from reglab.jobs.pidfile import listed_workers, reap_leftovers, write_pidfile
 from reglab.store.repo import Store
 
 from tests.support import Api, end_process, reglab_serve, wait_for
@@ -30,9 +30,7 @@ def alive(pid: int) -> bool:
 
 
 def worker_pids(db: Path) -> list[int]:
-    listed = Path(str(db) + ".workers")
-    lines = listed.read_text().splitlines()
-    return [int(line.split()[0]) for line in lines if not line.startswith("server ")]
+    return listed_workers(Path(str(db) + ".workers"))
 
 
 def metrics(api: Api, run_id: int) -> list[dict[str, Any]]:

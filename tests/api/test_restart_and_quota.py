@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from reglab.events import EpochEvent, StatusEvent
 from reglab.spec import ExperimentSpec
+from reglab.store.log import EventLog
 from reglab.store.repo import Store
 
 from api.conftest import LiveServer, collect, settings_for, start_server
@@ -36,8 +37,8 @@ def left_behind(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[in
     )
     waiting, _ = store.create_experiment(owner="old", spec=ExperimentSpec.model_validate(small(3)))
     running = [r.id for r in crashed.runs]
-    store.record([StatusEvent(r, "running") for r in running])
-    store.record(
+    EventLog(store).record([StatusEvent(r, "running") for r in running])
+    EventLog(store).record(
         [
             EpochEvent(r, 1, 0.5, 0.6, 0.8, 0.7, 0.01, 1.0, 1.0, 0.0, [0.1], 0.01, 0.1)
             for r in running
@@ -112,8 +113,7 @@ def test_a_worker_deaf_to_cancel_is_killed_and_replaced(restarted: LiveServer) -
     created = restarted.submit(small(1400, variants=2), user="dee")
     run_ids = [r["id"] for r in created["runs"]]
     wait_for(lambda: restarted.http.get(f"/api/runs/{run_ids[0]}/metrics").json(), 60, "an epoch")
-    pid = restarted.runtime.executor.worker_pid(run_ids[0])  # type: ignore[attr-defined]
-    assert pid is not None
+    [pid] = restarted.worker_pids()  # the one worker, training both runs
     os.kill(pid, signal.SIGSTOP)  # frozen: it cannot see the cancel flag
 
     cancel = restarted.http.post(

@@ -19,6 +19,7 @@ import pytest
 from reglab.events import EpochEvent, SnapshotEvent, StatusEvent
 from reglab.live import BUSY_CLOSE_CODE
 from reglab.spec import ExperimentSpec
+from reglab.store.log import EventLog
 from reglab.store.repo import Store
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -39,7 +40,7 @@ def stored_experiment(tmp: Path) -> tuple[int, int]:
     experiment, _ = store.create_experiment(owner="old", spec=spec)
     run = experiment.runs[0].id
     histogram = {"edges": [i / 7 for i in range(200)], "counts": [i * 3 for i in range(199)]}
-    store.record([StatusEvent(run, "running")])
+    EventLog(store).record([StatusEvent(run, "running")])
     for start in range(1, EPOCHS + 1, 250):
         events: list[EpochEvent | SnapshotEvent] = []
         for epoch in range(start, min(start + 250, EPOCHS + 1)):
@@ -47,8 +48,8 @@ def stored_experiment(tmp: Path) -> tuple[int, int]:
                 EpochEvent(run, epoch, 0.5, 0.6, 0.8, 0.7, 0.01, 1.0, 1.0, 0.0, [0.1], 0.01, 0.1)
             )
             events.append(SnapshotEvent(run, epoch, "histogram", {"layers": [histogram]}))
-        store.record(events)
-    store.record([StatusEvent(run, "completed", last=True)])
+        EventLog(store).record(events)
+    EventLog(store).record([StatusEvent(run, "completed", last=True)])
     store.close()
     return experiment.id, 2 * EPOCHS + 2
 

@@ -9,6 +9,7 @@ import pytest
 from reglab.events import EpochEvent, StatusEvent
 from reglab.live import BUSY_CLOSE_CODE
 from reglab.spec import ExperimentSpec
+from reglab.store.log import EventLog
 from reglab.store.repo import Store
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -27,8 +28,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
         owner="teacher", spec=ExperimentSpec.model_validate({"base": {"train": {"epochs": 1}}})
     )
     run = experiment.runs[0].id
-    store.record([StatusEvent(run, "running")])
-    store.record([EpochEvent(run, 1, 0.5, 0.6, 0.8, 0.7, 0.01, 1.0, 1.0, 0.0, [0.1], 0.01, 0.1)])
+    EventLog(store).record([StatusEvent(run, "running")])
+    EventLog(store).record(
+        [EpochEvent(run, 1, 0.5, 0.6, 0.8, 0.7, 0.01, 1.0, 1.0, 0.0, [0.1], 0.01, 0.1)]
+    )
     store.close()
     live = start_server(settings_for(tmp, workers=1, ws_max_per_user=CAP, ws_max_per_client=CAP))
     yield live, experiment.id

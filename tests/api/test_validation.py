@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from reglab.api.app import plotly_js
-from reglab.api.stream import INVALID_CLOSE_CODE
+from reglab.api.sockets import INVALID_CLOSE_CODE
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from reglab.events import Event, StatusEvent
 from reglab.jobs.local import LocalExecutor
+from reglab.jobs.pidfile import listed_workers
 from reglab.spec import RunSpec
 from reglab.training.plan import Group, Member
+
+from tests.support import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -41,8 +45,13 @@ def group(run_ids: list[int], **fields: object) -> Group:
     return Group(tuple(Member(run_id, str(run_id), spec) for run_id in run_ids))
 
 
-def test_a_killed_starting_worker_is_replaced_and_a_group_past_the_memory_cap_fails_alone() -> None:
-    executor = LocalExecutor(workers=1, cancel_grace_s=0.2, memory_cap_bytes=50_000_000)
+def test_a_killed_starting_worker_is_replaced_and_a_group_past_the_memory_cap_fails_alone(
+    tmp_path: Path,
+) -> None:
+    pidfile = tmp_path / "reglab.db.workers"
+    executor = LocalExecutor(
+        workers=1, cancel_grace_s=0.2, memory_cap_bytes=50_000_000, pidfile=pidfile
+    )
     sink = Sink()
     executor.start(sink)
     try:
@@ -51,8 +60,8 @@ def test_a_killed_starting_worker_is_replaced_and_a_group_past_the_memory_cap_fa
         executor.submit("early", group([1], model={"hidden": [8]}, train={"epochs": 2}))
         executor.cancel([1])
         assert sink.wait("early") == "the worker did not stop within 0.2 s and was replaced"
-        assert executor.wait_ready(90), "the pool has its worker again"
-        pid = executor._workers[0].process.pid
+        wait_for(lambda: executor.ready_workers() == 1, 90, "the pool to have its worker again")
+        [pid] = listed_workers(pidfile)
 
         # About 1.2 GB measured (bench/cost.py): far past 50 MB and the cap's margin.
         wide = {"hidden": [512] * 4, "activation": "maxout", "maxout_pieces": 8}
@@ -66,6 +75,6 @@ def test_a_killed_starting_worker_is_replaced_and_a_group_past_the_memory_cap_fa
         assert sink.wait("small") is None
         statuses = [e.status for e in sink.events["small"] if isinstance(e, StatusEvent)]
         assert statuses[-1] == "completed"
-        assert executor._workers[0].process.pid == pid, "the same worker, not a replacement"
+        assert listed_workers(pidfile) == [pid], "the same worker, not a replacement"
     finally:
         executor.shutdown()

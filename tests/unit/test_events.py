@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 
-from reglab.events import FINAL_STATUSES, RunStatus, StatusEvent
+from reglab.events import FINAL_STATUSES, TRAINED_STATUSES, RunStatus, StatusEvent
 
 
 def test_only_queued_and_running_are_not_final() -> None:
@@ -18,6 +18,12 @@ def test_only_queued_and_running_are_not_final() -> None:
         "failed",
         "interrupted",
     } == FINAL_STATUSES
+
+
+def test_only_runs_that_trained_to_an_end_of_their_own_count() -> None:
+    # A diverged run counts (it reports its best weights); a cancelled or failed one does not.
+    assert {"completed", "stopped_early", "diverged"} == TRAINED_STATUSES
+    assert all(s.is_final for s in TRAINED_STATUSES)
 
 
 def test_a_status_event_crosses_processes_and_the_wire_as_plain_text() -> None:

@@ -14,6 +14,7 @@ STABLE = [
     "adamw-vs-l2",
     "dropout-sweep",
     "l2-sweep",
+    "dropout-ensemble",
 ]
 
 
@@ -76,7 +77,7 @@ def test_runs_that_differ_only_in_regularization_share_one_lockstep_group(name: 
     runs = [(p.name, p.spec) for p in get_lesson(name).spec.members()]  # replicates too
     groups = plan([Member(i, n, s) for i, (n, s) in enumerate(runs)])
     # Only the optimizer kind or the architecture may split a lesson.
-    kinds = {(s.optimizer.kind, s.model.activation) for _, s in runs}
+    kinds = {(s.optimizer.kind, s.model.activation, tuple(s.model.hidden)) for _, s in runs}
     assert len(groups) == len(kinds)
 
 
@@ -85,3 +86,11 @@ def test_an_unknown_lesson_names_the_valid_ones() -> None:
         get_lesson("overfit")
     assert isinstance(info.value, KeyError)
     assert "no lesson named 'overfit'" in str(info.value)
+
+
+def test_the_dropout_ensemble_lesson_thins_a_dropout_net_and_a_linear_one() -> None:
+    runs = dict(get_lesson("dropout-ensemble").spec.runs())
+    assert set(runs) == {"dropout", "linear"}
+    assert all(spec.train.thinned_nets for spec in runs.values())
+    assert runs["dropout"].regularization.dropout > 0 and runs["dropout"].model.hidden
+    assert runs["linear"].model.hidden == [] and runs["linear"].regularization.input_dropout > 0

@@ -12,6 +12,7 @@ from alembic.config import Config
 from reglab.errors import NotFound
 from reglab.events import EpochEvent, SnapshotEvent, StatusEvent, SummaryEvent
 from reglab.spec import ExperimentSpec
+from reglab.store.log import EventLog
 from reglab.store.repo import _MIGRATIONS, Store
 from sqlalchemy import create_engine
 
@@ -114,8 +115,8 @@ def test_missing_experiment_and_run_raise_not_found(store: Store) -> None:
 def test_epoch_events_become_metric_rows_and_retries_upsert(store: Store) -> None:
     exp, _ = store.create_experiment(owner="ada", spec=SPEC)
     run = exp.runs[0].id
-    store.record([epoch(run, 1), epoch(run, 2)])
-    store.record([epoch(run, 2, loss=0.25)])  # a retried epoch replaces, never duplicates
+    EventLog(store).record([epoch(run, 1), epoch(run, 2)])
+    EventLog(store).record([epoch(run, 2, loss=0.25)])  # a retried epoch replaces, never duplicates
     rows = store.metrics(run)
     assert [r.epoch for r in rows] == [1, 2]
     assert rows[1].train_loss == 0.25
@@ -125,8 +126,8 @@ def test_epoch_events_become_metric_rows_and_retries_upsert(store: Store) -> Non
 def test_nan_and_inf_are_stored_explicitly(store: Store) -> None:
     exp, _ = store.create_experiment(owner="ada", spec=SPEC)
     run = exp.runs[0].id
-    store.record([epoch(run, 1, loss=math.nan), epoch(run, 2, loss=math.inf)])
-    store.record([summary(run, best=-math.inf)])
+    EventLog(store).record([epoch(run, 1, loss=math.nan), epoch(run, 2, loss=math.inf)])
+    EventLog(store).record([summary(run, best=-math.inf)])
     first, second = store.metrics(run)
     assert math.isnan(first.train_loss or 0.0)
     assert second.train_loss == math.inf and second.val_loss == math.inf
@@ -136,10 +137,12 @@ def test_nan_and_inf_are_stored_explicitly(store: Store) -> None:
 def test_history_columns_are_each_runs_metric_rows_nan_and_inf_included(store: Store) -> None:
     exp, _ = store.create_experiment(owner="ada", spec=SPEC)
     one, two = (r.id for r in exp.runs)
-    store.record([epoch(one, n, loss=1 / n) for n in range(1, 5)])
-    store.record([epoch(two, 1, loss=math.nan), epoch(two, 2, loss=-math.inf), epoch(two, 3)])
+    EventLog(store).record([epoch(one, n, loss=1 / n) for n in range(1, 5)])
+    EventLog(store).record(
+        [epoch(two, 1, loss=math.nan), epoch(two, 2, loss=-math.inf), epoch(two, 3)]
+    )
     cursor, columns = store.history_columns(exp.id)
-    assert cursor == max(e.seq for e in store.replay(exp.id, after=0))
+    assert cursor == max(e.seq for e in EventLog(store).replay(exp.id, after=0))
     assert sorted(columns) == [one, two]
     for run_id, run in columns.items():
         rows = store.metrics(run_id)
@@ -154,8 +157,10 @@ def test_history_columns_are_each_runs_metric_rows_nan_and_inf_included(store: S
 def test_first_final_status_stands(store: Store) -> None:
     exp, _ = store.create_experiment(owner="ada", spec=SPEC)
     run = exp.runs[0].id
-    logged = store.record([StatusEvent(run, "running"), StatusEvent(run, "cancelled", "asked")])
-    late = store.record([StatusEvent(run, "failed", "late"), StatusEvent(run, "running")])
+    logged = EventLog(store).record(
+        [StatusEvent(run, "running"), StatusEvent(run, "cancelled", "asked")]
+    )
+    late = EventLog(store).record([StatusEvent(run, "failed", "late"), StatusEvent(run, "running")])
     got = store.get_run(run)
     assert (got.status, got.message) == ("cancelled", "asked")
     assert got.started_at is not None and got.finished_at is not None
@@ -165,7 +170,7 @@ def test_first_final_status_stands(store: Store) -> None:
 def test_summary_fills_columns_and_final_status(store: Store) -> None:
     exp, _ = store.create_experiment(owner="ada", spec=SPEC)
     run = exp.runs[1].id
-    store.record([StatusEvent(run, "running"), summary(run)])
+    EventLog(store).record([StatusEvent(run, "running"), summary(run)])
     got = store.get_run(run)
     assert got.status == "completed"
     assert got.summary is not None and got.summary["best_epoch"] == 2
@@ -175,20 +180,22 @@ def test_replay_returns_events_after_cursor_in_order_with_snapshots(store: Store
     exp, queued = store.create_experiment(owner="ada", spec=SPEC)
     run = exp.runs[0].id
     grid = {"z": [[0.1, math.nan]]}
-    logged = store.record([epoch(run, 1), SnapshotEvent(run, 1, "boundary", grid), epoch(run, 2)])
-    replayed = store.replay(exp.id, after=queued[-1].seq)
+    logged = EventLog(store).record(
+        [epoch(run, 1), SnapshotEvent(run, 1, "boundary", grid), epoch(run, 2)]
+    )
+    replayed = EventLog(store).replay(exp.id, after=queued[-1].seq)
     assert [m.seq for m in replayed] == [m.seq for m in logged]
     assert [m.message for m in replayed] == [m.message for m in logged]
     assert replayed[1].message["data"] == {"z": [[0.1, "NaN"]]}
-    assert store.replay(exp.id, after=logged[-1].seq) == []
-    cursors = [m.message["cursor"] for m in store.replay(exp.id, after=0)]
+    assert EventLog(store).replay(exp.id, after=logged[-1].seq) == []
+    cursors = [m.message["cursor"] for m in EventLog(store).replay(exp.id, after=0)]
     assert cursors == sorted(cursors) and len(cursors) == 5
 
 
 def test_events_of_deleted_runs_are_dropped(store: Store) -> None:
     exp, _ = store.create_experiment(owner="ada", spec=SPEC)
     store.delete_experiment(exp.id)
-    assert store.record([epoch(exp.runs[0].id, 1)]) == []
+    assert EventLog(store).record([epoch(exp.runs[0].id, 1)]) == []
     with pytest.raises(NotFound):
         store.delete_experiment(exp.id)
 
@@ -196,7 +203,7 @@ def test_events_of_deleted_runs_are_dropped(store: Store) -> None:
 def test_user_load_counts_only_unfinished_work(store: Store) -> None:
     exp, _ = store.create_experiment(owner="ada", spec=SPEC)
     store.create_experiment(owner="bob", spec=SPEC)
-    store.record([StatusEvent(exp.runs[0].id, "completed")])
+    EventLog(store).record([StatusEvent(exp.runs[0].id, "completed")])
     load = store.user_load("ada")
     assert (load.experiments, load.runs, load.member_epochs) == (1, 1, 200)
 

@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from reglab.events import StatusEvent
 from reglab.spec import RunSpec
+from reglab.store.log import EventLog
 from reglab.store.records import WITHHELD, RunRecord
 from reglab.store.repo import _MIGRATIONS, Store
 from unit.test_store import SPEC, summary
@@ -41,7 +42,7 @@ def test_a_challenge_run_is_sealed_everywhere_until_the_reveal(store: Store) -> 
     entry, _ = store.create_experiment(owner="ada", spec=SPEC, tag=(ours, "entry"))
     other, _ = store.create_experiment(owner="ada", spec=SPEC)
     run, free = entry.runs[0].id, other.runs[0].id
-    live = store.record([StatusEvent(run, "running"), summary(run), summary(free)])
+    live = EventLog(store).record([StatusEvent(run, "running"), summary(run), summary(free)])
     said = {m.message["run_id"]: m.message for m in live if m.message["type"] == "summary"}
     assert said[run]["test_loss"] is None and said[run]["extra"]["withheld"] == WITHHELD
     assert said[free]["test_loss"] == 0.41 and "withheld" not in said[free]["extra"]
@@ -52,7 +53,7 @@ def test_a_challenge_run_is_sealed_everywhere_until_the_reveal(store: Store) -> 
     assert [sealed(e.runs[0]) for e in listed] == [False, True]  # newest first
     runs, _ = store.list_runs(experiment_id=entry.id)
     assert sealed(runs[0])
-    replayed = [m.message for m in store.replay(entry.id, after=0)]
+    replayed = [m.message for m in EventLog(store).replay(entry.id, after=0)]
     assert [m["test_loss"] for m in replayed if m["type"] == "summary"] == [None]
     _, board = store.challenge_with_experiments(ours)
     assert sealed(board[0].runs[0])
@@ -61,7 +62,7 @@ def test_a_challenge_run_is_sealed_everywhere_until_the_reveal(store: Store) -> 
 
     store.mark_challenge(ours, "revealed_at")
     assert store.get_run(run).summary["test_loss"] == 0.41  # type: ignore[index]
-    replayed = [m.message for m in store.replay(entry.id, after=0)]
+    replayed = [m.message for m in EventLog(store).replay(entry.id, after=0)]
     assert [m["test_acc"] for m in replayed if m["type"] == "summary"] == [0.8]
 
 

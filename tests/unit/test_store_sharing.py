@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from reglab.events import Event, RunStatus, SnapshotEvent, StatusEvent
-from reglab.jobs.pump import Recorder
-from reglab.jobs.sharing import Sharing
+from reglab.journal import Journal
 from reglab.live import Hub
+from reglab.sharing import Sharing
+from reglab.store.log import EventLog
 from reglab.store.records import ExperimentRecord
 from reglab.store.repo import Store
 from unit.test_store import SPEC, epoch, old_database, summary
@@ -27,7 +28,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def record(store: Store, sharing: Sharing, events: Sequence[Event]) -> None:
-    store.record(sharing.expand(events))
+    EventLog(store).record(sharing.expand(events))
 
 
 def train(store: Store, sharing: Sharing, runs: ExperimentRecord, epochs: range) -> None:
@@ -41,7 +42,7 @@ def train(store: Store, sharing: Sharing, runs: ExperimentRecord, epochs: range)
 def submit(store: Store, sharing: Sharing, owner: str) -> tuple[ExperimentRecord, list[int]]:
     experiment, _ = store.create_experiment(owner=owner, spec=SPEC)
     fresh, said = sharing.join(experiment.runs)
-    store.record(said)
+    EventLog(store).record(said)
     return store.get_experiment(experiment.id), [r.id for r in fresh]
 
 
@@ -53,7 +54,7 @@ def streamed(store: Store, experiment_id: int) -> dict[int, list[tuple[str, int]
     """Each run's epochs and snapshots as the experiment's stream replays them from cursor 0."""
     out: dict[int, list[tuple[str, int]]] = {}
     cursors = []
-    for entry in store.replay(experiment_id, after=0, limit=10_000):
+    for entry in EventLog(store).replay(experiment_id, after=0, limit=10_000):
         cursors.append(entry.seq)
         message = entry.message
         assert message["experiment_id"] == experiment_id
@@ -93,7 +94,7 @@ def test_a_follower_reads_the_numbers_written_once_and_streams_them(store: Store
     assert streamed(store, second.id) == {r.id: expected for r in second.runs}
     assert streamed(store, first.id) == {r.id: expected for r in first.runs}
     cursor, columns = store.history_columns(second.id)
-    assert cursor == max(e.seq for e in store.replay(second.id, after=0, limit=10_000))
+    assert cursor == max(e.seq for e in EventLog(store).replay(second.id, after=0, limit=10_000))
     _, theirs = store.history_columns(first.id)
     assert sorted(columns) == [r.id for r in second.runs]
     assert list(columns.values()) == list(theirs.values())
@@ -136,7 +137,7 @@ def test_the_holder_cancelled_keeps_its_rows_and_a_follower_holds_the_rest(store
     source, follower = first.runs[0].id, second.runs[0].id
     detached, stop = sharing.detach([source])
     assert (detached, stop) == ({source}, set())
-    store.record([StatusEvent(source, RunStatus.CANCELLED, "bye", last=True)])
+    EventLog(store).record([StatusEvent(source, RunStatus.CANCELLED, "bye", last=True)])
     train(store, sharing, first, range(3, 5))  # the worker still speaks as the source
     record(store, sharing, [summary(r.id) for r in first.runs])
     assert [e for e, _ in numbers(store, source)] == [1, 2]
@@ -188,14 +189,14 @@ def test_migration_drops_copies_that_pointers_replace_and_keeps_the_rest(tmp_pat
     assert rows(store, "epoch_metric") == 4  # run 2's copy went; run 3 keeps its own
     for run_id in (1, 2, 3):
         assert numbers(store, run_id) == [(1, 0.1), (2, 0.2)]
-    assert [e.message["run_id"] for e in store.replay(2, after=0)] == [2, 2]
+    assert [e.message["run_id"] for e in EventLog(store).replay(2, after=0)] == [2, 2]
 
 
 def test_a_followers_live_frames_come_in_cursor_order_its_summary_last(store: Store) -> None:
     """Its computation's last epoch and its own summary, recorded in one batch: the relabeled
     epoch (an older cursor) must reach its stream first, or the stream, which sends only
     cursors above the last it sent, would drop it."""
-    recorder = Recorder(store, Hub(), share_runs=True)
+    recorder = Journal(store, Hub(), share_runs=True)
     first = recorder.create_experiment(owner="ada", spec=SPEC)
     recorder.share(first.runs)
     recorder.record([StatusEvent(r.id, RunStatus.RUNNING) for r in first.runs])
@@ -225,7 +226,7 @@ def test_live_frames_go_only_to_watched_followers_asking_once_per_experiment(
     batch (not per event and follower), and only watched experiments get relabeled frames."""
     sharing = Sharing(store, enabled=True)
     first, fresh = submit(store, sharing, "ada")
-    store.record([StatusEvent(run_id, RunStatus.RUNNING) for run_id in fresh])
+    EventLog(store).record([StatusEvent(run_id, RunStatus.RUNNING) for run_id in fresh])
     followers = [submit(store, sharing, f"s{i}")[0] for i in range(3)]
     asked: list[int] = []
 
@@ -234,7 +235,9 @@ def test_live_frames_go_only_to_watched_followers_asking_once_per_experiment(
         return experiment_id == followers[1].id
 
     readers = sharing.live_readers()
-    logged = store.record(sharing.expand([epoch(r.id, n) for r in first.runs for n in (1, 2)]))
+    logged = EventLog(store).record(
+        sharing.expand([epoch(r.id, n) for r in first.runs for n in (1, 2)])
+    )
     frames = sharing.read_live(logged, watched, readers)
     assert sorted(asked) == sorted(f.id for f in followers)
     assert {f.experiment_id for f in frames} == {followers[1].id}

@@ -18,24 +18,20 @@ from __future__ import annotations
 import asyncio
 
 import anyio
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
 from reglab.api.challenges import Boards
-from reglab.api.stream import (
-    INVALID_CLOSE_CODE,
+from reglab.api.sockets import (
     NOT_FOUND_CLOSE_CODE,
-    _close,
-    _Deaf,
-    _readers,
-    _send,
-    _until_closed,
-    _whole,
-    admit_stream,
-    release_stream,
+    close,
+    readers,
+    send,
+    serve,
+    until_closed,
+    whole,
 )
 from reglab.errors import NotFound
 from reglab.jobs.runtime import Runtime
-from reglab.live import RESUME_CLOSE_CODE, RESUME_REASON
 from reglab.store.codec import wire_json
 
 router = APIRouter(tags=["stream"])
@@ -59,41 +55,40 @@ async def stream_board(
 ) -> None:
     """The challenge's board now (unless the client has it: since and status), then again
     whenever it changes."""
-    runtime: Runtime = websocket.app.state.runtime
+
+    def parse() -> tuple[int, tuple[int, str]]:
+        return whole(challenge_id, "the challenge id", 1), (whole(since, "since", 0), status)
+
+    async def body(runtime: Runtime, asked: tuple[int, tuple[int, str]]) -> None:
+        await _follow(websocket, runtime, *asked)
+
+    await serve(websocket, parse, body)
+
+
+async def _follow(
+    websocket: WebSocket, runtime: Runtime, topic: int, seen: tuple[int, str]
+) -> None:
+    """Send the board whenever its cursor or status moves (a slow or gone client ends it:
+    sockets.serve)."""
     timeout = runtime.settings.ws_send_timeout_s
-    await websocket.accept()
-    try:
-        topic = _whole(challenge_id, "the challenge id", 1)
-        seen = (_whole(since, "since", 0), status)
-    except ValueError as exc:
-        await _close(websocket, INVALID_CLOSE_CODE, str(exc), timeout)
-        return
-    key = await admit_stream(websocket, runtime)
-    if key is None:
-        return
-    closed = asyncio.create_task(_until_closed(websocket))
-    readers = _readers(websocket)
+    closed = asyncio.create_task(until_closed(websocket))
+    limiter = readers(websocket)
     try:
         while not closed.done():
             try:
                 now = await anyio.to_thread.run_sync(
-                    runtime.store.board_cursor, topic, limiter=readers
+                    runtime.store.board_cursor, topic, limiter=limiter
                 )
             except NotFound as exc:
-                await _close(websocket, NOT_FOUND_CLOSE_CODE, str(exc), timeout)
+                await close(websocket, NOT_FOUND_CLOSE_CODE, str(exc), timeout)
                 return
             if now != seen:
                 at, text = await anyio.to_thread.run_sync(
-                    _board_text, websocket.app.state.boards, runtime, topic, now, limiter=readers
+                    _board_text, websocket.app.state.boards, runtime, topic, now, limiter=limiter
                 )
                 if at != seen:  # a board a moment behind `now` is sent once; the rest follows
-                    await _send(websocket, text, timeout)
+                    await send(websocket, text, timeout)
                     seen = at
             await asyncio.wait({closed}, timeout=POLL_S)
-    except _Deaf:
-        await _close(websocket, RESUME_CLOSE_CODE, RESUME_REASON, 1.0)
-    except (WebSocketDisconnect, RuntimeError):
-        return  # the client left mid-send
     finally:
         closed.cancel()
-        release_stream(websocket, key)

@@ -34,18 +34,7 @@ def _read(challenge: ChallengeRecord, runtime: Runtime, caller: Caller | None) -
     if caller is not None and caller.name != "anonymous":
         used = runtime.store.count_entries(challenge.id, caller.name)
         left = challenges.entries_left(challenge, used)
-    fields = {
-        name: getattr(challenge, name)
-        for name in ChallengeRead.model_fields
-        if hasattr(challenge, name)
-    }
-    data = challenge.base["data"]
-    return ChallengeRead(
-        **fields,
-        public_test=data["public_test"],
-        private_test=data["private_test"],
-        entries_left=left,
-    )
+    return ChallengeRead.of(challenge, entries_left=left)
 
 
 def _admin(caller: Caller, runtime: Runtime, action: str) -> None:

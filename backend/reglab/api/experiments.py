@@ -139,7 +139,7 @@ def delete_experiment(
         raise Conflict(f"Experiment {experiment.id} is still {experiment.status}; cancel it first.")
     # Runs elsewhere sharing its numbers keep them (store.Store.delete_experiment). Only a
     # finished experiment is deleted, and a cancelled holder hands a live computation over at
-    # once (jobs/sharing.py), so no computation in flight is held by a run deleted here.
+    # once (reglab/sharing.py), so no computation in flight is held by a run deleted here.
     runtime.store.delete_experiment(experiment.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -1,4 +1,5 @@
-"""/api/health, /api/lessons, /api/statuses and /api/schema: what a client asks first."""
+"""/api/health, /api/lessons, /api/statuses, /api/metrics and /api/schema: what a client asks
+first."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from fastapi import APIRouter
 
 from reglab.api.deps import RuntimeDep
 from reglab.api.lessons import all_lessons
-from reglab.api.schemas import Health, Lesson, Statuses
+from reglab.api.schemas import Health, Lesson, Metrics, Statuses
 from reglab.events import RunStatus
+from reglab.metrics import METRICS
 from reglab.spec import ExperimentSpec, RunSpec
 
 router = APIRouter(prefix="/api", tags=["meta"])
@@ -44,6 +46,13 @@ def statuses() -> Any:
         "statuses": [s.value for s in RunStatus],
         "final": [s.value for s in RunStatus if s.is_final],
     }
+
+
+@router.get("/metrics", response_model=Metrics)
+def metrics() -> Any:
+    """Every per-epoch metric in order: its name (the key in epoch events and metric rows),
+    what it means, whether it is one number per layer, and whether it may be null."""
+    return {"metrics": [m.to_dict() for m in METRICS]}
 
 
 @router.get("/schema/run-spec")

@@ -66,7 +66,7 @@ class PollRead(BaseModel):
     lesson: str
     question: str
     text: str
-    state: str
+    state: stored.PollState
     choices: list[str]
     answers: int
     mine: str | None
@@ -97,7 +97,7 @@ def _read(poll: PollRecord) -> dict[str, Any]:
 
 def _decided(runtime: Runtime, poll: PollRecord, viewer: str | None) -> PollRecord:
     """The poll, its outcome stored first if its runs have all finished since the last read."""
-    if poll.state != "running" or poll.experiment_id is None:
+    if poll.state != stored.PollState.RUNNING or poll.experiment_id is None:
         return poll
     try:
         runs = runtime.store.get_experiment(poll.experiment_id).runs
@@ -168,7 +168,7 @@ def answer_poll(poll_id: PollId, body: AnswerCreate, caller: CallerDep, runtime:
     if not caller.verified:
         raise Forbidden("Answering a poll needs your name: choose one on this browser first.")
     poll = stored.get_poll(runtime.store, poll_id, viewer=caller.name)
-    if poll.state == "open" and body.choice not in poll.choices:
+    if poll.state == stored.PollState.OPEN and body.choice not in poll.choices:
         raise _invalid("choice", f"choose one of: {', '.join(poll.choices)}.")
     return _read(stored.answer(runtime.store, poll_id, name=caller.name, choice=body.choice))
 

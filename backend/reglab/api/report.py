@@ -64,7 +64,10 @@ def _figure(
         rows = metrics.get(run.id, [])
         epochs = [r.epoch for r in rows]
         color = palette[i % len(palette)]
-        series = [[r.train_loss for r in rows], [r.val_loss for r in rows]]
+        series: list[list[float | None]] = [
+            [r.train_loss for r in rows],
+            [r.val_loss for r in rows],
+        ]
         if has_acc:
             series.append([r.val_acc for r in rows])
         for col, values in enumerate(series, start=1):

@@ -1,22 +1,38 @@
-"""What the API sends back: one read model per resource, built from the store's records."""
+"""What the API sends back: one read model per resource, built from the store's records.
+
+A run and a challenge are served as their records (pydantic dataclasses over them), so each
+field is written once, in store/records.py or store/challenges.py; a read adds only what is
+worked out when read.
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic.dataclasses import dataclass
 
 from reglab import compare, diagnosis
 from reglab.spec import ExperimentSpec
+from reglab.store.challenges import ChallengeRecord
 from reglab.store.records import ExperimentRecord, RunRecord
 
 T = TypeVar("T")
 
 
+# NaN/±Inf survive as floats here; the response class writes them as "NaN", "Infinity"…
+_SERVED = ConfigDict(from_attributes=True, ser_json_inf_nan="strings")
+
+
 class _Read(BaseModel):
-    # NaN/±Inf survive as floats here; the response class writes them as "NaN", "Infinity"…
-    model_config = ConfigDict(from_attributes=True, ser_json_inf_nan="strings")
+    model_config = _SERVED
+
+
+def _fields_of(record: Any) -> dict[str, Any]:
+    """A store record's fields by name: a shallow asdict (nested records stay records)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 class Remedy(BaseModel):
@@ -37,36 +53,24 @@ class Diagnosis(BaseModel):
     remedies: list[Remedy]
 
 
-class RunRead(_Read):
-    """One run: its spec, where it stands, its summary once it has one, and its diagnosis."""
+@dataclass(frozen=True, config=_SERVED)
+class RunRead(RunRecord):
+    """One run: the store's record of it (its spec, where it stands, its summary once it has
+    one, the run whose numbers it shares), and its diagnosis, worked out when read."""
 
-    id: int
-    experiment_id: int
-    position: int
-    name: str
-    variant: str
-    replicate: int
-    shared_from: int | None
-    owner: str
-    status: str
-    message: str | None
-    spec: dict[str, Any]
-    epochs: int
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    summary: dict[str, Any] | None
-    diagnosis: Diagnosis | None = None
+    # Which computation it is: the store's business (reglab/sharing.py), not the reader's.
+    fingerprint: str | None = Field(exclude=True, kw_only=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def diagnosis(self) -> Diagnosis | None:
+        found = diagnosis.diagnose(self.status, self.summary, self.spec)
+        return None if found is None else Diagnosis.model_validate(found)
 
     @model_validator(mode="before")
     @classmethod
-    def _diagnosed(cls, data: Any) -> Any:
-        """A store record gains its diagnosis, worked out from its summary."""
-        if not isinstance(data, RunRecord):
-            return data
-        fields = {name: getattr(data, name) for name in cls.model_fields if name != "diagnosis"}
-        found = diagnosis.diagnose(data.status, data.summary, data.spec)
-        return fields | {"diagnosis": found}
+    def _read(cls, data: Any) -> Any:
+        return _fields_of(data) if type(data) is RunRecord else data
 
 
 class Stats(BaseModel):
@@ -157,28 +161,30 @@ class ExperimentRead(_Read):
         }
 
 
-class ChallengeRead(BaseModel):
-    """A challenge: its task, open fields, budget, where it stands, and the caller's entries
-    left (null for a caller without a name)."""
+@dataclass(frozen=True, config=_SERVED)
+class ChallengeRead(ChallengeRecord):
+    """A challenge: the store's record of it (its task, open fields, budget), the sizes of its
+    two test splits, where it stands, and the caller's entries left (null for a caller without
+    a name)."""
 
-    id: int
-    title: str
-    description: str
-    lesson: str | None
-    owner: str
-    base: dict[str, Any]
-    open: list[str]
-    repeats: int
-    max_entries: int
-    max_epochs: int
-    metric: str
-    public_test: int
-    private_test: int
-    status: str
-    created_at: datetime
-    closed_at: datetime | None
-    revealed_at: datetime | None
     entries_left: int | None = None
+
+    @classmethod
+    def of(cls, challenge: ChallengeRecord, *, entries_left: int | None) -> ChallengeRead:
+        return cls(**_fields_of(challenge), entries_left=entries_left)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def public_test(self) -> int:
+        return int(self.base["data"]["public_test"])
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def private_test(self) -> int:
+        return int(self.base["data"]["private_test"])
+
+    # The record's property, served: open, closed or revealed.
+    status = computed_field(ChallengeRecord.status)
 
 
 class Page(BaseModel, Generic[T]):
@@ -213,6 +219,22 @@ class Statuses(BaseModel):
 
     statuses: list[str]
     final: list[str]
+
+
+class Metric(BaseModel):
+    """A per-epoch metric: `name` is its key in epoch events and metric rows; `per_layer`: a
+    list, one number per weight layer; `optional`: null where it does not apply."""
+
+    name: str
+    meaning: str
+    per_layer: bool
+    optional: bool
+
+
+class Metrics(BaseModel):
+    """The per-epoch metrics in order: what the page may chart, from their one declaration."""
+
+    metrics: list[Metric]
 
 
 class Cancelled(BaseModel):

@@ -23,33 +23,30 @@ holds at most one page and the socket's buffer, and slows no one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 from dataclasses import dataclass
 
 import anyio
-from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, FastAPI, WebSocket
 
-from reglab.api.deps import MAX_STORED_INT, TOKEN_COOKIE, TOKEN_HEADER, secret_hash
+from reglab.api.sockets import (
+    NOT_FOUND_CLOSE_CODE,
+    close,
+    readers,
+    send,
+    serve,
+    until_closed,
+    whole,
+)
 from reglab.config import Settings
 from reglab.errors import NotFound
-from reglab.jobs.pump import frame_of
 from reglab.jobs.runtime import Runtime
-from reglab.live import (
-    BUSY_CLOSE_CODE,
-    RESUME_CLOSE_CODE,
-    RESUME_REASON,
-    Frame,
-    StreamSlots,
-    Subscription,
-)
+from reglab.live import RESUME_CLOSE_CODE, RESUME_REASON, Frame, StreamSlots, Subscription
 from reglab.spec import MAX_MEMBERS
 
 router = APIRouter(tags=["stream"])
 # Events per replay page: about 1 MB of text with the largest snapshots (boundary grids).
 REPLAY_PAGE = 64
-# Replay pages read from the store at once, over all streams.
-REPLAY_READERS = 4
 # Live events sent in one batched message at most (those already queued when it is sent), and
 # the text they may add up to, as a replay page's: a burst of snapshots goes in several.
 BATCH_MAX = 512
@@ -58,20 +55,6 @@ BATCH_CHARS = 1_000_000
 EVERY_MAX_MS = 1000
 # Runs a stream may name in `snapshots=`: an experiment has at most MAX_MEMBERS runs.
 SNAPSHOT_RUNS_MAX = MAX_MEMBERS
-NOT_FOUND_CLOSE_CODE = 4404
-INVALID_CLOSE_CODE = 4422
-
-
-class _Deaf(Exception):
-    """The client did not take a message within the send timeout."""
-
-
-def _whole(text: str, name: str, least: int, most: int = MAX_STORED_INT) -> int:
-    """`text` as an integer from `least` to `most` (at most what the store can hold), or
-    ValueError with a sentence naming `name`."""
-    if not (text.isascii() and text.isdigit()) or not least <= int(text) <= most:
-        raise ValueError(f"{name} must be a whole number from {least} to {most}.")
-    return int(text)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -82,38 +65,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
 
 
-def _readers(websocket: WebSocket) -> anyio.CapacityLimiter:
-    state = websocket.app.state
-    if not hasattr(state, "replay_readers"):  # made on the loop, where anyio wants it
-        state.replay_readers = anyio.CapacityLimiter(REPLAY_READERS)
-    readers: anyio.CapacityLimiter = state.replay_readers
-    return readers
-
-
-async def _until_closed(websocket: WebSocket) -> None:
-    """Return when the client goes away (clients send nothing we need)."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while (await websocket.receive())["type"] != "websocket.disconnect":
-            pass
-
-
-async def _send(websocket: WebSocket, text: str, timeout: float) -> None:
-    try:
-        await asyncio.wait_for(websocket.send_text(text), timeout)
-    except TimeoutError:
-        raise _Deaf from None
-
-
-async def _close(websocket: WebSocket, code: int, reason: str, timeout: float) -> None:
-    """Close with a code and reason, unless the client cannot even take that."""
-    with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError):
-        await asyncio.wait_for(websocket.close(code=code, reason=reason), timeout)
-
-
 def _page(runtime: Runtime, topic: int, after: int) -> list[Frame]:
     """The next replay page as frames: read and serialized off the event loop."""
-    logged = runtime.store.replay(topic, after=after, limit=REPLAY_PAGE)
-    return [frame_of(e) for e in logged]
+    return runtime.journal.page(topic, after=after, limit=REPLAY_PAGE)
 
 
 def _runs(text: str) -> frozenset[int] | None:
@@ -123,7 +77,7 @@ def _runs(text: str) -> frozenset[int] | None:
     parts = text.split(",")
     if len(parts) > SNAPSHOT_RUNS_MAX:
         raise ValueError(f"snapshots may name at most {SNAPSHOT_RUNS_MAX} runs.")
-    return frozenset(_whole(part, "each run id in snapshots", 1) for part in parts)
+    return frozenset(whole(part, "each run id in snapshots", 1) for part in parts)
 
 
 def _flag(text: str, name: str) -> bool:
@@ -144,7 +98,7 @@ class _Asked:
     @classmethod
     def parse(cls, batch: str, snapshots: str, every: str) -> _Asked:
         batched = _flag(batch, "batch")
-        ms = _whole(every, "every (milliseconds)", 0, EVERY_MAX_MS)
+        ms = whole(every, "every (milliseconds)", 0, EVERY_MAX_MS)
         if ms and not batched:
             raise ValueError("every needs batch=1: unbatched, each event is a message of its own.")
         return cls(batched, _runs(snapshots), ms / 1000)
@@ -169,51 +123,20 @@ async def stream_experiment(
     only (a page that pictures each variant's first seed takes a fifth of an R = 5 lesson's
     pictures, which were more than half of its stream); with every=MS (and batch=1), live
     messages at most every MS ms."""
-    runtime: Runtime = websocket.app.state.runtime
-    timeout = runtime.settings.ws_send_timeout_s
-    await websocket.accept()
-    # Parsed here, after the handshake: a browser sees a close code and reason, not a bare 403.
-    try:
-        topic = _whole(experiment_id, "the experiment id", 1)
-        last = _whole(since, "since", 0)
-        asked = _Asked.parse(batch, snapshots, every)
-    except ValueError as exc:
-        await _close(websocket, INVALID_CLOSE_CODE, str(exc), timeout)
-        return
-    key = await admit_stream(websocket, runtime)
-    if key is None:
-        return
-    try:
-        await _stream(websocket, runtime, topic, last, timeout, asked)
-    finally:
-        release_stream(websocket, key)
+
+    def parse() -> tuple[int, int, _Asked]:
+        topic = whole(experiment_id, "the experiment id", 1)
+        return topic, whole(since, "since", 0), _Asked.parse(batch, snapshots, every)
+
+    async def body(runtime: Runtime, asked: tuple[int, int, _Asked]) -> None:
+        await _stream(websocket, runtime, *asked)
+
+    await serve(websocket, parse, body)
 
 
-async def admit_stream(websocket: WebSocket, runtime: Runtime) -> str | None:
-    """Take one of the server's live-stream slots for this stream's student (or its nameless
-    address): the key to release, or None once the stream is closed with 4429 and the reason."""
-    slots: StreamSlots = websocket.app.state.streams
-    user = await anyio.to_thread.run_sync(_bound_name, websocket, runtime)
-    key = StreamSlots.key(user, websocket.client.host if websocket.client else "?")
-    refused = slots.enter(key)
-    if refused is not None:
-        await _close(websocket, BUSY_CLOSE_CODE, refused, runtime.settings.ws_send_timeout_s)
-        return None
-    return key
-
-
-def release_stream(websocket: WebSocket, key: str) -> None:
-    slots: StreamSlots = websocket.app.state.streams
-    slots.leave(key)
-
-
-def _bound_name(websocket: WebSocket, runtime: Runtime) -> str | None:
-    """The name the stream's token (header) or the page's cookie is bound to, if any."""
-    secret = websocket.headers.get(TOKEN_HEADER) or websocket.cookies.get(TOKEN_COOKIE)
-    return runtime.store.name_of(secret_hash(secret)) if secret else None
-
-
-def _drain(subscription: Subscription, first: Frame | None, most: int) -> tuple[list[Frame], bool]:
+def _drain(
+    subscription: Subscription[Frame], first: Frame | None, most: int
+) -> tuple[list[Frame], bool]:
     """`first` and the frames already queued after it (`most` in all), and whether the
     subscription was dropped (its None met) on the way."""
     if first is None:
@@ -247,31 +170,28 @@ async def _send_events(
         if pictured is None or frame.snapshot_of is None or frame.snapshot_of in pictured
     ]
     if asked.batched and texts:
-        await _send(websocket, _batch(texts), timeout)
+        await send(websocket, _batch(texts), timeout)
         return
     for text in texts:
-        await _send(websocket, text, timeout)
+        await send(websocket, text, timeout)
 
 
 async def _stream(
-    websocket: WebSocket,
-    runtime: Runtime,
-    topic: int,
-    last: int,
-    timeout: float,
-    asked: _Asked,
+    websocket: WebSocket, runtime: Runtime, topic: int, last: int, asked: _Asked
 ) -> None:
-    readers = _readers(websocket)
+    """Replay after `last`, then live (a slow or gone client ends it: sockets.serve)."""
+    timeout = runtime.settings.ws_send_timeout_s
+    limiter = readers(websocket)
     try:
-        await anyio.to_thread.run_sync(runtime.store.get_experiment, topic, limiter=readers)
+        await anyio.to_thread.run_sync(runtime.store.get_experiment, topic, limiter=limiter)
     except NotFound as exc:
-        await _close(websocket, NOT_FOUND_CLOSE_CODE, str(exc), timeout)
+        await close(websocket, NOT_FOUND_CLOSE_CODE, str(exc), timeout)
         return
     subscription = runtime.hub.subscribe(topic)
-    closed = asyncio.create_task(_until_closed(websocket))
+    closed = asyncio.create_task(until_closed(websocket))
     try:
         while True:
-            page = await anyio.to_thread.run_sync(_page, runtime, topic, last, limiter=readers)
+            page = await anyio.to_thread.run_sync(_page, runtime, topic, last, limiter=limiter)
             await _send_events(websocket, page, asked, timeout)
             last = page[-1].cursor if page else last  # read, whether sent or left out
             if len(page) < REPLAY_PAGE:
@@ -299,12 +219,8 @@ async def _stream(
             last = fresh[-1].cursor if fresh else last
             sent = loop.time() if subscription.queue.empty() else -math.inf
             if dropped:
-                await _close(websocket, RESUME_CLOSE_CODE, RESUME_REASON, timeout)
+                await close(websocket, RESUME_CLOSE_CODE, RESUME_REASON, timeout)
                 return
-    except _Deaf:
-        await _close(websocket, RESUME_CLOSE_CODE, RESUME_REASON, 1.0)
-    except (WebSocketDisconnect, RuntimeError):
-        return  # the client left mid-send
     finally:
         subscription.close()
         closed.cancel()

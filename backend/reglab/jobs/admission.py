@@ -1,23 +1,38 @@
-"""Admission by cost: what one submission may ask of the server, checked before it is stored.
+"""Admission: what one submission may ask of the server, checked before it is stored.
 
 Each group of an experiment must fit one worker's share of the machine (memory, wall time,
-snapshots), else 422 names the field to change and the numbers; what the owner already has
-(stored bytes) and what the server already holds (its queue) give 429, as the other quotas do.
+snapshots), else 422 names the field to change and the numbers (`group_costs`); what the owner
+already has (unfinished experiments, runs, epochs, stored bytes) and what the server already
+holds (its queue) give 429 (`check_quota`).
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from reglab.config import Settings
-from reglab.errors import OverLimit
-from reglab.jobs.cost import Cost, estimate, human_bytes, human_seconds
+from reglab.errors import OverLimit, QuotaExceeded
+from reglab.jobs.cost import EPOCH_BYTES, Cost, estimate, human_bytes, human_seconds
 from reglab.spec import RunSpec
 from reglab.training.plan import Member, plan
 
+if TYPE_CHECKING:
+    from reglab.store.repo import Store
 
-def group_costs(runs: list[tuple[str, RunSpec]], settings: Settings) -> list[Cost]:
-    """The cost of each lockstep group these runs form; OverLimit for the first that cannot run."""
+
+def group_costs(
+    runs: list[tuple[str, RunSpec]], settings: Settings, *, in_challenge: bool = False
+) -> list[Cost]:
+    """The cost of each lockstep group these runs form; OverLimit for the first that cannot run.
+    `in_challenge`: the runs are a challenge's entry or baselines, the only experiments whose
+    data may have a private test split (its numbers are sealed only in them)."""
+    if not in_challenge and any(spec.data.private_test for _, spec in runs):
+        raise OverLimit(
+            "base.data.private_test",
+            "A private test split is a challenge's (its numbers stay hidden until the "
+            "reveal); outside a challenge, leave private_test at 0.",
+        )
     for name, spec in runs:
         _check_snapshots(name, spec, settings)
     members = [Member(-1 - i, name, spec) for i, (name, spec) in enumerate(runs)]
@@ -82,7 +97,47 @@ def _check_time(cost: Cost, spec: RunSpec, settings: Settings) -> None:
     )
 
 
-def stored_message(owner: str, has: int, adds: int, limit_mb: float) -> str:
+def check_quota(
+    store: Store,
+    settings: Settings,
+    *,
+    owner: str,
+    runs: list[tuple[str, RunSpec]],
+    stored: int,
+    groups: int,
+    waiting: int,
+) -> None:
+    """QuotaExceeded when these runs (`groups` lockstep groups, `stored` bytes to keep) would
+    take the server's queue (`waiting` groups now) or `owner` past a limit."""
+    s = settings
+    if waiting + groups > s.max_pending_groups:
+        raise QuotaExceeded(
+            f"The server's queue holds {waiting} groups waiting to train; the "
+            f"limit is {s.max_pending_groups}. Try again in a few minutes."
+        )
+    load = store.user_load(owner)
+    epochs = sum(spec.train.epochs for _, spec in runs)
+    if load.experiments + 1 > s.max_queued_experiments_per_user:
+        raise QuotaExceeded(
+            f"{owner} already has {load.experiments} unfinished experiments; the limit is "
+            f"{s.max_queued_experiments_per_user}. Wait for one to finish or cancel one."
+        )
+    if load.runs + len(runs) > s.max_running_runs_per_user:
+        raise QuotaExceeded(
+            f"{owner} would have {load.runs + len(runs)} unfinished runs; the limit is "
+            f"{s.max_running_runs_per_user}. Use fewer variants or wait."
+        )
+    if load.member_epochs + epochs > s.max_member_epochs_per_user:
+        raise QuotaExceeded(
+            f"{owner} would have {load.member_epochs + epochs} epochs of unfinished runs; the "
+            f"limit is {s.max_member_epochs_per_user}. Use fewer epochs or wait."
+        )
+    has = store.stored_bytes(owner, per_epoch=EPOCH_BYTES)
+    if has + stored > s.max_stored_mb_per_user * 1e6:
+        raise QuotaExceeded(_stored_message(owner, has, stored, s.max_stored_mb_per_user))
+
+
+def _stored_message(owner: str, has: int, adds: int, limit_mb: float) -> str:
     return (
         f"{owner}'s experiments take ~{human_bytes(has)} in the store and this one would add "
         f"~{human_bytes(adds)}; the limit is {human_bytes(limit_mb * 1e6)} per user. Delete "

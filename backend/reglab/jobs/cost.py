@@ -3,20 +3,21 @@
 The scheduler admits an experiment only when every one of its groups fits the server's limits
 (`Settings.max_group_memory_gb`, `max_group_seconds`, `max_snapshots_per_run`), so that one
 student's spec cannot take the machine. The numbers are estimates from the shapes alone (no
-torch here): members × parameters × batch × pieces × epochs × steps, with evaluation and
-snapshots counted. Their constants were fitted to peak RSS and wall time measured on a 2-core
-machine (bench/cost.py prints estimate against measurement); the worker's hard memory cap
-(see local.py) catches what an estimate misses.
+torch here: reglab/shapes.py has the sizes a worker will build): members × parameters × batch
+× pieces × epochs × steps, with evaluation and snapshots counted. Their constants were fitted to
+peak RSS and wall time measured on a 2-core machine (bench/cost.py prints estimate against
+measurement); the worker's hard memory cap (see local.py) catches what an estimate misses.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reglab.spec import CLASSIFICATION_2D, REGRESSION_1D, RunSpec
+from reglab import shapes
+from reglab.metrics import METRICS, Metric
+from reglab.spec import CLASSIFICATION_2D, RunSpec
 
 # Bytes of one float32.
 _F = 4
@@ -30,15 +31,32 @@ _UNIT_BYTES = 16
 _PIECE_BYTES = 7
 # The allocator's slack and the interpreter's own growth while a group trains.
 _SLACK = 64 << 20
-# Evaluation works in chunks of about this many floats (training/models.py).
-_EVAL_FLOATS = 1 << 22
-GRID_POINTS = 40 * 40  # a decision-boundary snapshot's grid (training/probes.py)
-CURVE_POINTS = 120
 # Per update, the engine's Python and small ops cost about this much whatever the sizes.
 _STEP_OVERHEAD_S = 4e-4
 _EPOCH_OVERHEAD_S = 3e-3
-# What the store keeps per run-epoch (metric row + event log) and per snapshot, measured.
-EPOCH_BYTES = 1_200
+# What the store keeps per run-epoch: the metric row and its event-log entry. Each declared
+# metric (reglab/metrics.py) is kept twice: a REAL in its column (9 bytes) and its key and
+# value as JSON text in the log (a float's shortest repr, ~19 bytes with its comma); a
+# per-layer one that for each layer. The row's and the entry's keys, the "type", the sequence
+# number and the indexes' entries come on top (_ENTRY_BYTES: what the measurement leaves after
+# today's metrics). Measured on SQLite pages here: 612 bytes per run-epoch of a 3-layer net,
+# one run alone or 8 interleaved; admission counts twice that, the headroom of the measured
+# constant this replaces (1,200).
+_VALUE_BYTES = 9 + 19
+_ENTRY_BYTES = 127
+_HEADROOM = 2
+_TYPICAL_LAYERS = 3
+
+
+def epoch_bytes(layers: int = _TYPICAL_LAYERS, metrics: Sequence[Metric] = METRICS) -> int:
+    """What the store keeps, with headroom, for one epoch of one run of a net of `layers`."""
+    values = sum(len(m.name) + 3 + _VALUE_BYTES * (layers if m.per_layer else 1) for m in metrics)
+    return _HEADROOM * (_ENTRY_BYTES + values)
+
+
+# A stored epoch of a typical net: what the scheduler counts for each epoch a user has stored.
+EPOCH_BYTES = epoch_bytes()
+# ... and per snapshot, measured.
 HISTOGRAM_BYTES = 1_500
 BOUNDARY_BYTES = 12_600
 POINTS_BYTES = 12_000
@@ -58,45 +76,31 @@ class Cost:
 
 def shape(spec: RunSpec) -> tuple[int, int]:
     """(inputs, outputs) of the network this spec trains, without building its data."""
-    d = spec.data
-    if d.kind in REGRESSION_1D:
-        return 1, 1
-    if d.kind == "digits":
-        return 64, 10
-    if d.kind in CLASSIFICATION_2D and d.task == "multiclass":
-        return 2, d.classes
-    return 2, 1
+    return shapes.inputs_outputs(spec.data)
 
 
 def layers(spec: RunSpec) -> list[tuple[int, int]]:
     """(fan_in, fan_out) of each weight matrix; a maxout layer has units × pieces outputs."""
     n_in, n_out = shape(spec)
-    pieces = spec.model.maxout_pieces if spec.model.activation == "maxout" else 1
-    widths = [n_in, *spec.model.hidden]
-    hidden = [(a, b * pieces) for a, b in itertools.pairwise(widths)]
-    return [*hidden, (widths[-1], n_out)]
+    return shapes.layer_shapes(n_in, spec.model.hidden, n_out, shapes.pieces_of(spec.model))
 
 
 def split_sizes(spec: RunSpec) -> tuple[int, int]:
-    """(training, validation + test) examples, as datasets.py splits them."""
-    d = spec.data
-    total = d.n_train / (1 - d.val_fraction - d.test_fraction)
-    held = round(total - d.n_train) + d.public_test
-    if d.private_test:  # a challenge's test split has the size it names
-        held += d.private_test - round(total * d.test_fraction)
-    return d.n_train, held
+    """(training, validation + test + public test) examples, as datasets.py splits them."""
+    n_train, n_val, n_test = shapes.split_sizes(spec.data)
+    return n_train, n_val + n_test + spec.data.public_test
 
 
 def estimate(specs: Sequence[RunSpec], *, gflops: float) -> Cost:
     """The cost of training these runs as one lockstep group (they share a group key)."""
     first = specs[0]
     k = len(specs)
-    shapes = layers(first)
-    params = sum(a * b + b for a, b in shapes)  # one member's
-    macs = sum(a * b for a, b in shapes)  # one example through one member
-    outputs = sum(b for _, b in shapes)  # activations of one example, all layers
-    pieces = first.model.maxout_pieces if first.model.activation == "maxout" else 1
-    widest = max(b for _, b in shapes)
+    weights = layers(first)
+    params = sum(a * b + b for a, b in weights)  # one member's
+    macs = sum(a * b for a, b in weights)  # one example through one member
+    outputs = sum(b for _, b in weights)  # activations of one example, all layers
+    pieces = shapes.pieces_of(first.model)
+    widest = max(b for _, b in weights)
     n_train, n_held = split_sizes(first)
     batch = min(first.train.batch_size, n_train)
     epochs = max(s.train.epochs for s in specs)
@@ -106,8 +110,8 @@ def estimate(specs: Sequence[RunSpec], *, gflops: float) -> Cost:
     # snapshot's grid through every member at once, and the data.
     per_unit = _PIECE_BYTES if pieces > 1 else _UNIT_BYTES
     train_act = k * batch * outputs * per_unit
-    eval_act = 3 * _EVAL_FLOATS * _F
-    grid = GRID_POINTS if first.data.kind in CLASSIFICATION_2D else CURVE_POINTS
+    eval_act = 3 * shapes.EVAL_FLOATS * _F
+    grid = shapes.GRID**2 if first.data.kind in CLASSIFICATION_2D else shapes.CURVE_POINTS
     snap_act = 2 * k * grid * widest * _F
     data = (n_train + n_held) * (shape(first)[0] + 2) * _F
     parameter_bytes = k * params * _F * _PARAM_COPIES
@@ -126,7 +130,7 @@ def estimate(specs: Sequence[RunSpec], *, gflops: float) -> Cost:
 
     picture = BOUNDARY_BYTES if first.data.kind in CLASSIFICATION_2D else 0
     stored = sum(
-        s.train.epochs * EPOCH_BYTES
+        s.train.epochs * epoch_bytes(len(weights))
         + (math.ceil(s.train.epochs / s.train.snapshot_every) + 1) * (HISTOGRAM_BYTES + picture)
         + (POINTS_BYTES if picture else 0)
         for s in specs

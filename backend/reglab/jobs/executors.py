@@ -6,25 +6,11 @@ contract imports neither implementation (they import it).
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import tempfile
-from pathlib import Path
-
-from sqlalchemy.engine import make_url
 
 from reglab.config import Settings
 from reglab.jobs.executor import Executor, ExecutorUnavailable
-
-
-def worker_pidfile(database_url: str) -> Path:
-    """Where a server lists its local workers: beside its SQLite file, else in the temp dir
-    under a name drawn from the database URL (one per store, as one server serves a store)."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(str(url.database) + ".workers")
-    digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"reglab-{digest}.workers"
+from reglab.jobs.pidfile import worker_pidfile
 
 
 def make_executor(settings: Settings) -> Executor:

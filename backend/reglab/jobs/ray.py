@@ -25,6 +25,7 @@ import ray.exceptions
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from reglab.events import Event
+from reglab.jobs import warmup
 from reglab.jobs.executor import EventSink, Executor, ExecutorUnavailable
 from reglab.training.plan import Group
 
@@ -104,20 +105,8 @@ def _train_group_task(group: Group, board: Any, poll_s: float) -> Iterator[list[
 
 @ray.remote(num_cpus=1, max_retries=0)
 def _warm_up() -> None:
-    """Pay a worker's first-use costs (~5 s here) before it takes a group, as the pool does."""
-    import torch
-
-    from reglab.spec import RunSpec
-    from reglab.training.loop import train_group
-    from reglab.training.plan import Member
-
-    torch.set_num_threads(1)
-    # The first torch.optim optimizer pulls in torch._dynamo (seconds), as the local pool knows;
-    # the first group in a process pays ~1 s more for lazy imports: one epoch on ten points.
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    spec = RunSpec.model_validate({"data": {"n_train": 10}, "train": {"epochs": 1}})
-    for _ in train_group(Group((Member(0, "warm-up", spec),))):
-        pass
+    """Pay a worker's first-use costs before it takes a group, as the local pool's workers do."""
+    warmup.warm_up()
 
 
 @dataclass

@@ -20,20 +20,21 @@ import itertools
 import logging
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from reglab.config import Settings
-from reglab.errors import Conflict, OverLimit, QuotaExceeded
+from reglab.errors import Conflict
 from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEvent, SummaryEvent
-from reglab.jobs.admission import group_costs, stored_message
-from reglab.jobs.cost import EPOCH_BYTES, human_seconds
+from reglab.jobs import placement
+from reglab.jobs.admission import check_quota, group_costs
+from reglab.jobs.cost import human_seconds
 from reglab.jobs.executor import Executor
-from reglab.jobs.pump import Recorder
+from reglab.jobs.placement import Job
+from reglab.journal import Journal
 from reglab.spec import ExperimentSpec, RunSpec
 from reglab.store.records import ExperimentRecord, RunRecord
 from reglab.store.repo import Store
-from reglab.training.plan import Group, Member, plan, split
+from reglab.training.plan import Group, Member, plan
 
 log = logging.getLogger(__name__)
 
@@ -54,25 +55,6 @@ TIME_LIMIT = "Stopped by the time limit"
 WATCH_S = 0.25
 
 
-@dataclass
-class _Job:
-    """One group on its way: pending in the queue, then in flight on the executor."""
-
-    group_id: str
-    experiment_id: int
-    owner: str
-    group: Group
-    order: int  # submission order: FIFO among equals, kept when a group is queued again
-    cancelled: set[int] = field(default_factory=set)
-    # Epochs of each run logged before this job: a retrained run stores them again, quietly.
-    replay: dict[int, int] = field(default_factory=dict)
-    # The newest epoch of each run this job has logged (the replay of a requeue after it).
-    logged: dict[int, int] = field(default_factory=dict)
-    started: float | None = None  # time.monotonic() when it went to the executor
-    preempted: bool = False  # given back for another user's group: queued again when over
-    expired: bool = False  # stopped by the time limit
-
-
 @dataclass(frozen=True, slots=True)
 class GroupView:
     """A group as the class page shows it: its runs, and how long it has trained (None: waits)."""
@@ -86,14 +68,14 @@ class Scheduler:
     """Queue → executor, with per-user fairness and quotas."""
 
     def __init__(
-        self, *, store: Store, recorder: Recorder, executor: Executor, settings: Settings
+        self, *, store: Store, recorder: Journal, executor: Executor, settings: Settings
     ) -> None:
         self.store = store
         self.recorder = recorder
         self.executor = executor
         self.settings = settings
-        self._pending: list[_Job] = []
-        self._flight: dict[str, _Job] = {}
+        self._pending: list[Job] = []
+        self._flight: dict[str, Job] = {}
         self._lock = threading.RLock()
         self._owners: dict[str, threading.Lock] = {}  # per-user: quota check and store
         self._owners_guard = threading.Lock()
@@ -181,17 +163,20 @@ class Scheduler:
         `tag`: (challenge, role) for a challenge's entry or baselines, the only experiments
         whose data may have a private test split (its numbers are sealed only in them)."""
         runs = [(planned.name, planned.spec) for planned in spec.members()]
-        if tag is None and any(run.data.private_test for _, run in runs):
-            raise OverLimit(
-                "base.data.private_test",
-                "A private test split is a challenge's (its numbers stay hidden until the "
-                "reveal); outside a challenge, leave private_test at 0.",
-            )
-        costs = group_costs(runs, self.settings)  # 422 before anything is stored
+        # 422 before anything is stored
+        costs = group_costs(runs, self.settings, in_challenge=tag is not None)
         # One user's submissions one at a time, so that two cannot both pass a quota; other
         # users' go on beside it (the queue's lock is held only to queue, never over a query).
         with self._owner_lock(owner):
-            self._check_quota(owner, runs, sum(c.stored_bytes for c in costs), len(costs))
+            check_quota(
+                self.store,
+                self.settings,
+                owner=owner,
+                runs=runs,
+                stored=sum(c.stored_bytes for c in costs),
+                groups=len(costs),
+                waiting=len(self._pending),
+            )
             experiment = self.recorder.create_experiment(owner=owner, spec=spec, tag=tag)
             # Quotas count what was asked for; only runs no identical computation serves train.
             fresh = self.recorder.share(experiment.runs)
@@ -276,15 +261,16 @@ class Scheduler:
     def dispatch(self) -> None:
         """Start pending groups while there is room, the owner with least running first; when
         there is none, take a slot back from a user over their share for one under it."""
-        refused: list[tuple[_Job, str]] = []
+        refused: list[tuple[Job, str]] = []
         with self._lock:
-            self._split_for_idle()
+            if self.settings.split_groups:  # while workers would stay idle
+                free = self.capacity - len(self._flight)
+                self._pending = placement.split_for_idle(self._pending, free)
             while not self._stopping.is_set() and self._pending:
-                busy = self._busy()
                 if len(self._flight) >= self.capacity:
-                    self._preempt(busy)
+                    self._preempt()
                     break
-                job = min(self._pending, key=lambda j: (busy[j.owner], j.order))
+                job = placement.next_to_start(self._pending, self._flight.values())
                 self._pending.remove(job)
                 self._absorb(job)
                 self._flight[job.group_id] = job
@@ -298,85 +284,32 @@ class Scheduler:
         for job, reason in refused:
             self._settle(job, reason)
 
-    def _split_for_idle(self) -> None:
-        """While workers would stay idle, split the largest waiting group (locked): replicates
-        apart, a seed's variants together (plan.split). One student alone gets every core."""
-        if not self.settings.split_groups:
-            return
-        while self._pending:
-            free = self.capacity - len(self._flight)
-            job = max(self._pending, key=lambda j: len(j.group.members))
-            size = len(job.group.members)
-            parts = min(free - len(self._pending) + 1, size)
-            if parts < 2:
-                return
-            self._pending.remove(job)
-            for i, sub in enumerate(split(job.group, parts)):
-                ids = set(sub.run_ids)
-                piece = dataclasses.replace(
-                    job,
-                    group_id=f"{job.group_id}.{i + 1}",
-                    group=sub,
-                    cancelled=job.cancelled & ids,
-                    replay={r: e for r, e in job.replay.items() if r in ids},
-                )
-                self._pending.append(piece)
-
-    def _absorb(self, job: _Job) -> None:
-        """While more groups wait than workers are free, merge into the group about to start the
-        waiting groups that can share its batch, up to `merge_group_size` members (locked).
-
-        Per member, a lockstep group costs less the larger it is, flattening out near K = 24 for
-        the lessons' nets (0.95 s at K = 6, 0.77 s at K = 24, 0.70 s at K = 48 for 200 epochs of
-        a 2-128-128-1 net): merging small groups serves a queued class sooner.
-        """
-        cap = self.settings.merge_group_size
+    def _absorb(self, job: Job) -> None:
+        """Merge into the group about to start the waiting groups `merge_into` picks (locked)."""
         free = self.capacity - len(self._flight)
-        if cap <= 1 or len(self._pending) < free or job.replay:
-            return
-        key = job.group.members[0].spec.group_key()
-        for other in sorted(self._pending, key=lambda j: j.order):
-            if len(job.group.members) + len(other.group.members) > cap:
-                continue
-            if other.replay or other.group.members[0].spec.group_key() != key:
-                continue
+        cap = self.settings.merge_group_size
+        for other in placement.merge_into(job, self._pending, free=free, cap=cap):
             self._pending.remove(other)
             job.group = Group(job.group.members + other.group.members)
             job.cancelled |= other.cancelled
             log.info("group %s merged into %s", other.group_id, job.group_id)
 
-    def _busy(self) -> Counter[str]:
-        """Groups training per owner, not counting those already given back."""
-        return Counter(j.owner for j in self._flight.values() if not j.preempted)
-
-    def _preempt(self, busy: Counter[str]) -> None:
+    def _preempt(self) -> None:
         """Give back groups of users over their share while users under it wait (locked)."""
         share = self.settings.max_running_groups_per_user
-        waiting = sum(1 for j in self._pending if busy[j.owner] < share)
-        leaving = sum(1 for j in self._flight.values() if j.preempted)
-        while leaving < waiting:
-            over = [o for o, n in busy.items() if n > share]
-            if not over:
-                return
-            owner = max(over, key=lambda o: busy[o])
-            job = max(
-                (j for j in self._flight.values() if j.owner == owner and not j.preempted),
-                key=lambda j: j.started or 0.0,
-            )
+        for job in placement.to_give_back(list(self._flight.values()), self._pending, share):
             job.preempted = True
-            busy[owner] -= 1
-            leaving += 1
-            log.info("group %s of %s given back for another user's group", job.group_id, owner)
+            log.info("group %s of %s given back for another user's group", job.group_id, job.owner)
             self.executor.cancel([r for r in job.group.run_ids if r not in job.cancelled])
 
-    def _requeue(self, job: _Job) -> None:
+    def _requeue(self, job: Job) -> None:
         """A preempted group goes back to the queue with its unfinished runs (locked)."""
         # Queued too: a group given back before its worker said "running" is still queued.
         open_ids = self._open(job, RunStatus.QUEUED, RunStatus.RUNNING) - job.cancelled
         members = tuple(m for m in job.group.members if m.run_id in open_ids)
         if members:
             gid = f"e{job.experiment_id}-g{next(self._ids)}"
-            again = _Job(gid, job.experiment_id, job.owner, Group(members), job.order)
+            again = Job(gid, job.experiment_id, job.owner, Group(members), job.order)
             seen = {**job.replay, **job.logged}  # an epoch logged now is later than any replay
             again.replay = {r: e for r, e in seen.items() if r in open_ids}
             self._pending.append(again)
@@ -393,11 +326,7 @@ class Scheduler:
             limit = self.settings.max_group_seconds
             now = time.monotonic()
             with self._lock:
-                late = [
-                    j
-                    for j in self._flight.values()
-                    if not j.expired and j.started is not None and now - j.started > limit
-                ]
+                late = placement.overdue(self._flight.values(), now, limit)
                 for job in late:
                     job.expired = True
             for job in late:
@@ -417,12 +346,11 @@ class Scheduler:
         members = [Member(r.id, r.name, RunSpec.model_validate(r.spec)) for r in runs]
         for group in plan(members):
             n = next(self._ids)
-            job = _Job(f"e{experiment_id}-g{n}", experiment_id, owner, group, n)
+            job = Job(f"e{experiment_id}-g{n}", experiment_id, owner, group, n)
             job.replay = {r: replay[r] for r in group.run_ids if r in replay}
             self._pending.append(job)
 
     def _cancel(self, run_ids: set[int]) -> None:
-        now_cancelled: list[int] = []
         to_executor: list[int] = []
         with self._lock, self.store.write_lock:
             # A run that shares a computation others still follow only stops following it.
@@ -432,16 +360,7 @@ class Scheduler:
                 [StatusEvent(r, RunStatus.CANCELLED, message, last=True) for r in detached],
                 route=False,
             )
-            for job in list(self._pending):
-                hit = {m.run_id for m in job.group.members} & run_ids
-                if not hit:
-                    continue
-                now_cancelled += sorted(hit)
-                rest = tuple(m for m in job.group.members if m.run_id not in hit)
-                if rest:
-                    job.group = Group(rest)
-                else:
-                    self._pending.remove(job)
+            self._pending, now_cancelled = placement.withdraw(self._pending, run_ids)
             for job in self._flight.values():
                 hit = set(job.group.run_ids) & run_ids
                 job.cancelled |= hit
@@ -456,7 +375,7 @@ class Scheduler:
 
     def _settle(
         self,
-        job: _Job,
+        job: Job,
         reason: str,
         *,
         status: RunStatus = RunStatus.FAILED,
@@ -475,37 +394,7 @@ class Scheduler:
                 events.append(StatusEvent(run_id, status, reason, last=True))
         self.recorder.record(events)
 
-    def _open(self, job: _Job, *statuses: RunStatus) -> set[int]:
+    def _open(self, job: Job, *statuses: RunStatus) -> set[int]:
         """The job's runs in one of these statuses (a merged group spans several experiments)."""
         found = self.store.statuses(job.group.run_ids)
         return {run_id for run_id, status in found.items() if status in statuses}
-
-    def _check_quota(
-        self, owner: str, runs: list[tuple[str, RunSpec]], stored: int, groups: int
-    ) -> None:
-        s = self.settings
-        if len(self._pending) + groups > s.max_pending_groups:
-            raise QuotaExceeded(
-                f"The server's queue holds {len(self._pending)} groups waiting to train; the "
-                f"limit is {s.max_pending_groups}. Try again in a few minutes."
-            )
-        load = self.store.user_load(owner)
-        epochs = sum(spec.train.epochs for _, spec in runs)
-        if load.experiments + 1 > s.max_queued_experiments_per_user:
-            raise QuotaExceeded(
-                f"{owner} already has {load.experiments} unfinished experiments; the limit is "
-                f"{s.max_queued_experiments_per_user}. Wait for one to finish or cancel one."
-            )
-        if load.runs + len(runs) > s.max_running_runs_per_user:
-            raise QuotaExceeded(
-                f"{owner} would have {load.runs + len(runs)} unfinished runs; the limit is "
-                f"{s.max_running_runs_per_user}. Use fewer variants or wait."
-            )
-        if load.member_epochs + epochs > s.max_member_epochs_per_user:
-            raise QuotaExceeded(
-                f"{owner} would have {load.member_epochs + epochs} epochs of unfinished runs; the "
-                f"limit is {s.max_member_epochs_per_user}. Use fewer epochs or wait."
-            )
-        has = self.store.stored_bytes(owner, per_epoch=EPOCH_BYTES)
-        if has + stored > s.max_stored_mb_per_user * 1e6:
-            raise QuotaExceeded(stored_message(owner, has, stored, s.max_stored_mb_per_user))

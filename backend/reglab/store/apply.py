@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from reglab.events import FINAL_STATUSES, EpochEvent, Event, SnapshotEvent, SummaryEvent
+from reglab.events import FINAL_STATUSES, EpochEvent, Event, RunStatus, SnapshotEvent, SummaryEvent
 from reglab.store import tables
 from reglab.store.codec import split_nonfinite, to_wire, wire_json
 from reglab.store.records import METRIC_COLUMNS, SUMMARY_COLUMNS
@@ -49,7 +49,7 @@ def apply_status(run: tables.Run, status: str, message: str | None) -> bool:
     run.status = status
     if message:
         run.message = message
-    if status == "running" and run.started_at is None:
+    if status == RunStatus.RUNNING and run.started_at is None:
         run.started_at = moment
     if status in FINAL_STATUSES:
         run.finished_at = moment

@@ -35,16 +35,19 @@ def roster(store: Store) -> list[StudentRecord]:
     """Every name that chose itself or owns an experiment, by name."""
     e, r, i = tables.Experiment, tables.Run, tables.Identity
 
-    def count(status: str) -> Any:
+    def count(status: RunStatus) -> Any:
         return func.coalesce(func.sum(case((r.status == status, 1), else_=0)), 0)
 
     with store.transaction() as s:
         runs = {
             owner: (queued, running, failed)
             for owner, queued, running, failed in s.execute(
-                select(r.owner, count("queued"), count("running"), count("failed")).group_by(
-                    r.owner
-                )
+                select(
+                    r.owner,
+                    count(RunStatus.QUEUED),
+                    count(RunStatus.RUNNING),
+                    count(RunStatus.FAILED),
+                ).group_by(r.owner)
             )
         }
         entry = func.coalesce(func.sum(case((e.challenge_role == "entry", 1), else_=0)), 0)

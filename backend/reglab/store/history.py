@@ -1,8 +1,8 @@
 """An experiment's numbers as readers see them: epochs, snapshots and the cursor they are
 complete through, each read through the run that holds a shared run's rows.
 
-Mixed into `store.repo.Store` (which writes them); the event log's view of an experiment
-(`log_of`) and its cursor live here too, since the writer and the replay read them the same way.
+Mixed into `store.repo.Store`; the event log's view of an experiment (`log_of`) and its cursor
+live here too, since the history and the log's replay (store/log.py) read them the same way.
 """
 
 from __future__ import annotations

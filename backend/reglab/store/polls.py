@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
@@ -21,6 +22,14 @@ from reglab.store import tables
 from reglab.store.apply import now
 from reglab.store.records import utc
 from reglab.store.repo import Store
+
+
+class PollState(StrEnum):
+    """Where a poll stands: answering, its runs training (answers closed), its outcome stored."""
+
+    OPEN = "open"
+    RUNNING = "running"
+    DONE = "done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +50,10 @@ class PollRecord:
     spread: dict[str, int] | None
 
     @property
-    def state(self) -> str:
-        """open (answering), running (answers closed, runs training), done (outcome stored)."""
+    def state(self) -> PollState:
         if self.outcome is not None:
-            return "done"
-        return "open" if self.started_at is None else "running"
+            return PollState.DONE
+        return PollState.OPEN if self.started_at is None else PollState.RUNNING
 
 
 def poll_record(row: tables.Poll, answers: list[tuple[str, str]], viewer: str | None) -> PollRecord:

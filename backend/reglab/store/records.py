@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from reglab.events import FINAL_STATUSES
+from reglab.events import FINAL_STATUSES, EpochMetrics, RunStatus
+from reglab.metrics import PER_LAYER, SCALARS
 from reglab.store import tables
 from reglab.store.codec import join_nonfinite
 
@@ -31,18 +32,8 @@ SUMMARY_COLUMNS = (
 # A challenge run's numbers on the private test split (its test split), hidden until the reveal.
 SEALED = ("test_loss", "test_acc")
 WITHHELD = "the private test split, until the challenge's reveal"
-METRIC_COLUMNS = (
-    "train_loss",
-    "val_loss",
-    "train_acc",
-    "val_acc",
-    "lr",
-    "weight_l1",
-    "weight_l2",
-    "sparsity",
-    "step_size",
-    "seconds",
-)
+# The typed columns of a stored epoch: one per declared one-number metric (reglab/metrics.py).
+METRIC_COLUMNS = SCALARS
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -94,28 +85,15 @@ class ExperimentRecord:
     def status(self) -> str:
         """running while any run trains, queued while any waits, else finished."""
         statuses = {r.status for r in self.runs}
-        if "running" in statuses:
-            return "running"
-        if "queued" in statuses:
-            return "queued"
+        for waiting in (RunStatus.RUNNING, RunStatus.QUEUED):
+            if waiting in statuses:
+                return waiting.value
         return "finished"
 
 
-@dataclass(frozen=True, slots=True)
-class MetricRow:
-    run_id: int
-    epoch: int
-    train_loss: float | None
-    val_loss: float | None
-    train_acc: float | None
-    val_acc: float | None
-    lr: float | None
-    weight_l1: float | None
-    weight_l2: float | None
-    sparsity: float | None
-    step_size: float | None
-    seconds: float | None
-    grad_norms: list[Any]
+# A stored epoch reads back as the numbers its event said (without the event's `type`); its
+# `run_id` is the reading run's when it shares another's rows.
+MetricRow = EpochMetrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +111,8 @@ class Logged:
     seq: int
     experiment_id: int
     message: dict[str, Any]
-    text: str | None = None  # the message's JSON text, when the writer has made it already
+    # The event's JSON as stored, without cursor or experiment id (journal.frame_of adds them).
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +193,7 @@ def experiment_record(
 def metric_row(row: tables.EpochMetric, run_id: int | None = None) -> MetricRow:
     """The row as a record; `run_id` names the run reading it when that run shares its rows."""
     values = join_nonfinite({name: getattr(row, name) for name in METRIC_COLUMNS}, row.nonfinite)
+    lists = {name: getattr(row, name) for name in PER_LAYER}
     return MetricRow(
-        run_id=row.run_id if run_id is None else run_id,
-        epoch=row.epoch,
-        grad_norms=row.grad_norms,
-        **values,
+        run_id=row.run_id if run_id is None else run_id, epoch=row.epoch, **values, **lists
     )

@@ -1,4 +1,8 @@
-"""Every query reglab makes: the one place that writes SQL, one transaction per call."""
+"""The store: experiments and runs, and the rooms mixed into it; one transaction per call.
+
+Its other queries live beside it: a run's numbers (history.py), identities, challenges, and the
+event log (log.py), which only the journal (reglab/journal.py) writes.
+"""
 
 from __future__ import annotations
 
@@ -6,136 +10,37 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import (
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy import literal as sa_literal
-from sqlalchemy.orm import Session, defer, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from reglab.errors import NotFound
-from reglab.events import (
-    EpochEvent,
-    Event,
-    RunStatus,
-    SnapshotEvent,
-    StatusEvent,
-    SummaryEvent,
-)
+from reglab.events import RunStatus, StatusEvent
 from reglab.spec import ExperimentSpec
 from reglab.store import tables
-from reglab.store.apply import (
-    METRIC_ROW,
-    apply_status,
-    apply_summary,
-    fields,
-    metric_params,
-    now,
-    snapshot_text,
-)
+from reglab.store.apply import now
 from reglab.store.challenges import ChallengeQueries
-from reglab.store.codec import wire_json
 from reglab.store.engine import make_engine
-from reglab.store.history import NUMBERS, HistoryQueries, holders_of, log_of
+from reglab.store.history import NUMBERS, HistoryQueries
 from reglab.store.identities import IdentityQueries
+from reglab.store.log import append
 from reglab.store.records import (
-    SUMMARY_COLUMNS,
     ExperimentRecord,
     Logged,
     RunRecord,
     UserLoad,
     experiment_record,
     run_record,
-    seal_logged,
 )
+from reglab.store.sealing import sealed_experiments
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Runs whose numbers another identical run may be served: they trained to their own end.
 SHAREABLE = (RunStatus.COMPLETED, RunStatus.STOPPED_EARLY, RunStatus.DIVERGED)
-
-
-def _summary_event(run_id: int, status: RunStatus, summary: dict[str, Any]) -> SummaryEvent:
-    values = {name: summary[name] for name in SUMMARY_COLUMNS}
-    return SummaryEvent(run_id=run_id, status=status, extra=dict(summary["extra"]), **values)
-
-
-def final_events(run: RunRecord) -> list[Event]:
-    """A finished run's last words: its final status, and its summary when it has one."""
-    if not run.finished:
-        return []
-    status = RunStatus(run.status)
-    summary = run.summary
-    at = None if summary is None else summary["epochs_run"]
-    final: list[Event] = [StatusEvent(run.id, status, run.message, at, summary is None)]
-    if summary is not None:
-        final.append(_summary_event(run.id, status, summary))
-    return final
-
-
-# The writer's statements, in SQLite's dialect (reglab's store is a SQLite file).
-_METRIC_UPSERT = (
-    f"INSERT INTO epoch_metric ({', '.join(METRIC_ROW)})"
-    f" VALUES ({', '.join('?' * len(METRIC_ROW))})"
-    " ON CONFLICT (run_id, epoch) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in METRIC_ROW[2:])
-)
-_SNAPSHOT_UPSERT = (
-    "INSERT INTO snapshot (run_id, epoch, kind, data) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT (run_id, epoch, kind) DO UPDATE SET data = excluded.data"
-)
-_LOG_INSERT = (
-    "INSERT INTO event_log (seq, experiment_id, run_id, type, epoch, kind, payload)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_LAST_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'"
-
-
-def _write_numbers(
-    s: Session, events: Sequence[EpochEvent | SnapshotEvent]
-) -> dict[int, tuple[dict[str, Any], str]]:
-    """Insert (or replace: a retried event is harmless) the rows of epochs and snapshots, as
-    driver parameters, past the ORM's per-row work: the writer's hot path. Returns, by id of
-    each snapshot event, its message and JSON text (its data, the largest thing reglab sends,
-    encoded once for the row and the wire)."""
-    metrics = [metric_params(ev) for ev in events if isinstance(ev, EpochEvent)]
-    snapshots: list[tuple[Any, ...]] = []
-    said: dict[int, tuple[dict[str, Any], str]] = {}
-    for ev in events:
-        if isinstance(ev, SnapshotEvent):
-            named, data = wire_json(ev.data)
-            snapshots.append((ev.run_id, ev.epoch, ev.kind, data))
-            said[id(ev)] = ({**fields(ev), "data": named}, snapshot_text(ev, data))
-    if metrics:
-        s.connection().exec_driver_sql(_METRIC_UPSERT, metrics)
-    if snapshots:
-        s.connection().exec_driver_sql(_SNAPSHOT_UPSERT, snapshots)
-    return said
-
-
-UNFINISHED = ("queued", "running")
-
-
-def sealed_experiments(s: Session, experiment_ids: Iterable[int]) -> set[int]:
-    """Of these experiments, those of a challenge not yet revealed: their records are handed
-    out sealed (store/records.py), this being the one test every reader passes."""
-    ids = set(experiment_ids)
-    if not ids:
-        return set()
-    e, c = tables.Experiment, tables.Challenge
-    return set(
-        s.scalars(
-            select(e.id)
-            .join(c, c.id == e.challenge_id)
-            .where(e.id.in_(ids), c.revealed_at.is_(None))
-        )
-    )
+UNFINISHED = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 def run_records(s: Session, rows: Sequence[tables.Run]) -> list[RunRecord]:
@@ -152,7 +57,7 @@ class Store(ChallengeQueries, HistoryQueries, IdentityQueries):
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # One writer at a time inside this process: SQLite has one anyway, and the event log's
-        # commit order must equal its publish order (see jobs/pump.py).
+        # commit order must equal its publish order (see reglab/journal.py).
         self.write_lock = threading.RLock()
         self.migrate()
 
@@ -209,14 +114,14 @@ class Store(ChallengeQueries, HistoryQueries, IdentityQueries):
                     owner=owner,
                     spec=planned.spec.model_dump(mode="json"),
                     epochs=planned.spec.train.epochs,
-                    status="queued",
+                    status=RunStatus.QUEUED,
                     created_at=moment,
                 )
                 for i, planned in enumerate(spec.members())
             ]
             s.add_all(runs)
             s.flush()
-            logged = self._log(s, [(row.id, StatusEvent(r.id, RunStatus.QUEUED)) for r in runs])
+            logged = append(s, [(row.id, StatusEvent(r.id, RunStatus.QUEUED)) for r in runs])
             return experiment_record(row, runs, tag is not None), logged
 
     def get_experiment(self, experiment_id: int) -> ExperimentRecord:
@@ -357,7 +262,7 @@ class Store(ChallengeQueries, HistoryQueries, IdentityQueries):
         class of 40 submitting one lesson cost the server (profiled).
 
         Unsealed: the one reader whose records go to no client. Their summaries are copied
-        to the runs they serve (jobs/sharing.py), whose records are sealed in turn; a private
+        to the runs they serve (reglab/sharing.py), whose records are sealed in turn; a private
         split (data.private_test) exists only in challenges (jobs/scheduler.py)."""
         wanted = sorted(set(fingerprints))
         if not wanted:
@@ -474,151 +379,3 @@ class Store(ChallengeQueries, HistoryQueries, IdentityQueries):
                 .where(run.owner == owner)
             )
             return int(snapshots or 0) + int(epochs or 0) * per_epoch
-
-    def store_quietly(self, events: Sequence[Event]) -> None:
-        """Store epochs and snapshots again without logging them: a run retrained from its
-        seeds after a restart rewrites, with the same numbers, what viewers already saw."""
-        numbers = [e for e in events if isinstance(e, EpochEvent | SnapshotEvent)]
-        if not numbers:
-            return
-        with self.write_lock, self._tx() as s:
-            known = set(
-                s.scalars(
-                    select(tables.Run.id).where(tables.Run.id.in_({e.run_id for e in numbers}))
-                )
-            )
-            _write_numbers(s, [e for e in numbers if e.run_id in known])
-
-    # -- events --------------------------------------------------------------------------------
-
-    def record(self, events: Sequence[Event]) -> list[Logged]:
-        """Apply events to the typed rows and the event log in one transaction.
-
-        A status change of a run that already has a final status is ignored (and not logged):
-        the first final word on a run stands. Events of unknown (deleted) runs are dropped.
-        """
-        if not events:
-            return []
-        with self.write_lock, self._tx() as s:
-            ids = {e.run_id for e in events}
-            experiment_of: dict[int, int] = {
-                run_id: experiment_id
-                for run_id, experiment_id in s.connection().execute(
-                    select(tables.Run.id, tables.Run.experiment_id).where(tables.Run.id.in_(ids))
-                )
-            }
-            # Whole rows only for the rare status and summary events: most batches are epochs.
-            changing = {e.run_id for e in events if isinstance(e, StatusEvent | SummaryEvent)}
-            # Without their specs: decoding 40 students' 30 spec documents twice a lesson cost
-            # more than the updates they were loaded for.
-            changed = select(tables.Run).options(defer(tables.Run.spec))
-            runs = (
-                {r.id: r for r in s.scalars(changed.where(tables.Run.id.in_(changing)))}
-                if changing
-                else {}
-            )
-            kept: list[tuple[int, Event]] = []
-            for ev in events:
-                experiment_id = experiment_of.get(ev.run_id)
-                if experiment_id is None:
-                    continue
-                if isinstance(ev, StatusEvent):
-                    if not apply_status(runs[ev.run_id], ev.status, ev.message):
-                        continue
-                elif isinstance(ev, SummaryEvent):
-                    apply_summary(runs[ev.run_id], ev)
-                kept.append((experiment_id, ev))
-            numbers = [ev for _, ev in kept if isinstance(ev, EpochEvent | SnapshotEvent)]
-            logged = self._log(s, kept, _write_numbers(s, numbers))
-            # The live frames of a sealed experiment's summaries go out without their private
-            # numbers; the log keeps them whole, for the replay after the reveal.
-            summed = {e for e, ev in kept if isinstance(ev, SummaryEvent)}
-            sealed = sealed_experiments(s, summed)
-            if not sealed:
-                return logged
-            return [seal_logged(m) if m.experiment_id in sealed else m for m in logged]
-
-    def replay(self, experiment_id: int, *, after: int, limit: int = 500) -> list[Logged]:
-        """Logged events of one experiment with cursor > `after`, oldest first.
-
-        A run that shares another's numbers gets that run's epochs and snapshots as its own,
-        at their cursors: the log is in commit order over all experiments, so merging the two
-        keeps "cursor > last seen" exact. (A computation feeds at most one run per experiment,
-        jobs/sharing.py, so no two messages of one experiment share a cursor.)"""
-        log, snap = tables.EventLog, tables.Snapshot
-        with self._tx() as s:
-            runs = s.scalars(
-                select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
-            ).all()
-            reader = {holder: run_id for run_id, holder in holders_of(s, runs).items()}
-            rows = s.execute(
-                select(log, snap.data)
-                .outerjoin(
-                    snap,
-                    (snap.run_id == log.run_id)
-                    & (snap.epoch == log.epoch)
-                    & (snap.kind == log.kind)
-                    & (log.type == "snapshot"),
-                )
-                .where(log_of(experiment_id, reader), log.seq > after)
-                .order_by(log.seq)
-                .limit(limit)
-            ).all()
-            out = []
-            for entry, data in rows:
-                if entry.type == "snapshot":
-                    message = {
-                        "run_id": entry.run_id,
-                        "epoch": entry.epoch,
-                        "kind": entry.kind,
-                        "data": data,
-                        "type": "snapshot",
-                    }
-                else:
-                    message = dict(entry.payload or {})
-                # The row's run, not the payload's: rows handed to an heir keep their payload.
-                message["run_id"] = (
-                    entry.run_id
-                    if entry.experiment_id == experiment_id
-                    else reader[entry.run_id]  # a shared computation's numbers
-                )
-                message["cursor"] = entry.seq
-                message["experiment_id"] = experiment_id
-                out.append(Logged(entry.seq, experiment_id, message))
-            # Asked only of a page holding a summary (most pages are epochs and snapshots).
-            summed = any(m.message.get("type") == "summary" for m in out)
-            if summed and sealed_experiments(s, [experiment_id]):
-                return [seal_logged(m) for m in out]
-            return out
-
-    def _log(
-        self,
-        s: Session,
-        events: list[tuple[int, Event]],
-        known: dict[int, tuple[dict[str, Any], str]] | None = None,
-    ) -> list[Logged]:
-        """Append events to the log; each comes back with its cursor and its wire text.
-
-        Every event is encoded to JSON once: that text is the stored payload and, with its
-        cursor added, what the websocket sends. Cursors are numbered here, from the table's
-        AUTOINCREMENT counter, under the store's write lock (SQLite's one writer: a write from
-        elsewhere since this transaction's first read fails it, to be retried, never renumbered).
-        """
-        if not events:
-            return []
-        connection = s.connection()
-        last = connection.exec_driver_sql(_LAST_SEQ).scalar() or 0
-        rows: list[tuple[Any, ...]] = []
-        out: list[Logged] = []
-        for seq, (experiment_id, ev) in enumerate(events, start=last + 1):
-            said = None if known is None else known.get(id(ev))
-            message, text = said if said is not None else wire_json(fields(ev))
-            epoch, kind = getattr(ev, "epoch", None), getattr(ev, "kind", None)
-            payload = None if isinstance(ev, SnapshotEvent) else text
-            rows.append((seq, experiment_id, ev.run_id, ev.type, epoch, kind, payload))
-            message["cursor"] = seq
-            message["experiment_id"] = experiment_id
-            wire = f'{text[:-1]},"cursor":{seq},"experiment_id":{experiment_id}}}'
-            out.append(Logged(seq, experiment_id, message, wire))
-        connection.exec_driver_sql(_LOG_INSERT, rows)
-        return out

@@ -4,10 +4,23 @@ identities and challenges."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from reglab.metrics import METRICS
 
 
 class Base(DeclarativeBase):
@@ -96,22 +109,28 @@ class Run(Base):
 
 
 class EpochMetric(Base):
-    __tablename__ = "epoch_metric"
+    """One run's numbers after one epoch: a column per declared metric (reglab/metrics.py),
+    a Float for each one-number metric and JSON for each per-layer one, in declaration order.
+    A new metric needs no line here, only its migration (tests/unit/test_metrics.py compares)."""
 
-    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), primary_key=True)
-    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
-    train_loss: Mapped[float | None] = mapped_column(Float)
-    val_loss: Mapped[float | None] = mapped_column(Float)
-    train_acc: Mapped[float | None] = mapped_column(Float)
-    val_acc: Mapped[float | None] = mapped_column(Float)
-    lr: Mapped[float | None] = mapped_column(Float)
-    weight_l1: Mapped[float | None] = mapped_column(Float)
-    weight_l2: Mapped[float | None] = mapped_column(Float)
-    sparsity: Mapped[float | None] = mapped_column(Float)
-    step_size: Mapped[float | None] = mapped_column(Float)
-    seconds: Mapped[float | None] = mapped_column(Float)
-    grad_norms: Mapped[list[Any]] = mapped_column(JSON)
-    nonfinite: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    __table__ = Table(
+        "epoch_metric",
+        Base.metadata,
+        Column("run_id", ForeignKey("run.id", ondelete="CASCADE"), primary_key=True),
+        Column("epoch", Integer, primary_key=True),
+        *(
+            Column(m.name, JSON, nullable=False) if m.per_layer else Column(m.name, Float)
+            for m in METRICS
+        ),
+        # SQL cannot hold NaN/±Inf: such a column is NULL and its true value is named here.
+        Column("nonfinite", JSON),
+    )
+
+    if TYPE_CHECKING:  # the columns above, as the type checker sees them
+        run_id: Mapped[int]
+        epoch: Mapped[int]
+        grad_norms: Mapped[list[Any]]
+        nonfinite: Mapped[dict[str, Any] | None]
 
 
 class Snapshot(Base):

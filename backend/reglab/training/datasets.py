@@ -35,9 +35,12 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
+from reglab.shapes import DIGITS_AVAILABLE, split_sizes
 from reglab.spec import DataSpec, Task
 
-DIGITS_AVAILABLE = 1797
+# Re-exported: the sizes live in reglab/shapes.py, which the cost estimate reads without torch.
+__all__ = ["DIGITS_AVAILABLE", "Dataset", "make_dataset", "split_sizes"]
+
 _MARGIN = 0.1  # of each input's span, added on both sides of x_range
 
 Array = NDArray[np.float64]
@@ -65,20 +68,6 @@ class Dataset:
     n_inputs: int
     n_outputs: int
     x_range: tuple[tuple[float, float], ...]
-
-
-def split_sizes(spec: DataSpec) -> tuple[int, int, int]:
-    """(train, val, test) counts: val and test are their fractions of the whole, but a
-    challenge's test split (`private_test`) has the size it names."""
-    total = round(spec.n_train / (1 - spec.val_fraction - spec.test_fraction))
-    if spec.private_test:
-        return spec.n_train, round(total * spec.val_fraction), spec.private_test
-    if spec.kind == "digits" and total > DIGITS_AVAILABLE:
-        total = DIGITS_AVAILABLE
-        n_val = round(total * spec.val_fraction)
-        n_test = round(total * spec.test_fraction)
-        return total - n_val - n_test, n_val, n_test
-    return spec.n_train, round(total * spec.val_fraction), round(total * spec.test_fraction)
 
 
 def make_dataset(spec: DataSpec) -> Dataset:

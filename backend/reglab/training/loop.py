@@ -31,6 +31,7 @@ from reglab.events import EpochEvent, Event, RunStatus, SnapshotEvent, StatusEve
 from reglab.spec import RunSpec
 from reglab.training import probes
 from reglab.training.datasets import Dataset, make_dataset
+from reglab.training.ensemble import Ensembles
 from reglab.training.models import (
     Architecture,
     DropoutMasks,
@@ -211,6 +212,8 @@ class Lockstep:
         # histogram snapshots follow each third's mean |w| (L1 against L2 by weight size).
         self.thirds = probes.size_thirds(self.net.weights)
         self.thirds_start = probes.mean_by_third(self.net.weights, self.thirds)
+        # Dropout members on the plane: their thinned nets against the scaled net (ensemble.py).
+        self.ensembles = Ensembles(self.specs, self.net, self.data)
 
     # ---- the run -------------------------------------------------------------------------
 
@@ -362,6 +365,9 @@ class Lockstep:
             run_id = self.members[k].run_id
             hist = hists[k] | {"by_third": by_third[k], "by_third_start": self.thirds_start[k]}
             out.append(SnapshotEvent(run_id, epoch, "histogram", hist))
+            thinned = self.ensembles.snapshot(net, k)
+            if thinned is not None:
+                out.append(SnapshotEvent(run_id, epoch, "ensemble", thinned))
             if pictures is None:
                 continue
             data = pictures[k]
@@ -441,6 +447,7 @@ class Lockstep:
                 "name": self.members[k].name,
                 "weights": "best" if restored else "last",
                 "trace": self.traces[k].numbers(int(self.stopper.best_epoch[k])),
+                **self.ensembles.summary(k),
             },
         )
 

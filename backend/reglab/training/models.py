@@ -7,7 +7,6 @@ members), and a module per member would bring K Python calls per layer back.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,10 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from reglab.shapes import EVAL_FLOATS, layer_shapes, pieces_of
 from reglab.spec import Activation, ModelSpec, Task
-
-# Evaluation splits its inputs so that one chunk's activations stay around 16 MB.
-_EVAL_FLOATS = 1 << 22
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +34,13 @@ class Architecture:
     def from_spec(
         cls, model: ModelSpec, *, n_inputs: int, n_outputs: int, task: Task
     ) -> Architecture:
-        pieces = model.maxout_pieces if model.activation == "maxout" else 1
+        pieces = pieces_of(model)
         return cls(n_inputs, tuple(model.hidden), n_outputs, model.activation, pieces, task)
 
     @property
     def shapes(self) -> list[tuple[int, int]]:
         """(fan_in, fan_out) of each weight matrix; a maxout layer has units × pieces outputs."""
-        widths = [self.n_inputs, *self.hidden]
-        out = [(a, b * self.pieces) for a, b in itertools.pairwise(widths)]
-        return [*out, (widths[-1], self.n_outputs)]
+        return layer_shapes(self.n_inputs, self.hidden, self.n_outputs, self.pieces)
 
     @property
     def widths(self) -> list[int]:
@@ -187,7 +182,7 @@ def evaluate(net: Net, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
     arch = net.arch
     n = x.shape[0]
     widest = max(b for _, b in arch.shapes)
-    chunk = max(1, _EVAL_FLOATS // (net.size * widest))
+    chunk = max(1, EVAL_FLOATS // (net.size * widest))
     loss_sum = torch.zeros(net.size)
     hit_sum = torch.zeros(net.size)
     for start in range(0, n, chunk):

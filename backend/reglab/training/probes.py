@@ -12,14 +12,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from reglab.shapes import CURVE_POINTS, GRID
 from reglab.training.models import Net, predict
 
 # Fixed histogram bins, the same for every run and epoch so pictures compare: 81 bins of 0.05
 # over [-2.025, 2.025], one centred on 0 (L1's spike), plus counts below and above the range.
 HIST_EDGES: list[float] = [round(-2.025 + 0.05 * i, 3) for i in range(82)]
 _EDGES = torch.tensor(HIST_EDGES)
-GRID = 40  # decision-boundary grid: GRID × GRID points
-CURVE_POINTS = 120  # fitted-curve samples
 MAX_POINTS = 500  # data points sent once per run with the first boundary / curve snapshot
 
 

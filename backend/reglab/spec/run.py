@@ -1,4 +1,5 @@
-"""The shared language of reglab: what a run and an experiment are, with the limits a class needs.
+"""What one run is: its data, network, optimizer, regularization and training, with the limits
+a class needs, and what makes two runs the same computation (seeds, fingerprint).
 
 Every field has a default, a unit in its description and bounds that keep one classroom server
 alive. Specs are validated once, at the edge (API, CLI); everything below trusts them.
@@ -6,16 +7,14 @@ alive. Specs are validated once, at the edge (API, CLI); everything below trusts
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reglab.errors import SpecError, sentence
+from reglab.errors import SpecError
 
 MAX_MEMBERS = 64
 MAX_REPEATS = 10
@@ -233,6 +232,11 @@ class TrainSpec(_Spec):
         le=MAX_EPOCHS,
         description="Epochs between snapshots (histograms, decision boundary).",
     )
+    thinned_nets: bool = Field(
+        False,
+        description="Each snapshot also pictures dropout's thinned nets against the scaled net "
+        "(dropout on a 2-D two-class data set; slower).",
+    )
 
 
 class RunSpec(_Spec):
@@ -243,6 +247,26 @@ class RunSpec(_Spec):
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     regularization: RegularizationSpec = Field(default_factory=RegularizationSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
+
+    @model_validator(mode="after")
+    def _thinned_nets_need_dropout_on_the_plane(self) -> RunSpec:
+        if not self.train.thinned_nets:
+            return self
+        reg = self.regularization
+        if reg.dropout <= 0 and reg.input_dropout <= 0:
+            raise SpecError(
+                ("train", "thinned_nets"),
+                "thinned nets are what dropout trains: set regularization.dropout or "
+                "input_dropout above 0, or turn thinned_nets off.",
+            )
+        if self.data.task != "binary":
+            raise SpecError(
+                ("train", "thinned_nets"),
+                "thinned nets are pictured on the input plane: use a 2-D two-class data set "
+                "(moons, circles, xor, or spiral or gaussians with 2 classes), or turn "
+                "thinned_nets off.",
+            )
+        return self
 
     def group_key(self) -> tuple[Any, ...]:
         """What runs must share to be trained in lockstep as one batched computation.
@@ -291,7 +315,7 @@ def engine_version() -> str:
     spec trains to could change, so a stored run is never served for a spec the code now
     trains differently."""
     digest = hashlib.sha256()
-    for path in sorted((Path(__file__).parent / "training").glob("*.py")):
+    for path in sorted((Path(__file__).parent.parent / "training").glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -300,185 +324,3 @@ def derive_seed(seed: int, r: int) -> int:
     """A seed for replicate r > 0, a fixed function of (seed, r), in the seeds' range."""
     digest = hashlib.sha256(f"reglab-replicate:{seed}:{r}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % (2**31 - 1)
-
-
-class Variant(_Spec):
-    """A named change to the base: a partial RunSpec, e.g. {"regularization": {"l2": 0.01}}."""
-
-    name: str = Field(
-        min_length=1,
-        max_length=40,
-        pattern=r"^[\w .:+=\-]+$",
-        description="Label of the run in charts and tables.",
-    )
-    override: dict[str, Any] = Field(
-        default_factory=dict, description="Fields that differ from the base, nested as in RunSpec."
-    )
-
-
-class GridAxis(_Spec):
-    """One field swept over a list of values, e.g. regularization.dropout over [0, 0.2, 0.5]."""
-
-    field: str = Field(
-        pattern=r"^[a-z_]+\.[a-z_0-9]+$",
-        description="Dotted path into RunSpec, e.g. regularization.l2.",
-    )
-    values: list[Any] = Field(min_length=1, max_length=16, description="Values to try.")
-
-
-class Planned(NamedTuple):
-    """One run an experiment asks for: replicate r (of R) of a variant, and its full spec."""
-
-    variant: str
-    replicate: int
-    repeats: int
-    spec: RunSpec
-
-    @property
-    def name(self) -> str:
-        """The run's label: the variant's name, with the replicate's number when repeated."""
-        return self.variant if self.repeats == 1 else f"{self.variant} #{self.replicate + 1}"
-
-
-class ExperimentSpec(_Spec):
-    """A comparison: a base run and its variants (or a grid of one or two fields), repeated."""
-
-    name: str = Field("comparison", min_length=1, max_length=80)
-    description: str = Field("", max_length=2000)
-    lesson: str | None = Field(None, description="The lesson this experiment came from, if any.")
-    base: RunSpec = Field(default_factory=RunSpec)
-    variants: list[Variant] = Field(default_factory=list, max_length=MAX_MEMBERS)
-    grid: list[GridAxis] = Field(default_factory=list, max_length=2)
-    repeats: int = Field(
-        1,
-        ge=1,
-        le=MAX_REPEATS,
-        description="Times each variant is trained, each replicate with its own initial weights, "
-        "batch order and dropout masks on the same data split (count).",
-    )
-    reference: str | None = Field(
-        None,
-        max_length=40,
-        description="The variant every other one is compared against; default: 'none' if there "
-        "is one, else the first.",
-    )
-    claims: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
-        default_factory=list,
-        max_length=MAX_CLAIMS,
-        description="What a student should see (sentences shown next to the verdicts).",
-    )
-
-    @model_validator(mode="after")
-    def _runs_are_valid(self) -> ExperimentSpec:
-        runs = self.runs()  # raises with a precise location when an override is wrong
-        total_runs = len(runs) * self.repeats
-        if total_runs > MAX_MEMBERS:
-            where = ("repeats",) if self.repeats > 1 else ("grid",) if self.grid else ("variants",)
-            msg = (
-                f"{len(runs)} variants × {self.repeats} repeats = {total_runs} runs in one "
-                f"experiment; the limit is {MAX_MEMBERS}."
-                if self.repeats > 1
-                else f"{len(runs)} runs in one experiment; the limit is {MAX_MEMBERS}."
-            )
-            raise SpecError(where, msg)
-        total = sum(spec.train.epochs for _, spec in runs) * self.repeats
-        if total > MAX_MEMBER_EPOCHS:
-            raise SpecError(
-                ("base", "train", "epochs"),
-                f"{total} epochs over all runs; the limit is {MAX_MEMBER_EPOCHS}. "
-                "Use fewer variants, repeats or epochs.",
-            )
-        names = [name for name, _ in runs]
-        if self.reference is not None and self.reference not in names:
-            raise SpecError(
-                ("reference",),
-                f"reference {self.reference!r} is not one of the variants: {', '.join(names)}.",
-            )
-        return self
-
-    def reference_name(self, names: list[str] | None = None) -> str:
-        """The variant the others are compared against: as named, else 'none', else the first.
-
-        `names`: the variants' names when the caller has already worked them out.
-        """
-        if self.reference is not None:
-            return self.reference
-        if names is None:
-            names = [name for name, _ in self.runs()]
-        return "none" if "none" in names else names[0]
-
-    def members(self) -> list[Planned]:
-        """Every run to train: each variant's replicates 0..R-1, variant by variant."""
-        return [
-            Planned(variant, r, self.repeats, spec.replicate(r))
-            for variant, spec in self.runs()
-            for r in range(self.repeats)
-        ]
-
-    def runs(self) -> list[tuple[str, RunSpec]]:
-        """The (name, spec) of every run, in order: the variants, else the grid, else the base."""
-        if self.variants and self.grid:
-            raise SpecError(("variants",), "give variants or a grid, not both.")
-        named: list[tuple[str, dict[str, Any]]]
-        if self.variants:
-            names = [v.name for v in self.variants]
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise SpecError(
-                    ("variants",), f"variant names must be unique; repeated: {', '.join(dupes)}."
-                )
-            named = [(v.name, v.override) for v in self.variants]
-        elif self.grid:
-            named = [("", {})]
-            for axis in self.grid:
-                section, key = axis.field.split(".", 1)
-                named = [
-                    (f"{prefix} {key}={value}".strip(), _merge(over, {section: {key: value}}))
-                    for prefix, over in named
-                    for value in axis.values
-                ]
-        else:
-            named = [("base", {})]
-        base = self.base.model_dump()
-        out = []
-        for i, (name, override) in enumerate(named):
-            out.append((name, _apply(base, override, self._where(i))))
-        return out
-
-    def _where(self, index: int) -> Callable[[tuple[str | int, ...]], tuple[str | int, ...]]:
-        """Where a field of run `index`'s override sits in this spec: its variant or grid axis."""
-        if self.variants:
-            return lambda loc: ("variants", index, "override", *loc)
-        axes = [axis.field for axis in self.grid]
-
-        def axis(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
-            field = ".".join(str(p) for p in loc[:2])
-            return ("grid", axes.index(field), "values") if field in axes else ("grid",)
-
-        return axis
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _apply(
-    base: dict[str, Any],
-    override: dict[str, Any],
-    where: Callable[[tuple[str | int, ...]], tuple[str | int, ...]],
-) -> RunSpec:
-    """The base with `override` merged in; a SpecError placed by `where` when it is invalid."""
-    try:
-        return RunSpec.model_validate(_merge(base, override))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        inner = err.get("ctx", {}).get("error")
-        if isinstance(inner, SpecError):
-            raise SpecError(where((*err["loc"], *inner.loc)), inner.msg) from None
-        raise SpecError(where(tuple(err["loc"])), sentence(err)) from None

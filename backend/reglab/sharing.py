@@ -11,25 +11,27 @@ through that pointer. Statuses and summaries are each run's own: `routes` says w
 them. So a class of 40 clicking one lesson writes its epochs once, not 40 times, and a follower
 costs a run row and a few status events. Deleting either run never breaks the other: a holder
 that is deleted, or cancelled while others follow, first hands its rows to one of its followers
-(store.Store.hand_over).
+(store.repo.Store.hand_over).
 
 A computation feeds at most one run per experiment: a run whose experiment already gets its
 numbers trains instead (in the same lockstep group, it costs one member). That keeps one cursor
-to one message in every experiment's stream (store.Store.replay).
+to one message in every experiment's stream (store.log.EventLog.replay).
 
-All of it happens under the store's write lock, the one every event is recorded under: a run
-that joins a computation sees the rows recorded so far and then every later event, no gap.
+The journal (reglab/journal.py) asks all of it under the store's write lock, the one every
+event is recorded under: a run that joins a computation sees the rows recorded so far and then
+every later event, no gap.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from reglab.events import Event, RunStatus, StatusEvent, SummaryEvent
 from reglab.store.history import NUMBERS
-from reglab.store.records import Logged, RunRecord
-from reglab.store.repo import Store, final_events
+from reglab.store.records import SUMMARY_COLUMNS, Logged, RunRecord
+from reglab.store.repo import Store
 
 
 class Sharing:
@@ -204,6 +206,24 @@ class Sharing:
         fingerprint = self._fingerprint.pop(computation, None)
         if fingerprint is not None and self._computing.get(fingerprint) == computation:
             del self._computing[fingerprint]
+
+
+def final_events(run: RunRecord) -> list[Event]:
+    """A finished run's last words: its final status, and its summary when it has one."""
+    if not run.finished:
+        return []
+    status = RunStatus(run.status)
+    summary = run.summary
+    at = None if summary is None else summary["epochs_run"]
+    final: list[Event] = [StatusEvent(run.id, status, run.message, at, summary is None)]
+    if summary is not None:
+        final.append(_summary_event(run.id, status, summary))
+    return final
+
+
+def _summary_event(run_id: int, status: RunStatus, summary: dict[str, Any]) -> SummaryEvent:
+    values = {name: summary[name] for name in SUMMARY_COLUMNS}
+    return SummaryEvent(run_id=run_id, status=status, extra=dict(summary["extra"]), **values)
 
 
 def _ends(ev: Event) -> bool:
