@@ -23,6 +23,7 @@ export const state = {
   lessons: null, // [{name, title, description, spec}] once loaded
   schema: null, // RunSpec JSON schema once loaded
   statuses: null, // {statuses, final}: the run statuses, as the API lists them
+  metrics: null, // {metrics: [{name, meaning, per_layer, optional}]}: the per-epoch metrics the API declares
   route: { view: "lessons", id: null, params: new URLSearchParams() },
   experiment: null, // the live view's model: {id, meta, runs: Map, cursor, connection}
   formDraft: null, // the setup handed from "clone" or a lesson to the form
@@ -79,7 +80,7 @@ function setTeacher(teacher) {
   document.getElementById("nav-class").hidden = !state.teacher;
 }
 
-const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses, setTeacher };
+const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses, loadMetrics, setTeacher };
 
 async function route() {
   if (teardown) teardown();
@@ -122,6 +123,12 @@ export async function loadStatuses() {
     setStatuses(state.statuses);
   }
   return state.statuses;
+}
+
+/** The per-epoch metrics as the API declares them (GET /api/metrics), asked once. */
+export async function loadMetrics() {
+  if (!state.metrics) state.metrics = await api.declaredMetrics();
+  return state.metrics;
 }
 
 export async function loadSchema() {

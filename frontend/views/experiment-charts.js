@@ -13,7 +13,7 @@ export const SERIES_CHARTS = [
   { key: "accuracy", task: "classification", title: msg("chart.accuracy.title"), yTitle: msg("chart.accuracy.y"), percent: true,
     metrics: [{ key: "train_acc", label: msg("chart.train") }, { key: "val_acc", label: msg("chart.validation"), dash: "dash", band: true }] },
   { key: "gap", title: msg("chart.gap.title"), yTitle: msg("chart.gap.y"),
-    metrics: [{ key: "gap", label: msg("chart.gap.y"), value: (r) => r.val_loss - r.train_loss, band: true }] },
+    metrics: [{ key: "gap", label: msg("chart.gap.y"), value: (r) => r.val_loss - r.train_loss, uses: ["train_loss", "val_loss"], band: true }] },
   { key: "norm", title: msg("chart.norm.title"), yTitle: msg("chart.norm.y"), logY: true,
     metrics: [{ key: "weight_l2", label: msg("chart.norm.y"), band: true }] },
   { key: "zeros", title: msg("chart.zeros.title"), yTitle: msg("chart.zeros.y"), percent: true,
@@ -23,6 +23,21 @@ export const SERIES_CHARTS = [
   { key: "step", title: msg("chart.step.title"), yTitle: msg("chart.step.y"), logY: true, alwaysLog: true,
     metrics: [{ key: "step_size", label: msg("chart.step.label"), band: true }] },
 ];
+
+/**
+ * Throws, naming the chart, when a chart row plots a metric the API does not declare as one number
+ * per epoch (GET /api/metrics' `metrics`): a row for a metric renamed or never declared would
+ * otherwise draw an empty chart. A derived row names what it `uses`.
+ */
+export function checkChartRows(declared, rows = SERIES_CHARTS) {
+  const scalars = new Set(declared.filter((m) => !m.per_layer).map((m) => m.name));
+  for (const row of rows) {
+    for (const m of row.metrics) {
+      const missing = (m.uses ?? [m.key]).filter((name) => !scalars.has(name));
+      if (missing.length) throw new Error(`reglab: the ${row.key} chart plots ${missing.join(", ")}, which GET /api/metrics does not declare as one number per epoch`);
+    }
+  }
+}
 
 /** The series a chart plots: one line per run and metric; with replicates, per variant a band, a mean line and the replicates (hidden). */
 export function seriesOf(spec, model) {

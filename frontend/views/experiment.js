@@ -8,6 +8,7 @@ import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import { LiveStream } from "../live.js";
 import { report } from "../probe.js";
+import { checkChartRows } from "./experiment-charts.js";
 import { draw } from "./experiment-draw.js";
 import { layout } from "./experiment-layout.js";
 import { applyEvent, modelFrom, picturedRuns, preloadColumns, replayModel, replayTo } from "./experiment-model.js";
@@ -20,8 +21,9 @@ export async function render(root, ctx) {
     // stream then starts after that cursor instead of replaying every epoch one message each.
     // The experiment is read after the history: a status or summary logged before the cursor is
     // in it, one logged after comes again by the stream (the last one wins either way).
-    const [history] = await Promise.all([api.history(id), ctx.loadStatuses()]);
+    const [history, metrics] = await Promise.all([api.history(id), ctx.loadMetrics(), ctx.loadStatuses()]);
     if (ctx.signal.aborted) return null;
+    checkChartRows(metrics.metrics);
     const meta = await api.experiment(id);
     if (ctx.signal.aborted) return null; // left while loading: no stream, no drawing
     model = modelFrom(meta, runColor);
