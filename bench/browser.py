@@ -99,7 +99,7 @@ def body(s: Scenario) -> dict[str, Any]:
 FRAME_PROBE = """
 window.__frames = [];
 window.__streaming = () => {
-  const s = window.reglab && window.reglab.drawStats;
+  const s = window.reglabProbe.drawStats;
   return s && s.extends > 0 && document.querySelector('.conn')?.textContent !== 'finished';
 };
 (function tick(prev) {
@@ -138,8 +138,8 @@ try {
 } catch (e) {}
 """
 STATS = """() => {
-  const s = window.reglab.drawStats;
-  const runs = window.reglab.state.experiment.runs;
+  const s = window.reglabProbe.drawStats;
+  const runs = window.reglabProbe.state.experiment.runs;
   return {frames: window.__frames, latencies: s.latencies, extends: s.extends,
           newPlots: s.newPlots, flushMs: s.flushMs, workMs: s.workMs, syncs: s.syncs,
           epochs: runs.reduce((n, r) => n + r.epochs.length, 0), ws: window.__ws,
@@ -192,7 +192,7 @@ PLOTLY_PROBE = """
 })();
 """
 # Every run's every epoch is in the model and on the loss chart, nothing left to draw there.
-SHOWN = "() => window.reglab.shown && window.reglab.shown() && performance.now()"
+SHOWN = "() => window.reglabProbe.shown && window.reglabProbe.shown() && performance.now()"
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -213,6 +213,8 @@ def _submit(url: str, s: Scenario) -> dict[str, Any]:
 def _open(browser: Browser, url: str, s: Scenario) -> Page:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.add_init_script("localStorage.setItem('reglab.user', 'bench')")
+    # The page reports its state and draw counts only to a probe injected before it loads.
+    page.add_init_script("window.reglabProbe = {}")
     if s.throttle != 1:
         cdp = page.context.new_cdp_session(page)
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": s.throttle})

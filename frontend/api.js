@@ -58,6 +58,8 @@ function query(params) {
 export const api = {
   health: () => request("GET", "/api/health"),
   statuses: () => early("/api/statuses") ?? request("GET", "/api/statuses"),
+  // The per-epoch metrics the server declares (what the page may chart), not a run's numbers.
+  declaredMetrics: () => request("GET", "/api/metrics"),
   // Binds a free name to this browser (an HttpOnly cookie); 409 when another browser holds it.
   claimName: (name) => request("POST", "/api/identity", { name }),
   lessons: () => request("GET", "/api/lessons"),

@@ -4,7 +4,8 @@ import { api, ApiError, currentUser, setUser } from "./api.js";
 import { drawStats, setChartLanguage } from "./charts.js";
 import { clear, h } from "./dom.js";
 import { LANGUAGES, initialLanguage, language, t, translateStatic, useLanguage } from "./i18n.js";
-import { setFinalStatuses } from "./views/experiment-model.js";
+import { report } from "./probe.js";
+import { setStatuses } from "./statuses.js";
 import * as lessonsView from "./views/lessons.js";
 import * as formView from "./views/form.js";
 import * as experimentView from "./views/experiment.js";
@@ -22,13 +23,15 @@ export const state = {
   lessons: null, // [{name, title, description, spec}] once loaded
   schema: null, // RunSpec JSON schema once loaded
   statuses: null, // {statuses, final}: the run statuses, as the API lists them
+  metrics: null, // {metrics: [{name, meaning, per_layer, optional}]}: the per-epoch metrics the API declares
   route: { view: "lessons", id: null, params: new URLSearchParams() },
   experiment: null, // the live view's model: {id, meta, runs: Map, cursor, connection}
   formDraft: null, // the setup handed from "clone" or a lesson to the form
 };
 
-// Tests and the browser bench read the page's own measurements here.
-window.reglab = { state, drawStats };
+// Tests and the browser bench read the page's state and measurements through a probe they inject.
+report("state", state);
+report("drawStats", drawStats);
 
 const VIEWS = {
   lessons: lessonsView,
@@ -77,7 +80,7 @@ function setTeacher(teacher) {
   document.getElementById("nav-class").hidden = !state.teacher;
 }
 
-const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses, setTeacher };
+const ctx = { state, navigate, toast, ensureUser, loadLessons, loadSchema, loadStatuses, loadMetrics, setTeacher };
 
 async function route() {
   if (teardown) teardown();
@@ -113,13 +116,19 @@ export async function loadLessons() {
   return state.lessons;
 }
 
-/** Which run statuses are final comes from the API once (GET /api/statuses), never from a copy here. */
+/** The run statuses and which are final come from the API once (GET /api/statuses), never from a copy here. */
 export async function loadStatuses() {
   if (!state.statuses) {
     state.statuses = await api.statuses();
-    setFinalStatuses(state.statuses.final);
+    setStatuses(state.statuses);
   }
   return state.statuses;
+}
+
+/** The per-epoch metrics as the API declares them (GET /api/metrics), asked once. */
+export async function loadMetrics() {
+  if (!state.metrics) state.metrics = await api.declaredMetrics();
+  return state.metrics;
 }
 
 export async function loadSchema() {
@@ -241,7 +250,12 @@ document.getElementById("language").addEventListener("change", (e) => switchLang
 
 // The catalog comes before the first view: every word the page draws is read from it. Should the
 // chosen one not load, English; should that fail too, the page shows its keys rather than nothing.
-await useLanguage(initialLanguage()).catch(() => useLanguage("en")).catch((err) => console.error(err));
+// The run statuses too (statuses.js): views name them as the API serves them. Should they not come,
+// a view that needs them asks again (ctx.loadStatuses) and shows its error the ordinary way.
+await Promise.all([
+  useLanguage(initialLanguage()).catch(() => useLanguage("en")).catch((err) => console.error(err)),
+  loadStatuses().catch(() => {}),
+]);
 showLanguage();
 window.addEventListener("hashchange", route);
 applyLargeType();

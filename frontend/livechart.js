@@ -3,6 +3,7 @@
 import { t } from "./i18n.js";
 import { CONFIG, axis, chartLayout, drawStats, lineScale, register, rgba, schedule, scheduler } from "./charts.js";
 import { decimate, pick, yRange } from "./decimate.js";
+import { reportChart } from "./probe.js";
 
 const Plotly = window.Plotly;
 
@@ -35,7 +36,7 @@ const DASH = [7, 4];
 export class LiveChart {
   constructor(el, { title, yTitle, xMax, series, logY = false, percent = false, markers = false, priority = 1, minInterval = 0, syncMs = 1000 }) {
     this.el = el;
-    el.reglabChart = this;
+    reportChart(el, this);
     register(this, { priority, minInterval });
     this.syncMs = syncMs;
     this.percent = percent;

@@ -4,6 +4,7 @@
 import { api, boardSocketUrl, pageUrl } from "../api.js";
 import { clear, fmt, h } from "../dom.js";
 import { t } from "../i18n.js";
+import { report } from "../probe.js";
 import { challengeStatusText, drawBoard, drawClass, drawShakeUp, metricText } from "./challenge-plots.js";
 import { fieldMap, getPath, inputFor, readInput, sections, setPath } from "./schema.js";
 
@@ -170,7 +171,7 @@ export async function render(root, ctx) {
     socket.addEventListener("message", (event) => {
       const message = JSON.parse(event.data);
       seen = { since: message.cursor, status: message.status };
-      window.reglab.board = message.board; // tests read the board the page shows
+      report("board", message.board); // tests read the board the page shows
       show(message.board);
     });
     socket.addEventListener("close", () => {

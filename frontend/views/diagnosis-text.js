@@ -2,6 +2,7 @@
 // backend/reglab/diagnosis.py says it in English: the same rules, the same number formats.
 
 import { msg, t as translate } from "../i18n.js";
+import { STATUS } from "../statuses.js";
 
 // diagnosis.py's thresholds, for choosing which of its sentences a diagnosis carries.
 const ABOVE_MIN = 1.3;
@@ -37,7 +38,7 @@ export function diagnosisText(d, run, t = translate) {
   const n = d.numbers || {};
   const has = (...keys) => keys.every((k) => typeof n[k] === "number");
   if (d.branch === "training") {
-    if (run?.status === "diverged") {
+    if (run?.status === STATUS.diverged) {
       const lr = run.spec?.optimizer?.lr;
       const rate = typeof lr === "number" ? t("diag.diverged.rate", { lr: pyG(lr, 6) }) : "";
       return t("diag.diverged", { rate });

@@ -1,13 +1,7 @@
 // The live view's model and how each websocket message changes it: plain data, no DOM, no drawing.
 
+import { isFinal, STATUS } from "../statuses.js";
 import { diff } from "./schema.js";
-
-let FINAL = new Set();
-/** The statuses that end a run, as the API lists them (GET /api/statuses): the page's one copy. */
-export function setFinalStatuses(final) {
-  FINAL = new Set(final);
-}
-export const isFinal = (status) => FINAL.has(status);
 
 /** "l2 = 0.01, dropout = 0.5": what a run changes from the comparison's base setup. */
 export function changesOf(spec, base) {
@@ -46,7 +40,7 @@ export function modelFrom(meta, colorOf) {
       epochs: [],
       best: null,
       // A run that stopped early before the page opened: its summary says where (its ✕ marker).
-      stoppedAt: r.status === "stopped_early" ? (r.summary?.epochs_run ?? null) : null,
+      stoppedAt: r.status === STATUS.stopped_early ? (r.summary?.epochs_run ?? null) : null,
       summary: r.summary || null,
       // Where the lecture's recipe puts the finished run (the API's, worked out from its numbers).
       diagnosis: r.diagnosis || null,
@@ -105,7 +99,7 @@ export function applyEvent(model, msg) {
   if (msg.type === "status") {
     run.status = msg.status;
     run.message = msg.message || null;
-    if (msg.status === "stopped_early") {
+    if (msg.status === STATUS.stopped_early) {
       run.stoppedAt = msg.epoch ?? run.epochs.at(-1)?.epoch ?? null;
       model.markersVersion += 1;
     }
@@ -115,7 +109,7 @@ export function applyEvent(model, msg) {
     run.summary = msg;
     run.sharedFrom = run.sharedFrom ?? msg.extra?.shared_from ?? null;
     run.status = msg.status || run.status;
-    if (run.status === "stopped_early" && !run.stoppedAt) run.stoppedAt = msg.epochs_run;
+    if (run.status === STATUS.stopped_early && !run.stoppedAt) run.stoppedAt = msg.epochs_run;
     model.markersVersion += 1;
     return { run, type: "summary" };
   }
@@ -129,7 +123,7 @@ function applyEpoch(model, run, msg) {
     return { run, type: "duplicate" };
   }
   run.epochs.push(msg);
-  if (run.status === "queued") run.status = "running";
+  if (run.status === STATUS.queued) run.status = STATUS.running;
   if (Number.isFinite(msg.val_loss) && (!run.best || msg.val_loss < run.best.val)) {
     run.best = { epoch: msg.epoch, val: msg.val_loss };
     model.markersVersion += 1;
@@ -328,7 +322,7 @@ export function sweepPoints(model) {
  * with no epoch and no snapshot shown yet, "running", no summary. `replayTo` then grows it.
  */
 export function replayModel(model) {
-  const runs = model.runs.map((r) => ({ ...r, epochs: [], best: null, stoppedAt: null, summary: null, status: "running", message: null, replayed: false }));
+  const runs = model.runs.map((r) => ({ ...r, epochs: [], best: null, stoppedAt: null, summary: null, status: STATUS.running, message: null, replayed: false }));
   const byId = new Map(runs.map((r) => [r.id, r]));
   const variants = model.variants.map((v) => ({ ...v, runs: v.runs.map((r) => byId.get(r.id)) }));
   return { ...model, runs, variants, byId, source: model, duplicates: 0, markersVersion: 0, snapshotEpochs: [], snapshotsVersion: 0,

@@ -3,7 +3,7 @@
 import { register, schedule } from "../charts.js";
 import { fmt, h, pct, seconds } from "../dom.js";
 import { msg, t, tOr } from "../i18n.js";
-import { isFinal } from "./experiment-model.js";
+import { isFinal, STATUS } from "../statuses.js";
 import { runMessage } from "./run-message.js";
 
 // The tables' text changes at most 4 times a second while runs stream: each change makes the
@@ -113,7 +113,7 @@ export class SummaryTable {
         status.dataset.message = run.message || "";
         status.title = runMessage(run.message) || "";
         status.replaceChildren(h("span", { class: `badge status-${run.status}` }, label));
-        if (run.message && run.status !== "running") status.appendChild(h("small", { class: "status-message" }, runMessage(run.message)));
+        if (run.message && run.status !== STATUS.running) status.appendChild(h("small", { class: "status-message" }, runMessage(run.message)));
       }
       const done = run.epochs.length;
       row.bar.style.width = `${Math.min(100, (100 * done) / (run.total || 1))}%`;
@@ -208,8 +208,8 @@ export class VariantTable {
     for (const v of this.model.variants) {
       const row = this.rows.get(v.name);
       const done = v.runs.filter((r) => isFinal(r.status)).length;
-      const running = v.runs.filter((r) => r.status === "running").length;
-      const status = done === v.runs.length ? "completed" : running ? "running" : "queued";
+      const running = v.runs.filter((r) => r.status === STATUS.running).length;
+      const status = done === v.runs.length ? STATUS.completed : running ? STATUS.running : STATUS.queued;
       const counts = new Map();
       for (const r of v.runs) counts.set(r.status, (counts.get(r.status) || 0) + 1);
       const label = [...counts].map(([st, n]) => t("table.statusCount", { n, status: statusText(st) })).join(t("list.sep"));

@@ -14,6 +14,17 @@ from tests.support import CHROMIUM, CHROMIUM_ARGS, Api, reglab_serve
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 ADMIN_TOKEN = "sesame"
+# The page reports what tests read (its state, draw counts, stream, charts) only to a probe
+# injected before it loads (frontend/probe.js): a student's page has no test hooks.
+PROBE = "window.reglabProbe = {}"
+
+
+def chart_in(selector: str) -> str:
+    """JS for the LiveChart drawing into the element `selector` finds (through the probe)."""
+    return f"window.reglabProbe.charts?.get(document.querySelector('{selector}'))"
+
+
+LOSS_CHART = chart_in("[data-chart=loss]")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +59,8 @@ def settle(page: Page) -> None:
     page.wait_for_timeout(100)
     with contextlib.suppress(PlaywrightError):
         page.wait_for_function(
-            "() => !window.reglab || window.reglab.drawStats.dirty === 0", timeout=5000
+            "() => !window.reglabProbe?.drawStats || window.reglabProbe.drawStats.dirty === 0",
+            timeout=5000,
         )
 
 
@@ -60,6 +72,7 @@ def page(browser: Browser, server: Api, request: pytest.FixtureRequest) -> Itera
     )
     # Ada's name is this browser's: its cookie holds the secret the server bound the name to.
     context.add_init_script("localStorage.setItem('reglab.user', 'Ada')")
+    context.add_init_script(PROBE)
     token = server.identity("Ada")["X-Reglab-Token"]
     context.add_cookies([{"name": "reglab_token", "value": token, "url": server.url}])
     page = context.new_page()

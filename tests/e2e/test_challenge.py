@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
-from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, settle
+from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, PROBE, settle
 from tests.support import Api
 
 STUDENTS = {
@@ -33,6 +33,7 @@ class Tabs:
             viewport={"width": 1400, "height": 1000}, base_url=self.server.url
         )
         context.add_init_script(f"localStorage.setItem('reglab.user', {name!r})")
+        context.add_init_script(PROBE)
         if teacher:  # signed in as the class page does it: an HttpOnly cookie from the server
             signed = context.request.post("/api/admin/session", data={"token": ADMIN_TOKEN})
             assert signed.status == 204, signed.text()
@@ -77,7 +78,7 @@ def shot(page: Page, name: str, selector: str | None = None) -> None:
 # on two loaded cores), and the board stream's one-second poll.
 SETTLE_MS = 120_000
 BOARD_DONE = """(n) => {
-  const b = window.reglab.board;
+  const b = window.reglabProbe.board;
   if (!b) return false;
   const entries = b.rows.filter((r) => r.kind === "entry");
   return entries.length === n && b.rows.every((r) => r.status === "finished" && r.public);
@@ -110,7 +111,7 @@ def test_a_class_enters_a_challenge_and_the_reveal_reranks_the_board(
     # The teacher's tab never reloads: the board stream brings the entries as they are scored.
     teacher.wait_for_function(BOARD_DONE, arg=len(STUDENTS), timeout=SETTLE_MS)
     teacher.wait_for_selector("#board-table .entry-row >> nth=2")
-    before: dict[str, Any] = teacher.evaluate("window.reglab.board")
+    before: dict[str, Any] = teacher.evaluate("window.reglabProbe.board")
     entries = [r for r in before["rows"] if r["kind"] == "entry"]
     assert sorted(r["owner"] for r in entries) == sorted(STUDENTS)
     assert sorted(r["rank"] for r in entries) == [1, 2, 3]
@@ -130,8 +131,8 @@ def test_a_class_enters_a_challenge_and_the_reveal_reranks_the_board(
     shot(teacher, "class-picture", "#class-plot")
 
     teacher.click("#reveal-challenge")
-    teacher.wait_for_function("() => window.reglab.board && window.reglab.board.revealed")
-    after: dict[str, Any] = teacher.evaluate("window.reglab.board")
+    teacher.wait_for_function("() => window.reglabProbe.board && window.reglabProbe.board.revealed")
+    after: dict[str, Any] = teacher.evaluate("window.reglabProbe.board")
     ranked = [r for r in after["rows"] if r["kind"] == "entry"]
     assert sorted(r["private_rank"] for r in ranked) == [1, 2, 3]
     for row in ranked:

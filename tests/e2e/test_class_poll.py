@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.conftest import ADMIN_TOKEN, ARTIFACTS, settle
+from tests.e2e.conftest import ADMIN_TOKEN, ARTIFACTS, LOSS_CHART, PROBE, settle
 from tests.support import Api, wait_for
 
 GUESSES = {"Ana": "l1", "Ben": "none", "Cai": "l1"}
 # Points drawn on the loss chart, all runs together: the live view's own count.
-DRAWN = """() => Object.values(
-    document.querySelector('[data-chart=loss]')?.reglabChart?.drawnCounts() || {})
+DRAWN = f"""() => Object.values(
+    {LOSS_CHART}?.drawnCounts() || {{}})
     .reduce((a, b) => a + b, 0)"""
 
 
@@ -24,6 +24,7 @@ def contexts(browser: Browser, server: Api) -> Iterator[dict[str, BrowserContext
     for name in ("Teacher", *GUESSES):
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server.url)
         context.add_init_script(f"localStorage.setItem('reglab.user', '{name}')")
+        context.add_init_script(PROBE)
         token = server.identity(name)["X-Reglab-Token"]
         context.add_cookies([{"name": "reglab_token", "value": token, "url": server.url}])
         made[name] = context

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, settle
+from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, PROBE, settle
 from tests.support import Api, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -85,6 +85,7 @@ def localized(
         viewport={"width": 1400, "height": 1000}, base_url=server.url, locale=locale
     )
     context.add_init_script("localStorage.setItem('reglab.user', 'Ada')")
+    context.add_init_script(PROBE)
     context.add_cookies(
         [
             {

@@ -9,16 +9,17 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from e2e.conftest import LOSS_CHART
 from tests.support import Api, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # Points of each run's training-loss line on screen (Plotly's and the live canvas layer's together).
-TRAIN_POINTS = """() => Object.fromEntries(Object.entries(
-    document.querySelector('[data-chart=loss]')?.reglabChart?.drawnCounts() || {})
+TRAIN_POINTS = f"""() => Object.fromEntries(Object.entries(
+    {LOSS_CHART}?.drawnCounts() || {{}})
     .filter(([name]) => name.endsWith(' · train')).map(([name, n]) => [name.slice(0, -8), n]))"""
 # Once synced, every point is in Plotly's figure too (what hover and the export of the figure see).
-SYNCED = "() => document.querySelector('[data-chart=loss]').reglabChart.settled()"
+SYNCED = f"() => {LOSS_CHART}.settled()"
 LOSS_XS = """() => Object.fromEntries(document.querySelector('[data-chart=loss]').data
     .filter((t) => t.mode === 'lines' && !t.fill).map((t) => [t.name, t.x]))"""
 MARKERS = """() => { const d = document.querySelector('[data-chart=loss]').data;
@@ -74,7 +75,7 @@ def test_overfitting_lesson_draws_every_run_growing_and_marks_early_stopping(
         for name, n in counts.items():
             seen[name].add(n)
         if plots_at_start is None and all(counts.values()):
-            plots_at_start = page.evaluate("window.reglab.drawStats.newPlots")
+            plots_at_start = page.evaluate("window.reglabProbe.drawStats.newPlots")
         if page.locator("#cancel-all").is_hidden():
             break
         page.wait_for_timeout(100)
@@ -91,7 +92,7 @@ def test_overfitting_lesson_draws_every_run_growing_and_marks_early_stopping(
         if epochs_run[name] == full:
             assert len(drawn) >= 3, f"{name}: the curve did not grow live ({sorted(drawn)})"
     # Drawn once, then extended: no chart was rebuilt while epochs streamed in.
-    assert page.evaluate("window.reglab.drawStats.newPlots") == plots_at_start
+    assert page.evaluate("window.reglabProbe.drawStats.newPlots") == plots_at_start
 
     expect(page.locator('tr[data-status="stopped_early"]').first).to_be_visible()
     # Markers reach Plotly with the chart's next sync (0.4 s after the stream goes quiet): one
@@ -153,7 +154,7 @@ def test_reload_and_dropped_socket_show_the_whole_history_exactly_once(
     wait_for(lambda: min(page.evaluate(TRAIN_POINTS).values() or [0]) >= 10, 30, "some epochs")
     page.reload()
     wait_for(lambda: min(page.evaluate(TRAIN_POINTS).values() or [0]) >= 40, 30, "more epochs")
-    page.evaluate("window.reglab.stream.drop()")  # as a flaky classroom network would
+    page.evaluate("window.reglabProbe.stream.drop()")  # as a flaky classroom network would
     expect(page.locator(".conn")).to_have_text("finished", timeout=60_000)
     finished = server.wait_finished(created["id"])
     wait_for(lambda: page.evaluate(SYNCED), 10, "the loss chart's last sync")
@@ -163,8 +164,8 @@ def test_reload_and_dropped_socket_show_the_whole_history_exactly_once(
         for series in ("train", "validation"):
             drawn = xs[f"{run['name']} · {series}"]
             assert drawn == epochs, f"{run['name']} {series}: gap or duplicate in {drawn}"
-    assert page.evaluate("window.reglab.state.experiment.duplicates") == 0
-    assert page.evaluate("window.reglab.stream.reconnects") >= 1
+    assert page.evaluate("window.reglabProbe.state.experiment.duplicates") == 0
+    assert page.evaluate("window.reglabProbe.stream.reconnects") >= 1
 
 
 def test_a_finished_experiment_opens_from_one_history_request_and_no_replay(
@@ -191,14 +192,15 @@ def test_a_finished_experiment_opens_from_one_history_request_and_no_replay(
     for run in finished["runs"]:
         epochs = list(range(1, run["summary"]["epochs_run"] + 1))
         assert xs[f"{run['name']} · train"] == epochs
-    # One history request (early.js's, taken by the page), the compact one.
+    # One history request (early.js's, taken by the page), the compact one. (`api/metrics` is the
+    # list of declared metrics, which the page checks its chart rows against, not a history.)
     paths = [url.split("/", 3)[3] for url in requests]
-    assert [p for p in paths if "metrics" in p] == [
+    assert [p for p in paths if "metrics" in p and p != "api/metrics"] == [
         f"api/experiments/{created['id']}/metrics?compact=true"
     ], paths
     # Its float32 numbers, at their shortest digits, rounded back to exactly what is stored.
     held = page.evaluate(
-        "Object.fromEntries(window.reglab.state.experiment.runs.map((r) => [r.id, "
+        "Object.fromEntries(window.reglabProbe.state.experiment.runs.map((r) => [r.id, "
         "r.epochs.map((e) => [e.train_loss, e.val_loss, e.step_size, e.weight_l2])]))"
     )
     for run_id, columns in history["runs"].items():
@@ -208,4 +210,4 @@ def test_a_finished_experiment_opens_from_one_history_request_and_no_replay(
     # The stream starts after the history's cursor: nothing of it comes again.
     assert sockets and all(f"since={history['cursor']}" in url for url in sockets), sockets
     assert history["cursor"] > 0 and not epochs_streamed
-    assert page.evaluate("window.reglab.state.experiment.duplicates") == 0
+    assert page.evaluate("window.reglabProbe.state.experiment.duplicates") == 0

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, settle
+from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, PROBE, settle
 from tests.support import Api, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -96,6 +96,7 @@ def test_first_visit_asks_for_a_name_and_sends_it_as_the_owner(
     browser: Browser, server: Api
 ) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server.url)
+    context.add_init_script(PROBE)
     page = context.new_page()
     try:
         page.goto("/#/new")
@@ -126,6 +127,7 @@ def test_a_name_another_browser_holds_is_refused_in_the_prompt(
     server.identity("Lin")  # another client chose "Lin" first
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server.url)
     context.add_init_script("localStorage.setItem('reglab.user', 'Lin')")  # a stale claim
+    context.add_init_script(PROBE)
     page = context.new_page()
     try:
         page.goto("/#/")
@@ -231,6 +233,32 @@ def test_the_dashboard_draws_every_view_within_its_content_security_policy(
     assert outside == []
 
 
+# What a page opened without a probe leaves on `window` and on its chart elements named "reglab…":
+# only the early loader's hand-over to the modules (frontend/early.js), none of the tests' hooks.
+GLOBALS = """() => ({window: Object.keys(window).filter((k) => /reglab/i.test(k)).sort(),
+    charts: [...document.querySelectorAll('[data-chart]')].flatMap((el) =>
+        Object.keys(el).filter((k) => /reglab/i.test(k)))})"""
+
+
+def test_a_students_page_exposes_no_test_hooks_without_an_injected_probe(
+    browser: Browser, server: Api
+) -> None:
+    created = server.submit({"name": "no hooks", "base": TINY}, user="Ada")
+    server.wait_finished(created["id"])
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=server.url)
+    context.add_init_script("localStorage.setItem('reglab.user', 'Ada')")
+    page = context.new_page()
+    try:
+        page.goto(f"/#/experiments/{created['id']}")
+        expect(page.locator("[data-chart=loss] .main-svg").first).to_be_visible()
+        expect(page.locator(".conn")).to_have_attribute("data-conn", "finished")
+        exposed = page.evaluate(GLOBALS)
+        assert exposed["window"] == ["reglabChooseLanguage", "reglabEarly", "reglabLanguage"]
+        assert exposed["charts"] == []
+    finally:
+        context.close()
+
+
 def test_a_view_left_while_it_loads_neither_draws_nor_rewrites_the_address(page: Page) -> None:
     # A slow laptop, held still: the form's schema answers only after the student has moved on.
     held: list[Route] = []
@@ -243,7 +271,7 @@ def test_a_view_left_while_it_loads_neither_draws_nor_rewrites_the_address(page:
         held[0].continue_()
     # The schema is cached by the left form's render, which then goes on in the same task; once
     # the page has stored it, whatever that render would draw or write has happened.
-    page.wait_for_function("() => window.reglab.state.schema !== null")
+    page.wait_for_function("() => window.reglabProbe.state.schema !== null")
     assert page.url.endswith("#/history"), f"the left form rewrote the address: {page.url}"
     assert page.locator("#launch").count() == 0, "the left form drew on the history page"
     expect(page.locator("#filter-owner")).to_be_visible()

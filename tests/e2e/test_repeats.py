@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import ARTIFACTS, settle
+from e2e.conftest import ARTIFACTS, LOSS_CHART, settle
 from tests.support import Api, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -18,10 +18,10 @@ REPEATS = 5
 # What the loss chart holds once synced: bands (filled), mean lines and seed groups by name.
 LOSS_TRACES = """() => document.querySelector('[data-chart=loss]').data.map((t) => ({
     name: t.name, fill: t.fill || null, visible: t.visible !== false, n: t.x.length}))"""
-SYNCED = "() => document.querySelector('[data-chart=loss]')?.reglabChart?.settled()"
-DRAWN = "() => document.querySelector('[data-chart=loss]').reglabChart.drawnCounts()"
+SYNCED = f"() => {LOSS_CHART}?.settled()"
+DRAWN = f"() => {LOSS_CHART}.drawnCounts()"
 # How many snapshots the page holds, per run id.
-SNAPSHOTS_HELD = """() => Object.fromEntries(window.reglab.state.experiment.runs.map((r) =>
+SNAPSHOTS_HELD = """() => Object.fromEntries(window.reglabProbe.state.experiment.runs.map((r) =>
     [r.id, Object.values(r.snapshots).reduce((n, kind) => n + kind.size, 0)]))"""
 # No figure yet (none) until the chart's first draw, once it is on screen.
 SWEEP = """() => (document.querySelector('[data-chart=sweep]').data || []).map((t) => ({
@@ -121,7 +121,7 @@ def test_lesson_with_five_seeds_shows_bands_mean_sd_and_verdicts(page: Page, ser
             r["summary"]["epochs_run"] for r in finished["runs"] if r["variant"] == variant
         )
         assert drawn[f"{variant} · train"] == drawn[f"{variant} · validation"] == longest
-    assert page.evaluate("window.reglab.state.experiment.duplicates") == 0
+    assert page.evaluate("window.reglabProbe.state.experiment.duplicates") == 0
 
 
 def test_sweep_lesson_draws_its_response_curve_live_with_bands(page: Page, server: Api) -> None:

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import ADMIN_TOKEN, ARTIFACTS
+from e2e.conftest import ADMIN_TOKEN, ARTIFACTS, LOSS_CHART
 from tests.support import Api, reglab_serve, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 EPOCHS = 60
-DRAWN = """() => Object.fromEntries(Object.entries(
-    document.querySelector('[data-chart=loss]')?.reglabChart?.drawnCounts() || {})
+DRAWN = f"""() => Object.fromEntries(Object.entries(
+    {LOSS_CHART}?.drawnCounts() || {{}})
     .filter(([name]) => name.endsWith(' · train')))"""
 
 
@@ -79,7 +79,7 @@ def test_a_shared_run_links_its_source_and_replays_its_curves(page: Page, server
     assert seen == sorted(seen), f"a replayed curve shrank: {seen}"
     expect(page.locator(".conn")).to_have_text("finished")
     wait_for(lambda: page.evaluate(DRAWN) == full, 10, "the replay ending on every epoch")
-    assert page.evaluate("window.reglab.state.experiment.duplicates") == 0
+    assert page.evaluate("window.reglabProbe.state.experiment.duplicates") == 0
 
     # The link opens the experiment that computed the numbers.
     page.locator(".shared-note a").first.click()

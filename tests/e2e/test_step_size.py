@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import ARTIFACTS, settle
+from e2e.conftest import ARTIFACTS, chart_in, settle
 from tests.support import Api, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 STEP = "[data-chart=step]"
-SYNCED = f"() => document.querySelector('{STEP}')?.reglabChart?.settled()"
+SYNCED = f"() => {chart_in(STEP)}?.settled()"
 LINES = f"""() => document.querySelector('{STEP}').data
     .filter((t) => t.mode === 'lines' && !t.fill).map((t) => ({{name: t.name, x: t.x, y: t.y}}))"""
 

@@ -3,10 +3,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { allFinal, applyEvent, markersOf, modelFrom, setFinalStatuses, snapshotAt } from "../../frontend/views/experiment-model.js";
+import { setStatuses } from "../../frontend/statuses.js";
+import { allFinal, applyEvent, markersOf, modelFrom, snapshotAt } from "../../frontend/views/experiment-model.js";
 
-// What GET /api/statuses answers for `final` (the page's one copy comes from there).
-setFinalStatuses(["completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"]);
+// What GET /api/statuses answers (the page's one copy comes from there).
+setStatuses({
+  statuses: ["queued", "running", "completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"],
+  final: ["completed", "stopped_early", "diverged", "cancelled", "failed", "interrupted"],
+});
 
 const COLORS = ["blue", "orange", "green"];
 

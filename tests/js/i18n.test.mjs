@@ -49,10 +49,10 @@ test("the first language reglab speaks in the browser's list wins", () => {
   assert.equal(choose(["ja", "zh-Hans-CN", "zh-TW"]), "zh-CN");
 });
 
-test("the page fetches the chosen catalog before plotly runs", () => {
+test("the page fetches the chosen catalog (and the run statuses) before plotly runs", () => {
   const { language, fetched } = boot({ languages: ["zh-HK", "en"] });
   assert.equal(language.lang, "zh-TW");
-  assert.deepEqual(fetched, ["i18n/zh-TW.json"]);
+  assert.deepEqual(fetched, ["i18n/zh-TW.json", "/api/statuses"]);
 });
 
 test("a remembered choice wins over the browser's languages, an unknown one does not", () => {
