@@ -14,12 +14,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
 from reglab.events import FINAL_STATUSES
+from reglab.store.records import RunRecord
 from websockets.sync.client import connect
 
 # Debian's chromium, started the way this machine allows (no sandbox as root, no network chatter).
@@ -219,3 +221,16 @@ def reglab_serve(tmp: Path, **env: str) -> Iterator[Api]:
         finally:
             api.http.close()
             end_process(proc)
+
+
+def a_run(**fields: Any) -> RunRecord:
+    """A run as the store returns it, for a test that isolates a reader of runs: one finished
+    run named "r" with nothing shared and no summary, but for the `fields` given."""
+    when = fields.pop("at", datetime(2026, 1, 1, tzinfo=UTC))
+    defaults: dict[str, Any] = {
+        "id": 1, "experiment_id": 1, "position": 0, "name": "r", "variant": "r", "replicate": 0,
+        "fingerprint": None, "shared_from": None, "owner": "ada", "spec": {}, "epochs": 5,
+        "status": "completed", "message": None, "created_at": when, "started_at": when,
+        "finished_at": when, "summary": None,
+    }  # fmt: skip
+    return RunRecord(**(defaults | fields))

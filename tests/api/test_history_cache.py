@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reglab.api.history import CompactCache, compact_gzip
-from reglab.store.records import ExperimentRecord, RunRecord
+from reglab.store.records import ExperimentRecord
+
+from tests.support import a_run
 
 CREATED = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -31,11 +33,7 @@ class CountingStore:
 
 
 def experiment(status: str, *, id: int = 3, created: datetime = CREATED) -> ExperimentRecord:
-    run = RunRecord(
-        id=1, experiment_id=id, position=0, name="none", variant="none", replicate=0,
-        fingerprint=None, shared_from=None, owner="ada", spec={}, epochs=2, status=status,
-        message=None, created_at=created, started_at=None, finished_at=None, summary=None,
-    )  # fmt: skip
+    run = a_run(experiment_id=id, name="none", variant="none", epochs=2, status=status, at=created)
     return ExperimentRecord(
         id=id, name="e", description="", lesson=None, owner="ada", spec={}, created_at=created,
         runs=[run],

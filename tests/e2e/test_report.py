@@ -11,30 +11,23 @@ from playwright.sync_api import Browser, Route
 from reglab.api.report import render_report
 from reglab.store.records import ExperimentRecord, MetricRow, RunRecord
 
+from tests.support import a_run
+
 pytestmark = [pytest.mark.e2e]
 
 WHEN = datetime(2026, 11, 29, 9, 30)
 
 
 def run(run_id: int, name: str) -> RunRecord:
-    return RunRecord(
+    return a_run(
         id=run_id,
         experiment_id=7,
         position=run_id,
         name=name,
-        owner="ada",
-        spec={},
-        epochs=3,
-        status="completed",
-        message=None,
-        created_at=WHEN,
-        started_at=WHEN,
-        finished_at=WHEN,
-        summary={"best_epoch": 2, "best_val_loss": 0.25},
         variant=name,
-        replicate=0,
-        fingerprint=None,
-        shared_from=None,
+        epochs=3,
+        at=WHEN,
+        summary={"best_epoch": 2, "best_val_loss": 0.25},
     )
 
 

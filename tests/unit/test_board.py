@@ -11,6 +11,8 @@ from reglab.spec import RunSpec
 from reglab.store.challenges import ChallengeRecord
 from reglab.store.records import ExperimentRecord, RunRecord
 
+from tests.support import a_run
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 BASE = RunSpec().model_dump(mode="json")
 
@@ -32,11 +34,16 @@ def run(i: int, seed: int, public: float, private: float | None, l2: float) -> R
         "final_val_loss": 0.5, "test_acc": private, "test_loss": private,
         "extra": {"public_acc": public, "public_loss": public},
     }  # fmt: skip
-    return RunRecord(
-        id=i, experiment_id=0, position=seed, name="r", variant="r", replicate=seed,
-        fingerprint=None, shared_from=None, owner="x", spec=spec, epochs=5, status="completed",
-        message=None, created_at=NOW, started_at=NOW, finished_at=NOW, summary=summary,
-    )  # fmt: skip
+    return a_run(
+        id=i,
+        experiment_id=0,
+        position=seed,
+        replicate=seed,
+        owner="x",
+        spec=spec,
+        at=NOW,
+        summary=summary,
+    )
 
 
 def entry(

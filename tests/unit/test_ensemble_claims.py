@@ -3,34 +3,26 @@ summaries, whose `extra.ensemble` holds each run's last thinned-nets numbers."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from reglab import polls
 from reglab.store.records import RunRecord
+
+from tests.support import a_run
 
 SIZES = [1, 4, 16, 64, 256]
 
 
 def run(variant: str, replicate: int, ensemble: dict[str, Any] | None) -> RunRecord:
     summary = {"final_val_loss": 0.1, "best_val_loss": 0.1, "final_train_loss": 0.1}
-    return RunRecord(
+    return a_run(
         id=10 * replicate + len(variant),
-        experiment_id=1,
         position=0 if variant == "dropout" else 1,
         name=f"{variant} #{replicate + 1}",
         variant=variant,
         replicate=replicate,
-        fingerprint=None,
-        shared_from=None,
         owner="poll:1",
-        spec={},
         epochs=100,
-        status="completed",
-        message=None,
-        created_at=datetime.now(UTC),
-        started_at=None,
-        finished_at=None,
         summary=summary | {"extra": {} if ensemble is None else {"ensemble": ensemble}},
     )
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from reglab import polls
 from reglab.presets import LESSONS
 from reglab.store.records import RunRecord
+
+from tests.support import a_run
 
 
 def no_epochs(run: RunRecord) -> Sequence[Any]:
@@ -20,23 +21,14 @@ def decide(question: str, runs: list[RunRecord], lesson: str = "overfitting") ->
 
 
 def run(variant: str, replicate: int, status: str = "completed", **summary: Any) -> RunRecord:
-    return RunRecord(
+    return a_run(
         id=replicate,
-        experiment_id=1,
-        position=0,
         name=f"{variant} #{replicate + 1}",
         variant=variant,
         replicate=replicate,
-        fingerprint=None,
-        shared_from=None,
         owner="poll:1",
-        spec={},
         epochs=10,
         status=status,
-        message=None,
-        created_at=datetime.now(UTC),
-        started_at=None,
-        finished_at=None,
         summary=summary or None,
     )
 

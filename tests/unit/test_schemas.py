@@ -13,6 +13,8 @@ from reglab.config import Settings
 from reglab.store.challenges import ChallengeRecord
 from reglab.store.records import RunRecord
 
+from tests.support import a_run
+
 OPENAPI = create_app(Settings()).openapi()["components"]["schemas"]
 
 
@@ -63,26 +65,7 @@ def test_a_challenge_read_says_its_splits_and_where_it_stands() -> None:
 
 
 def test_a_run_record_is_read_with_its_diagnosis_and_without_its_fingerprint() -> None:
-    now = datetime.now(UTC)
-    run = RunRecord(
-        id=1,
-        experiment_id=1,
-        position=0,
-        name="base",
-        variant="base",
-        replicate=0,
-        fingerprint="f" * 64,
-        shared_from=None,
-        owner="ada",
-        spec={},
-        epochs=5,
-        status="queued",
-        message=None,
-        created_at=now,
-        started_at=None,
-        finished_at=None,
-        summary=None,
-    )
+    run = a_run(name="base", variant="base", fingerprint="f" * 64, status="queued")
     out = TypeAdapter(RunRead).dump_python(TypeAdapter(RunRead).validate_python(run), mode="json")
     assert "fingerprint" not in out and out["diagnosis"] is None
     assert {k: out[k] for k in ("id", "name", "status", "epochs")} == {
