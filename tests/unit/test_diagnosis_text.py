@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reglab.api.meta import statuses
 from reglab.diagnosis import diagnose
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +18,8 @@ SAY = """
 import { readFileSync } from "node:fs";
 import { interpolate } from "./frontend/i18n.js";
 import { diagnosisText, pyG } from "./frontend/views/diagnosis-text.js";
+import { setStatuses } from "./frontend/statuses.js";
+setStatuses(JSON.parse(process.argv[3])); // as the page does with GET /api/statuses
 const words = JSON.parse(readFileSync(`./frontend/i18n/${process.argv[1]}.json`, "utf8"));
 const t = (key, values) => {
   if (!(key in words)) throw new Error(`no ${key}`);
@@ -91,7 +94,7 @@ def said(lang: str, cases: list[Any], floats: list[float]) -> dict[str, list[str
         pytest.fail("This test needs node >= 18 (`sudo apt-get install -y nodejs`).", pytrace=False)
     given = json.dumps({"cases": cases, "floats": floats})
     out = subprocess.run(
-        [node, "--input-type=module", "-e", SAY, lang, given],
+        [node, "--input-type=module", "-e", SAY, lang, given, json.dumps(statuses())],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -59,6 +59,9 @@ class HistoryQueries:
     def _tx(self) -> AbstractContextManager[Session]:
         raise NotImplementedError
 
+    def snapshot(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError
+
     def metrics(self, run_id: int, *, after_epoch: int = 0, limit: int = 5000) -> list[MetricRow]:
         """A run's epochs: its own rows, or those of the run it shares them with."""
         m = tables.EpochMetric
@@ -85,7 +88,7 @@ class HistoryQueries:
         picked: list[ColumnElement[Any]] = [m.run_id, m.epoch]
         picked += [m[name] for name in METRIC_COLUMNS]
         picked += [type_coerce(m.grad_norms, Text), type_coerce(m.nonfinite, Text)]
-        with self._tx() as s:
+        with self.snapshot() as s:
             runs = s.scalars(
                 select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
             ).all()

@@ -180,7 +180,7 @@ class EventLog:
         keeps "cursor > last seen" exact. (A computation feeds at most one run per experiment,
         reglab/sharing.py, so no two messages of one experiment share a cursor.)"""
         log, snap = tables.EventLog, tables.Snapshot
-        with self.store.transaction() as s:
+        with self.store.snapshot() as s:  # the holders and the rows of one moment
             runs = s.scalars(
                 select(tables.Run.id).where(tables.Run.experiment_id == experiment_id)
             ).all()

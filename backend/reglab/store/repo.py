@@ -77,6 +77,18 @@ class Store(ChallengeQueries, HistoryQueries, IdentityQueries):
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """One read transaction: every query in it sees the same committed state. pysqlite
+        begins a transaction only before a write, so without this BEGIN each SELECT of a
+        session sees what was committed when it ran: a history read its cursor, the writer
+        committed an epoch, and the rows then held that epoch twice for a stream resuming from
+        the cursor (tests/unit/test_store_snapshot.py). Read-only: a write in it could fail to
+        take the lock once another connection has written since it began."""
+        with self._sessions() as session, session.begin():
+            session.connection().exec_driver_sql("BEGIN")
+            yield session
+
     def transaction(self) -> AbstractContextManager[Session]:
         """One transaction, for the store's modules beside this one (store/classroom.py,
         store/polls.py): their queries live there, this class's stay here."""
