@@ -20,6 +20,10 @@ GRID = 40  # a decision-boundary snapshot: GRID × GRID points
 CURVE_POINTS = 120  # a fitted-curve snapshot's samples
 # Evaluation splits its inputs so that one chunk's activations stay around 16 MB.
 EVAL_FLOATS = 1 << 22
+# A dropout-ensemble snapshot (training/ensemble.py, a run asking train.thinned_nets): this
+# many thinned nets and the scaled one, over the GRID × GRID plane and the validation set, a
+# chunk of about EVAL_FLOATS activations at a time.
+THINNED_NETS = 256
 
 
 def split_sizes(spec: DataSpec) -> tuple[int, int, int]:

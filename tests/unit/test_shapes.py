@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from reglab.events import SnapshotEvent
 from reglab.jobs import cost
 from reglab.spec import RunSpec
 from reglab.training.datasets import DIGITS_AVAILABLE, make_dataset
+from reglab.training.loop import Lockstep
 from reglab.training.models import Architecture
+from reglab.training.plan import Group, Member
 
 SPECS: list[dict[str, Any]] = [
     {"data": {"kind": "moons", "n_train": 50}, "model": {"hidden": [6, 4]}},
@@ -46,3 +50,31 @@ def test_a_digits_spec_past_the_images_there_are_is_priced_at_the_capped_size() 
     at_cap = RunSpec.model_validate({"data": {**SPECS[-1]["data"], "n_train": n_train}})
     gflops = 10.0
     assert cost.estimate([capped], gflops=gflops) == cost.estimate([at_cap], gflops=gflops)
+
+
+def test_a_run_asking_for_thinned_nets_is_priced_for_what_its_snapshots_compute_and_store() -> None:
+    # The lesson's dropout variant, cut short: two ensemble snapshots really made and stored.
+    body: dict[str, Any] = {
+        "data": {"kind": "moons", "n_train": 200},
+        "model": {"hidden": [64, 64]},
+        "regularization": {"dropout": 0.5},
+        "train": {"epochs": 2, "snapshot_every": 1},
+    }
+    plain = RunSpec.model_validate(body)
+    body["train"]["thinned_nets"] = True
+    thinned = RunSpec.model_validate(body)
+    run = Lockstep(Group((Member(0, "d", thinned),)))
+    made = [
+        len(json.dumps(e.to_dict()))
+        for e in run.events()
+        if isinstance(e, SnapshotEvent) and e.kind == "ensemble"
+    ]
+    assert made, "the run made no ensemble snapshot"
+    before, after = cost.estimate([plain], gflops=25), cost.estimate([thinned], gflops=25)
+    # Each snapshot the estimate allows for is stored at most ENSEMBLE_BYTES.
+    assert max(made) <= cost.ENSEMBLE_BYTES
+    assert after.stored_bytes - before.stored_bytes >= len(made) * cost.ENSEMBLE_BYTES
+    # 257 nets over the plane and the validation set, each snapshot: far more than training
+    # this short run, so the time estimate must grow by a multiple, not a rounding.
+    assert after.seconds > 2 * before.seconds
+    assert after.memory_bytes >= before.memory_bytes

@@ -60,6 +60,11 @@ EPOCH_BYTES = epoch_bytes()
 HISTOGRAM_BYTES = 1_500
 BOUNDARY_BYTES = 12_600
 POINTS_BYTES = 12_000
+# A dropout-ensemble snapshot, at most: ten pictures of the plane (the scaled net, 3 thinned
+# nets, 5 averages, a linear net's exact average), each cell a probability to 3 significant
+# digits in at most 10 characters ("1.23e-05,"), and 4 KB of axes and losses by N. The lesson
+# stored 112,219 to 116,845 bytes a snapshot, its cells mostly "0.123,".
+ENSEMBLE_BYTES = 10 * shapes.GRID**2 * 10 + 4_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,13 @@ def estimate(specs: Sequence[RunSpec], *, gflops: float) -> Cost:
     eval_act = 3 * shapes.EVAL_FLOATS * _F
     grid = shapes.GRID**2 if first.data.kind in CLASSIFICATION_2D else shapes.CURVE_POINTS
     snap_act = 2 * k * grid * widest * _F
+    # A thinned-nets snapshot (one member at a time): a chunk's activations and every thinned
+    # net's output at every point of the plane and the validation set.
+    thinning = [s for s in specs if s.train.thinned_nets]
+    n_val = shapes.split_sizes(first.data)[1]
+    thinned_points = shapes.GRID**2 + n_val
+    thinned_act = (2 * shapes.EVAL_FLOATS + shapes.THINNED_NETS * thinned_points) * _F
+    snap_act = max(snap_act, thinned_act if thinning else 0)
     data = (n_train + n_held) * (shape(first)[0] + 2) * _F
     parameter_bytes = k * params * _F * _PARAM_COPIES
     memory = parameter_bytes + max(train_act, eval_act, snap_act) + data + _SLACK
@@ -122,8 +134,11 @@ def estimate(specs: Sequence[RunSpec], *, gflops: float) -> Cost:
     train_flops = 6 * k * macs * n_train
     eval_flops = 2 * k * macs * (n_train + n_held)
     opt_flops = 20 * k * params * steps_per_epoch
-    snaps = max(math.ceil(s.train.epochs / s.train.snapshot_every) + 1 for s in specs)
+    snaps = max(_snapshots(s) for s in specs)
     snap_flops = 2 * k * macs * grid * snaps
+    snap_flops += sum(
+        2 * macs * (shapes.THINNED_NETS + 1) * thinned_points * _snapshots(s) for s in thinning
+    )
     flops = (train_flops + eval_flops + opt_flops) * epochs + snap_flops
     overhead = epochs * (steps_per_epoch * _STEP_OVERHEAD_S + _EPOCH_OVERHEAD_S)
     seconds = flops / (gflops * 1e9) + overhead
@@ -131,11 +146,17 @@ def estimate(specs: Sequence[RunSpec], *, gflops: float) -> Cost:
     picture = BOUNDARY_BYTES if first.data.kind in CLASSIFICATION_2D else 0
     stored = sum(
         s.train.epochs * epoch_bytes(len(weights))
-        + (math.ceil(s.train.epochs / s.train.snapshot_every) + 1) * (HISTOGRAM_BYTES + picture)
+        + _snapshots(s) * (HISTOGRAM_BYTES + picture)
         + (POINTS_BYTES if picture else 0)
         for s in specs
-    )
+    ) + sum(_snapshots(s) * ENSEMBLE_BYTES for s in thinning)
     return Cost(k, int(memory), parameter_bytes, seconds, int(stored), snaps)
+
+
+def _snapshots(spec: RunSpec) -> int:
+    """The snapshots of each kind a run takes at most: every snapshot_every epochs, and one
+    at the start or the end."""
+    return math.ceil(spec.train.epochs / spec.train.snapshot_every) + 1
 
 
 def human_bytes(n: float) -> str:

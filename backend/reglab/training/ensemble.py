@@ -19,16 +19,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from reglab.shapes import EVAL_FLOATS, GRID, THINNED_NETS
 from reglab.spec import RunSpec
 from reglab.training.datasets import Dataset
 from reglab.training.models import Net, forward
 from reglab.training.probes import sig
 
-SIZES = (1, 4, 16, 64, 256)  # averages of N thinned nets shown and measured
+SIZES = (1, 4, 16, 64, THINNED_NETS)  # averages of N thinned nets shown and measured
 THINNED = 3  # single thinned nets pictured beside the full net
-GRID = 40  # the input plane: GRID × GRID points
 EXACT_MAX_INPUTS = 10  # a linear net's 2^d input masks are enumerated up to this d
-CHUNK_FLOATS = 1 << 22  # activations of one chunk of thinned nets: about 16 MB
+CHUNK_FLOATS = EVAL_FLOATS  # activations of one chunk of thinned nets: about 16 MB
 
 
 @dataclass(frozen=True, slots=True)
