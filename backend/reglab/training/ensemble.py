@@ -38,16 +38,6 @@ class Rates:
     p_input: float
     p_hidden: float
 
-    @property
-    def active(self) -> bool:
-        return self.p_input > 0 or self.p_hidden > 0
-
-
-def applies(spec: RunSpec, rates: Rates, *, n_inputs: int, task: str) -> bool:
-    """Whether a member gets ensemble snapshots: it asks (train.thinned_nets; 256 thinned nets
-    over the plane cost about what a few epochs do), drops units, and its data is on the plane."""
-    return spec.train.thinned_nets and rates.active and n_inputs == 2 and task == "binary"
-
 
 def member(net: Net, k: int, copies: int) -> Net:
     """Member k's weights seen `copies` times, (S, in, out) views: S nets to thin alike."""
@@ -191,17 +181,19 @@ def _grid(p: Tensor) -> list[list[float]]:
 
 
 class Ensembles:
-    """A group's members that get ensemble snapshots (see `applies`), and each one's last
-    numbers for its summary. The loop asks it at each snapshot and at each run's end."""
+    """A group's members that get ensemble snapshots, and each one's last numbers for its
+    summary; the loop asks it at each snapshot and at each run's end. Those asking
+    train.thinned_nets get them (256 thinned nets over the plane cost about what a few epochs
+    do); RunSpec has made sure they drop units and train on the 2-D two-class plane."""
 
     def __init__(self, specs: list[RunSpec], net: Net, data: Dataset) -> None:
         self._data = data
         self._thinning: dict[int, Thinning] = {}
         self._last: dict[int, dict[str, Any]] = {}
         for k, spec in enumerate(specs):
-            reg = spec.regularization
-            rates = Rates(reg.input_dropout, reg.dropout)
-            if applies(spec, rates, n_inputs=data.n_inputs, task=data.task):
+            if spec.train.thinned_nets:
+                reg = spec.regularization
+                rates = Rates(reg.input_dropout, reg.dropout)
                 self._thinning[k] = Thinning(rates, spec.train.seed, net)
 
     def snapshot(self, net: Net, k: int) -> dict[str, Any] | None:
