@@ -104,26 +104,26 @@ class Journal:
                 self.log.store_quietly(quiet)
             except Exception:
                 log.exception("journal: storing %d events quietly failed", len(quiet))
-        for attempt in range(RETRIES):
-            if not events:
-                return
-            try:
-                self.record(events)
-                return
-            except Exception:
-                log.exception(
-                    "journal: recording %d events failed (try %d)", len(events), attempt + 1
-                )
-                time.sleep(0.2 * 2**attempt)
-        log.error("journal: dropped %d events after %d tries", len(events), RETRIES)
+        if not events:
+            return
+        try:
+            self.record(events, tries=RETRIES)
+        except Exception:
+            log.exception("journal: dropped %d events after %d tries", len(events), RETRIES)
 
-    def record(self, events: Sequence[Event], *, route: bool = True) -> list[Logged]:
-        """Log events and publish them; returns them as logged (the sharing runs' copies not)."""
+    def record(
+        self, events: Sequence[Event], *, route: bool = True, tries: int = 1
+    ) -> list[Logged]:
+        """Log events and publish them; returns them as logged (the sharing runs' copies not).
+
+        Only the commit is tried again (up to `tries` times): a failed one wrote nothing, while
+        a step after it failing and the whole tried again would log the events twice, under new
+        cursors, and every viewer would get them twice."""
         with self.store.write_lock:
             readers = self.sharing.live_readers()
             if route:
                 events = self.sharing.expand(events)
-            logged = self.log.record(events)
+            logged = self._commit(events, tries)
             shared = self.sharing.read_live(logged, self._watched, readers)
             # In cursor order: a follower's summary must not pass its computation's last epoch
             # (a stream sends only cursors above the last it sent).
@@ -131,6 +131,21 @@ class Journal:
                 _frames(sorted(logged + shared, key=attrgetter("seq")) if shared else logged)
             )
         return logged
+
+    def _commit(self, events: Sequence[Event], tries: int) -> list[Logged]:
+        """The event log's commit, tried again after a failure (e.g. the database locked past
+        its busy timeout) when `tries` allows: a lost batch leaves a gap in every viewer's
+        curves. The last failure is raised."""
+        for attempt in range(tries):
+            try:
+                return self.log.record(events)
+            except Exception:
+                if attempt == tries - 1:
+                    raise
+                n = len(events)
+                log.exception("journal: recording %d events failed (try %d)", n, attempt + 1)
+                time.sleep(0.2 * 2**attempt)
+        return []
 
     def _watched(self, experiment_id: int) -> bool:
         return self.hub.subscribers(experiment_id) > 0

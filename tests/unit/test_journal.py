@@ -78,3 +78,22 @@ def test_the_log_policy_says_what_is_logged_and_the_rest_is_stored_quietly(
     ]
     logged = [json.loads(f.text) for f in journal.page(experiment.id, after=0, limit=100)]
     assert [m["epoch"] for m in logged if m["type"] == "epoch"] == [3]
+
+
+class FailingHub(Hub[Frame]):
+    """A hub that cannot publish (the one thing isolated: a step after the commit failing)."""
+
+    def publish(self, items: Any) -> None:
+        raise RuntimeError("the loop is gone")
+
+
+def test_a_batch_whose_publish_fails_after_its_commit_is_logged_once(tmp_path: Path) -> None:
+    # Retrying the whole record would log the epochs again under new cursors: every viewer
+    # resuming from a cursor would then get each of them twice.
+    store = Store(f"sqlite:///{tmp_path / 'reglab.db'}")
+    experiment = Journal(store, Hub(), share_runs=False).create_experiment(owner="ada", spec=SPEC)
+    run = experiment.runs[0].id
+    failing = Journal(store, FailingHub(), share_runs=False)
+    failing.take([("g1", epoch(run, n, loss=n / 10)) for n in (1, 2)])
+    logged = [json.loads(f.text) for f in failing.page(experiment.id, after=0, limit=100)]
+    assert [m["epoch"] for m in logged if m["type"] == "epoch"] == [1, 2]
